@@ -1,0 +1,248 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Record wire format (msgpack), version 1 — never renumber or reorder:
+//
+//	batch  = array(n) of event
+//	event  = array: [type, timeMs, fields...] where fields by type are
+//	  PartnerCreated: partner, api, name, rateLimit, keyHash(bin 32)
+//	  PartnerStatus:  partner, status
+//	  Credited:       user, reference, amount, balance
+//	  Deducted, DeductRejected, Refunded, RefundRejected:
+//	                  partner, user, reference, amount, balance, code
+//
+// Hand-written with msgpack's primitives instead of reflection: the
+// committer encodes every event and replay decodes every one.
+
+// Decoder errors.
+var (
+	ErrBadRecord = errors.New("engine: bad record")
+)
+
+// Limits a decoder enforces before allocating.
+const (
+	MaxBatchEvents = 1 << 16
+	maxStringLen   = 4096
+)
+
+var fieldCount = [...]int{
+	EvPartnerCreated: 7, EvPartnerStatus: 4, EvCredited: 6,
+	EvDeducted: 8, EvDeductRejected: 8, EvRefunded: 8, EvRefundRejected: 8,
+}
+
+// Encoder appends batches of events to a reusable buffer.
+type Encoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+// NewEncoder returns an Encoder with its own buffer.
+func NewEncoder() *Encoder {
+	e := &Encoder{}
+	e.enc = msgpack.NewEncoder(&e.buf)
+	return e
+}
+
+// EncodeBatch returns the msgpack bytes of events. The slice is valid until
+// the next call.
+func (e *Encoder) EncodeBatch(events []*Event) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.enc.EncodeArrayLen(len(events)); err != nil {
+		return nil, err
+	}
+	for _, ev := range events {
+		if err := encodeEvent(e.enc, ev); err != nil {
+			return nil, err
+		}
+	}
+	return e.buf.Bytes(), nil
+}
+
+func encodeEvent(enc *msgpack.Encoder, ev *Event) error {
+	if int(ev.Type) >= len(fieldCount) || fieldCount[ev.Type] == 0 {
+		return fmt.Errorf("%w: unknown event type %d", ErrBadRecord, ev.Type)
+	}
+	w := writer{enc: enc}
+	w.len(fieldCount[ev.Type])
+	w.int(int64(ev.Type))
+	w.int(ev.TimeMs)
+	switch ev.Type {
+	case EvPartnerCreated:
+		w.str(ev.Partner)
+		w.str(ev.API)
+		w.str(ev.Name)
+		w.int(ev.RateLimit)
+		w.bytes(ev.KeyHash)
+	case EvPartnerStatus:
+		w.str(ev.Partner)
+		w.str(ev.Status)
+	case EvCredited:
+		w.str(ev.User)
+		w.str(ev.Reference)
+		w.int(ev.Amount)
+		w.int(ev.Balance)
+	default:
+		w.str(ev.Partner)
+		w.str(ev.User)
+		w.str(ev.Reference)
+		w.int(ev.Amount)
+		w.int(ev.Balance)
+		w.int(int64(ev.Code))
+	}
+	return w.err
+}
+
+// writer keeps the first error so encoders read as a list of fields.
+type writer struct {
+	enc *msgpack.Encoder
+	err error
+}
+
+func (w *writer) len(n int) {
+	if w.err == nil {
+		w.err = w.enc.EncodeArrayLen(n)
+	}
+}
+func (w *writer) int(v int64) {
+	if w.err == nil {
+		w.err = w.enc.EncodeInt(v)
+	}
+}
+func (w *writer) str(v string) {
+	if w.err == nil {
+		w.err = w.enc.EncodeString(v)
+	}
+}
+func (w *writer) bytes(v []byte) {
+	if w.err == nil {
+		w.err = w.enc.EncodeBytes(v)
+	}
+}
+
+// DecodeBatch parses a batch written by EncodeBatch. It checks structure and
+// limits; semantic checks are Validate's and Apply's.
+func DecodeBatch(data []byte) ([]Event, error) {
+	rd := bytes.NewReader(data) // a ByteScanner: msgpack reads it without buffering
+	dec := msgpack.NewDecoder(rd)
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return nil, fmt.Errorf("%w: batch header: %w", ErrBadRecord, err)
+	}
+	if n < 0 || n > MaxBatchEvents || n > len(data) {
+		return nil, fmt.Errorf("%w: batch of %d events", ErrBadRecord, n)
+	}
+	events := make([]Event, n)
+	r := reader{dec: dec}
+	for i := range events {
+		r.event(&events[i])
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: event %d: %w", ErrBadRecord, i, r.err)
+		}
+	}
+	if rd.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadRecord, rd.Len())
+	}
+	return events, nil
+}
+
+type reader struct {
+	dec *msgpack.Decoder
+	err error
+}
+
+func (r *reader) event(ev *Event) {
+	n := r.len()
+	ev.Type = EventType(r.int())
+	if r.err != nil {
+		return
+	}
+	if int(ev.Type) >= len(fieldCount) || fieldCount[ev.Type] == 0 || n != fieldCount[ev.Type] {
+		r.err = fmt.Errorf("type %d with %d fields", ev.Type, n)
+		return
+	}
+	ev.TimeMs = r.int()
+	switch ev.Type {
+	case EvPartnerCreated:
+		ev.Partner, ev.API, ev.Name = r.str(), r.str(), r.str()
+		ev.RateLimit = r.int()
+		ev.KeyHash = r.bytes()
+	case EvPartnerStatus:
+		ev.Partner, ev.Status = r.str(), r.str()
+	case EvCredited:
+		ev.User, ev.Reference = r.str(), r.str()
+		ev.Amount, ev.Balance = r.int(), r.int()
+	default:
+		ev.Partner, ev.User, ev.Reference = r.str(), r.str(), r.str()
+		ev.Amount, ev.Balance = r.int(), r.int()
+		ev.Code = Code(r.int())
+	}
+	if r.err == nil {
+		r.err = ev.Validate()
+	}
+}
+
+func (r *reader) len() int {
+	if r.err != nil {
+		return 0
+	}
+	var n int
+	n, r.err = r.dec.DecodeArrayLen()
+	return n
+}
+func (r *reader) int() int64 {
+	if r.err != nil {
+		return 0
+	}
+	var v int64
+	v, r.err = r.dec.DecodeInt64()
+	return v
+}
+func (r *reader) str() string {
+	if r.err != nil {
+		return ""
+	}
+	var s string
+	s, r.err = r.dec.DecodeString()
+	if len(s) > maxStringLen {
+		r.err = fmt.Errorf("string of %d bytes", len(s))
+	}
+	return s
+}
+func (r *reader) bytes() []byte {
+	if r.err != nil {
+		return nil
+	}
+	var b []byte
+	b, r.err = r.dec.DecodeBytes()
+	if len(b) > maxStringLen {
+		r.err = fmt.Errorf("bytes of %d", len(b))
+	}
+	return b
+}
+
+// Validate checks the field ranges of a decoded event, so that Apply's
+// arithmetic stays in bounds whatever bytes reached the decoder.
+func (ev *Event) Validate() error {
+	switch ev.Type {
+	case EvPartnerCreated:
+		if ev.Partner == "" || len(ev.KeyHash) != KeyHashLen || ev.RateLimit < 0 {
+			return errors.New("partner fields out of range")
+		}
+	case EvPartnerStatus:
+		if ev.Status != StatusActive && ev.Status != StatusInactive {
+			return fmt.Errorf("status %q", ev.Status)
+		}
+	default:
+		if ev.Amount < 1 || ev.Amount > MaxAmount || ev.Balance < 0 || ev.Balance > MaxBalance || ev.Code > CodeRefundExceeds {
+			return errors.New("amount, balance or code out of range")
+		}
+	}
+	return nil
+}
