@@ -1,0 +1,55 @@
+package wal
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+)
+
+// repairTail checks every entry of the segment tidwall will append to and
+// cuts a torn tail. Mid-file corruption (a bad entry followed by a valid one)
+// is reported as ErrCorrupt and nothing is changed.
+func repairTail(dir string, logger *slog.Logger) error {
+	segs, err := listSegments(dir)
+	if err != nil {
+		return err
+	}
+	seg, ok := tailSegment(segs)
+	if !ok {
+		return nil // new log
+	}
+	buf, err := os.ReadFile(seg.path)
+	if err != nil {
+		return fmt.Errorf("wal: read %s: %w", seg.path, err)
+	}
+	good, count, cause := scanEntries(buf)
+	if cause == nil {
+		return nil
+	}
+	index := seg.index + uint64(count)
+	if next, found := nextValidEntry(buf, good+1); found {
+		return fmt.Errorf("%w: %s offset %d (index %d), valid entry follows at offset %d: %w",
+			ErrCorrupt, seg.path, good, index, next, cause)
+	}
+	return cutTail(seg.path, buf, good, index, cause, logger)
+}
+
+// cutTail backs the segment up to <path>.broken, truncates it to good bytes
+// and makes both durable.
+func cutTail(path string, buf []byte, good int, index uint64, cause error, logger *slog.Logger) error {
+	backup := path + brokenSuffix
+	if err := writeFileSync(backup, buf); err != nil {
+		return err
+	}
+	if err := truncateSync(path, int64(good)); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	logger.Warn("wal: torn tail repaired",
+		"file", path, "offset", good, "bytes_cut", len(buf)-good,
+		"first_lost_index", index, "backup", backup, "cause", cause.Error())
+	return nil
+}
