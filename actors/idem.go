@@ -1,0 +1,90 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"ledgerd/engine"
+)
+
+// shardActor owns a slice of the reference space: every (partner,
+// operation, reference) hashes to one shard, which lets exactly one request
+// per reference through to a wallet and answers the others from the
+// durable outcome.
+type shardActor struct {
+	sys     *System
+	done    map[engine.IdemKey]engine.IdemRecord // durable outcomes
+	pending map[engine.IdemKey]*pendingRef       // sent to a wallet, not yet durable
+}
+
+type pendingRef struct {
+	user    string
+	amount  int64
+	waiters []*Op
+}
+
+// releaseRef drops a pending reference whose command produced no event.
+type releaseRef struct {
+	key    engine.IdemKey
+	status Status
+}
+
+func (s *shardActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *Op:
+		s.admit(m)
+	case *shardCommitted:
+		for _, n := range m.notices {
+			s.committed(n)
+		}
+	case *releaseRef:
+		if p := s.pending[m.key]; p != nil {
+			delete(s.pending, m.key)
+			for _, w := range p.waiters {
+				w.finish(m.status, 0, false)
+			}
+		}
+	}
+}
+
+func (s *shardActor) admit(op *Op) {
+	k := op.idemKey()
+	if rec, ok := s.done[k]; ok {
+		if !rec.Matches(op.User, op.Amount) {
+			op.finish(StatusConflict, 0, false)
+			return
+		}
+		replay(op, rec)
+		return
+	}
+	if p := s.pending[k]; p != nil {
+		if p.user != op.User || p.amount != op.Amount {
+			op.finish(StatusConflict, 0, false)
+			return
+		}
+		p.waiters = append(p.waiters, op)
+		return
+	}
+	s.pending[k] = &pendingRef{user: op.User, amount: op.Amount}
+	if !s.sys.wallets.send(s.sys.root, op.User, op) {
+		delete(s.pending, k)
+		op.finish(StatusOverloaded, 0, false)
+	}
+}
+
+func (s *shardActor) committed(n notice) {
+	s.done[n.key] = n.rec
+	p := s.pending[n.key]
+	if p == nil {
+		return
+	}
+	delete(s.pending, n.key)
+	for _, w := range p.waiters {
+		replay(w, n.rec)
+	}
+}
+
+// replay answers a retry with the reference's first outcome.
+func replay(op *Op, rec engine.IdemRecord) {
+	st := statusOf(rec.Code)
+	op.finish(st, rec.Value, st == StatusOK)
+}

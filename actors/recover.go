@@ -1,0 +1,99 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"ledgerd/engine"
+	"ledgerd/wal"
+)
+
+// ErrWALGap means the log no longer holds the entries the usable snapshot
+// needs: nothing can rebuild the state safely.
+var ErrWALGap = errors.New("actors: wal does not reach back to the snapshot")
+
+const replayLogEvery = 2 * time.Second
+
+// Recover opens the WAL in dataDir (repairing a torn tail), loads the newest
+// valid snapshot (falling back to older ones) and replays the log suffix.
+func Recover(dataDir string, noSync bool, logger *slog.Logger) (*engine.State, *wal.Log, error) {
+	l, err := wal.Open(filepath.Join(dataDir, "wal"), wal.Options{NoSync: noSync, Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("actors: open wal: %w", err)
+	}
+	state, err := loadSnapshot(filepath.Join(dataDir, "snapshots"), l, logger)
+	if err == nil {
+		err = replayLog(l, state, logger)
+	}
+	if err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	return state, l, nil
+}
+
+func loadSnapshot(dir string, l *wal.Log, logger *slog.Logger) (*engine.State, error) {
+	infos, err := wal.NewestSnapshots(dir)
+	if err != nil {
+		return nil, fmt.Errorf("actors: list snapshots: %w", err)
+	}
+	for _, info := range infos {
+		start := time.Now()
+		snap, err := wal.ReadSnapshot(info.Path)
+		var state *engine.State
+		if err == nil {
+			state, err = engine.DecodeSnapshot(snap.Payload)
+		}
+		if err == nil && state.Index != snap.Index {
+			err = fmt.Errorf("snapshot file index %d, state index %d", snap.Index, state.Index)
+		}
+		if err != nil {
+			logger.Error("snapshot unusable, trying an older one", slog.String("path", info.Path), slog.Any("err", err))
+			continue
+		}
+		logger.Info("snapshot loaded", slog.String("path", info.Path), slog.Uint64("index", state.Index),
+			slog.Int("wallets", len(state.Wallets)), slog.Duration("took", time.Since(start)))
+		return state, nil
+	}
+	return engine.NewState(), nil
+}
+
+func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
+	first, last := l.FirstIndex(), l.LastIndex()
+	if last == 0 || last <= state.Index {
+		if last < state.Index {
+			return fmt.Errorf("%w: snapshot at %d, log ends at %d", ErrWALGap, state.Index, last)
+		}
+		return nil
+	}
+	if first > state.Index+1 {
+		return fmt.Errorf("%w: snapshot at %d, log starts at %d", ErrWALGap, state.Index, first)
+	}
+	start, lastLog := time.Now(), time.Now()
+	events := state.Events
+	err := l.Replay(state.Index+1, func(index uint64, payload []byte) error {
+		batch, err := engine.DecodeBatch(payload)
+		if err != nil {
+			return fmt.Errorf("actors: wal entry %d: %w", index, err)
+		}
+		for i := range batch {
+			state.Apply(&batch[i])
+		}
+		state.Index = index
+		if time.Since(lastLog) > replayLogEvery {
+			lastLog = time.Now()
+			logger.Info("replaying wal", slog.Uint64("index", index), slog.Uint64("last", last))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	logger.Info("wal replayed", slog.Uint64("from", first), slog.Uint64("to", last),
+		slog.Uint64("events", state.Events-events), slog.Duration("took", took))
+	return nil
+}

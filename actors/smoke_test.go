@@ -1,0 +1,86 @@
+package actors
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"ledgerd/engine"
+)
+
+func TestSmokeDeduct(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Start(Config{DataDir: dir, Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CreatePartner("ptr_1", "payshards", "Acme", 600, engine.HashKey([]byte("k")))
+	if err != nil || p.Status != "active" {
+		t.Fatal(p, err)
+	}
+	do := func(k Kind, partner, user, ref string, amt int64) Op {
+		op := NewOp()
+		op.Kind, op.Partner, op.User, op.Reference, op.Amount = k, partner, user, ref, amt
+		s.Do(op)
+		r := *op
+		op.Release()
+		return r
+	}
+	r := do(KindCredit, "", "u1", "t1", 1500)
+	if r.Status != StatusOK || r.Balance != 1500 {
+		t.Fatalf("%+v", r)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := do(KindDeduct, "ptr_1", "u1", "same", 250)
+			mu.Lock()
+			if r.Status == StatusOK && !r.Idempotent {
+				ok++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if ok != 1 {
+		t.Fatalf("fresh ok = %d", ok)
+	}
+	r = do(KindBalance, "ptr_1", "u1", "", 0)
+	if r.Balance != 1250 {
+		t.Fatalf("%+v", r)
+	}
+	for i := 0; i < 10; i++ {
+		do(KindDeduct, "ptr_1", "u1", fmt.Sprint("r", i), 100)
+	}
+	r = do(KindBalance, "ptr_1", "u1", "", 0)
+	if r.Balance != 250 {
+		t.Fatalf("%+v", r)
+	}
+	r = do(KindDeduct, "ptr_1", "nobody", "x", 1)
+	if r.Status != StatusUnknownUser {
+		t.Fatalf("%+v", r)
+	}
+	if err := s.CheckConsistency(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Start(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = do(KindDeduct, "ptr_1", "u1", "same", 250)
+	if r.Status != StatusOK || !r.Idempotent || r.Balance != 1250 {
+		t.Fatalf("%+v", r)
+	}
+	r = do(KindBalance, "ptr_1", "u1", "", 0)
+	if r.Balance != 250 {
+		t.Fatalf("%+v", r)
+	}
+	s.Stop()
+}

@@ -1,0 +1,103 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"ledgerd/engine"
+	"ledgerd/wal"
+)
+
+// snapshotKeep is how many snapshots stay on disk. The WAL is truncated only
+// up to the older one, so a corrupt newest snapshot can fall back to the
+// previous one plus a longer log suffix.
+const snapshotKeep = 2
+
+type snapResult struct {
+	index uint64
+	took  time.Duration
+	err   error
+}
+
+// snapshotter writes snapshots for the committer: the state is encoded on
+// the committer's goroutine (it owns it), the file is written and fsynced in
+// the background, and the WAL is truncated back on the committer's goroutine.
+type snapshotter struct {
+	dir      string
+	every    uint64
+	since    uint64
+	last     uint64 // index of the newest snapshot on disk
+	inflight bool
+	done     chan snapResult
+	logger   *slog.Logger
+}
+
+func (s *snapshotter) maybeStart(state *engine.State, events int) {
+	s.since += uint64(events)
+	if s.every == 0 || s.since < s.every || s.inflight {
+		return
+	}
+	payload, err := state.EncodeSnapshot()
+	if err != nil {
+		s.logger.Error("snapshot encode failed", slog.Any("err", err))
+		return
+	}
+	s.since, s.inflight = 0, true
+	index := state.Index
+	go func() {
+		start := time.Now()
+		err := wal.WriteSnapshot(s.dir, index, payload)
+		s.done <- snapResult{index: index, took: time.Since(start), err: err}
+	}()
+}
+
+func (s *snapshotter) finish(res snapResult, log Log) {
+	s.inflight = false
+	if res.err != nil {
+		s.logger.Error("snapshot write failed; the WAL keeps everything", slog.Any("err", res.err))
+		return
+	}
+	s.last = res.index
+	s.logger.Info("snapshot written", slog.Uint64("index", res.index), slog.Duration("took", res.took))
+	if err := s.truncate(log); err != nil {
+		s.logger.Error("wal truncation after snapshot failed", slog.Any("err", err))
+	}
+}
+
+// truncate keeps the newest snapshotKeep snapshots and the WAL entries the
+// oldest of them needs.
+func (s *snapshotter) truncate(log Log) error {
+	if err := wal.PruneSnapshots(s.dir, snapshotKeep); err != nil {
+		return err
+	}
+	infos, err := wal.NewestSnapshots(s.dir)
+	if err != nil || len(infos) < snapshotKeep {
+		return err
+	}
+	return log.TruncateFront(infos[snapshotKeep-1].Index + 1)
+}
+
+// wait finishes a background snapshot, if one is running.
+func (s *snapshotter) wait(log Log) {
+	if s.inflight {
+		s.finish(<-s.done, log)
+	}
+}
+
+// write takes a snapshot synchronously (clean shutdown).
+func (s *snapshotter) write(state *engine.State, log Log) error {
+	if state.Index == s.last {
+		return nil
+	}
+	payload, err := state.EncodeSnapshot()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := wal.WriteSnapshot(s.dir, state.Index, payload); err != nil {
+		return fmt.Errorf("actors: snapshot: %w", err)
+	}
+	s.finish(snapResult{index: state.Index, took: time.Since(start)}, log)
+	return nil
+}

@@ -1,0 +1,316 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"ledgerd/engine"
+	"ledgerd/wal"
+)
+
+// Config sets up a System. Zero values take the defaults noted.
+type Config struct {
+	DataDir       string       // WAL in DataDir/wal, snapshots in DataDir/snapshots
+	SnapshotEvery uint64       // events between snapshots; default 100,000
+	BatchMax      int          // events per WAL append at most; default 4,096
+	QueueMax      int          // committer queue; default 65,536
+	InflightMax   int32        // queued Ops per wallet before StatusOverloaded; default 4,096
+	Shards        int          // idempotency shards; default 32
+	NoSync        bool         // skip fsync: benchmarks of everything else only
+	Logger        *slog.Logger // default slog.Default()
+	Fatal         func(error)  // fail-stop; default logs and exits 70
+	Now           func() time.Time
+	Log           Log // optional: an in-memory log for tests (no recovery)
+}
+
+func (c *Config) defaults() {
+	if c.SnapshotEvery == 0 {
+		c.SnapshotEvery = 100_000
+	}
+	if c.BatchMax == 0 {
+		c.BatchMax = 4096
+	}
+	if c.QueueMax == 0 {
+		c.QueueMax = 1 << 16
+	}
+	if c.InflightMax == 0 {
+		c.InflightMax = 4096
+	}
+	if c.Shards == 0 {
+		c.Shards = 32
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Fatal == nil {
+		logger := c.Logger
+		c.Fatal = func(err error) {
+			logger.Error("fail-stop: the ledger cannot continue safely", slog.Any("err", err))
+			os.Exit(70)
+		}
+	}
+}
+
+// System is the running ledger: actors, committer and WAL.
+type System struct {
+	cfg       Config
+	logger    *slog.Logger
+	as        *actor.ActorSystem
+	root      *actor.RootContext
+	committer *committer
+	wal       *wal.Log
+	wallets   walletRegistry
+	shards    []*actor.PID
+	shardSeed maphash.Seed
+	limiters  sync.Map // [KeyHashLen]byte -> *actor.PID
+	directory *actor.PID
+	auth      atomic.Pointer[AuthTable]
+	fatalOnce sync.Once
+	stopOnce  sync.Once
+}
+
+// Start recovers the state from DataDir (newest valid snapshot plus the WAL
+// suffix) and starts the actors and the committer.
+func Start(cfg Config) (*System, error) {
+	cfg.defaults()
+	s := &System{cfg: cfg, logger: cfg.Logger, shardSeed: maphash.MakeSeed()}
+	state, log, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	s.as = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return cfg.Logger.With(slog.String("component", "protoactor"))
+	}))
+	s.root = s.as.Root
+	s.spawnShards(state)
+	s.spawnDirectory(state)
+	s.wallets.init(cfg.InflightMax, s.spawnWallet)
+	s.publishAuth(state)
+	snaps := &snapshotter{
+		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery,
+		last: state.Index, done: make(chan snapResult, 1), logger: cfg.Logger,
+	}
+	s.committer = newCommitter(s, log, state, snaps)
+	go s.committer.run()
+	return s, nil
+}
+
+func (s *System) open() (*engine.State, Log, error) {
+	if s.cfg.Log != nil {
+		return engine.NewState(), s.cfg.Log, nil
+	}
+	state, l, err := Recover(s.cfg.DataDir, s.cfg.NoSync, s.logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.wal = l
+	return state, l, nil
+}
+
+// failStop is the supervisor of every ledger actor: a panic inside one is a
+// broken invariant, and restarting the actor would let its working state
+// drift from the log. The process stops instead.
+type failStop struct{ sys *System }
+
+func (f failStop) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, msg any) {
+	f.sys.fatal(fmt.Errorf("actors: %s panicked on %T: %v", child.Id, msg, reason))
+}
+
+func (s *System) props(producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
+	return actor.PropsFromProducer(producer, append(opts, actor.WithGuardian(failStop{s}))...)
+}
+
+func (s *System) spawnShards(state *engine.State) {
+	done := make([]map[engine.IdemKey]engine.IdemRecord, s.cfg.Shards)
+	for i := range done {
+		done[i] = make(map[engine.IdemKey]engine.IdemRecord)
+	}
+	s.shards = make([]*actor.PID, s.cfg.Shards)
+	for k, r := range state.Idem {
+		done[s.shardIndex(k)][k] = r
+	}
+	for i := range s.shards {
+		recs := done[i]
+		p := s.props(func() actor.Actor {
+			return &shardActor{sys: s, done: recs, pending: make(map[engine.IdemKey]*pendingRef)}
+		}, actor.WithMailbox(actor.Bounded(8192)))
+		s.shards[i] = s.root.SpawnPrefix(p, fmt.Sprintf("idem/shard-%d/", i))
+	}
+}
+
+func (s *System) spawnDirectory(state *engine.State) {
+	d := &directoryActor{sys: s, partners: make(map[string]bool), keys: make(map[[engine.KeyHashLen]byte]bool)}
+	for id, p := range state.Partners {
+		var h [engine.KeyHashLen]byte
+		copy(h[:], p.KeyHash)
+		d.partners[id], d.keys[h] = true, true
+	}
+	s.directory = s.root.SpawnPrefix(s.props(func() actor.Actor { return d }, actor.WithMailbox(actor.Bounded(1024))), "partners/")
+}
+
+func (s *System) spawnWallet(user string, e *walletEntry) *actor.PID {
+	p := s.props(func() actor.Actor { return &walletActor{sys: s, user: user, entry: e} })
+	return s.root.SpawnPrefix(p, "wallet/payshards/"+user+"/")
+}
+
+func (s *System) shardIndex(k engine.IdemKey) int {
+	return int(maphash.Comparable(s.shardSeed, k) % uint64(len(s.shards)))
+}
+
+func (s *System) limiter(hash [engine.KeyHashLen]byte) *actor.PID {
+	if pid, ok := s.limiters.Load(hash); ok {
+		return pid.(*actor.PID)
+	}
+	p := s.props(func() actor.Actor { return &limiterActor{sys: s, now: s.cfg.Now} }, actor.WithMailbox(actor.Bounded(4096)))
+	pid := s.root.SpawnPrefix(p, "ratelimit/")
+	if prev, loaded := s.limiters.LoadOrStore(hash, pid); loaded {
+		s.root.Stop(pid)
+		return prev.(*actor.PID)
+	}
+	return pid
+}
+
+func (s *System) fatal(err error) {
+	s.fatalOnce.Do(func() { s.cfg.Fatal(err) })
+	select {} // fail-stop: never answer anyone after a failed write
+}
+
+func (s *System) publishAuth(state *engine.State) { s.auth.Store(buildAuth(state)) }
+
+// Do runs op through the rate limiter (when op.RateLimit > 0), the
+// idempotency shard and the wallet, and returns once its result is durable.
+func (s *System) Do(op *Op) {
+	if op.RateLimit > 0 {
+		s.root.Send(s.limiter(op.KeyHash), op)
+	} else {
+		s.route(op)
+	}
+	<-op.done
+}
+
+// route sends an admitted op to its owner.
+func (s *System) route(op *Op) {
+	switch op.Kind {
+	case KindBalance:
+		if !s.wallets.send(s.root, op.User, op) {
+			op.finish(StatusOverloaded, 0, false)
+		}
+	case KindDeduct, KindRefund, KindCredit:
+		s.root.Send(s.shards[s.shardIndex(op.idemKey())], op)
+	default:
+		op.reply()
+	}
+}
+
+// releaseReference frees a reference whose command produced no event.
+func (s *System) releaseReference(op *Op, st Status) {
+	k := op.idemKey()
+	s.root.Send(s.shards[s.shardIndex(k)], &releaseRef{key: k, status: st})
+	op.finish(st, 0, false)
+}
+
+// PartnerByKey looks up an API key's hash in the published auth table.
+func (s *System) PartnerByKey(hash [engine.KeyHashLen]byte) (*engine.Partner, bool) {
+	p, ok := s.auth.Load().byKey[hash]
+	return p, ok
+}
+
+// PartnerByID looks up a partner in the published auth table.
+func (s *System) PartnerByID(id string) (*engine.Partner, bool) {
+	p, ok := s.auth.Load().byID[id]
+	return p, ok
+}
+
+// CreatePartner records a new partner with the hash of its first API key.
+func (s *System) CreatePartner(id, api, name string, rateLimit int64, keyHash [engine.KeyHashLen]byte) (engine.Partner, error) {
+	return s.admin(engine.Event{Type: engine.EvPartnerCreated, Partner: id, API: api, Name: name, RateLimit: rateLimit, KeyHash: keyHash[:]})
+}
+
+// SetPartnerStatus makes a partner active or inactive.
+func (s *System) SetPartnerStatus(id, status string) (engine.Partner, error) {
+	return s.admin(engine.Event{Type: engine.EvPartnerStatus, Partner: id, Status: status})
+}
+
+func (s *System) admin(ev engine.Event) (engine.Partner, error) {
+	cmd := &adminCmd{ev: ev, done: make(chan struct{})}
+	s.root.Send(s.directory, cmd)
+	<-cmd.done
+	return cmd.partner, cmd.err
+}
+
+// Stats returns the committer's counters.
+func (s *System) Stats() CommitStats { return s.committer.stats() }
+
+// OnCommit registers fn to observe every committed batch in log order,
+// after it is durable. Call before traffic starts; fn runs on the
+// committer's goroutine and must not block.
+func (s *System) OnCommit(fn func(index uint64, events []*engine.Event)) {
+	s.committer.onCommit = append(s.committer.onCommit, fn)
+}
+
+// ReadState runs fn on the committer's goroutine against the durable state,
+// after everything queued before it is durable.
+func (s *System) ReadState(fn func(*engine.State)) {
+	done := make(chan struct{})
+	s.committer.in <- item{kind: itemFunc, fn: func(st *engine.State) { fn(st); close(done) }}
+	<-done
+}
+
+// Stop drains the committer, writes a final snapshot and closes the WAL.
+// Callers stop sending Ops first (the HTTP server drains in-flight ones).
+func (s *System) Stop() error {
+	var err error
+	s.stopOnce.Do(func() {
+		s.committer.in <- item{kind: itemStop}
+		<-s.committer.stopped
+		s.as.Shutdown()
+		if s.wal != nil {
+			err = s.wal.Close()
+		}
+	})
+	return err
+}
+
+// CheckConsistency compares every live wallet actor's working state with
+// the durable state. Call it when the system is quiet.
+func (s *System) CheckConsistency() error {
+	var errs []error
+	type live struct {
+		user string
+		w    *engine.Wallet
+	}
+	var actorsState []live
+	s.wallets.live(func(user string, e *walletEntry) {
+		reply := make(chan *engine.Wallet, 1)
+		s.root.Send(e.pid, &inspectWallet{reply: reply})
+		select {
+		case w := <-reply:
+			actorsState = append(actorsState, live{user, w})
+		case <-time.After(5 * time.Second):
+			errs = append(errs, fmt.Errorf("wallet %q did not answer", user))
+		}
+	})
+	s.ReadState(func(st *engine.State) {
+		for _, l := range actorsState {
+			d := st.Wallets[l.user]
+			switch {
+			case d == nil && l.w == nil:
+			case d == nil || l.w == nil || !d.Equal(l.w):
+				errs = append(errs, fmt.Errorf("wallet %q: actor %+v, durable %+v", l.user, l.w, d))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}

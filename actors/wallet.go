@@ -1,0 +1,184 @@
+package actors
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"ledgerd/engine"
+)
+
+// walletEntry is the registry's handle on a live wallet actor. inflight
+// counts Ops sent and not yet processed (bounded: admission control);
+// pending counts events the actor emitted that are not yet durable.
+type walletEntry struct {
+	pid      *actor.PID
+	inflight atomic.Int32
+	pending  atomic.Int64
+}
+
+const walletStripes = 256
+
+// walletRegistry maps user ids to live wallet actors, spawning on first use.
+// Its mutexes guard the map of PIDs, never ledger state: sends happen under
+// the stripe lock so that a retiring actor can know nothing is on its way.
+type walletRegistry struct {
+	seed        maphash.Seed
+	inflightMax int32
+	spawn       func(user string, e *walletEntry) *actor.PID
+	stripes     [walletStripes]struct {
+		mu sync.Mutex
+		m  map[string]*walletEntry
+	}
+}
+
+func (r *walletRegistry) init(inflightMax int32, spawn func(string, *walletEntry) *actor.PID) {
+	r.seed, r.inflightMax, r.spawn = maphash.MakeSeed(), inflightMax, spawn
+	for i := range r.stripes {
+		r.stripes[i].m = make(map[string]*walletEntry)
+	}
+}
+
+// send delivers op to the user's wallet actor; false means too many Ops are
+// already queued for that wallet.
+func (r *walletRegistry) send(root *actor.RootContext, user string, op *Op) bool {
+	st := &r.stripes[maphash.String(r.seed, user)%walletStripes]
+	st.mu.Lock()
+	e := st.m[user]
+	if e == nil {
+		e = &walletEntry{}
+		e.pid = r.spawn(user, e)
+		st.m[user] = e
+	}
+	if e.inflight.Load() >= r.inflightMax {
+		st.mu.Unlock()
+		return false
+	}
+	e.inflight.Add(1)
+	root.Send(e.pid, op)
+	st.mu.Unlock()
+	return true
+}
+
+// retire removes e if nothing is on its way to it; the caller then stops.
+func (r *walletRegistry) retire(user string, e *walletEntry) bool {
+	st := &r.stripes[maphash.String(r.seed, user)%walletStripes]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if e.inflight.Load() != 0 || st.m[user] != e {
+		return false
+	}
+	delete(st.m, user)
+	return true
+}
+
+// live calls fn for every live wallet actor (tests and diagnostics).
+func (r *walletRegistry) live(fn func(user string, e *walletEntry)) {
+	for i := range r.stripes {
+		st := &r.stripes[i]
+		st.mu.Lock()
+		for u, e := range st.m {
+			fn(u, e)
+		}
+		st.mu.Unlock()
+	}
+}
+
+// walletActor owns one user's working balance.
+type walletActor struct {
+	sys    *System
+	user   string
+	entry  *walletEntry
+	w      *engine.Wallet // nil: no such user
+	loaded bool
+	stash  []*Op
+}
+
+// inspectWallet asks a wallet actor for a copy of its working state.
+type inspectWallet struct {
+	reply chan *engine.Wallet
+}
+
+func (a *walletActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.sys.committer.in <- item{kind: itemLoad, user: a.user, pid: ctx.Self()}
+	case *walletState:
+		a.w, a.loaded = m.w, true
+		for _, op := range a.stash {
+			a.handle(op)
+		}
+		a.stash = nil
+		a.maybeRetire(ctx)
+	case *Op:
+		if !a.loaded {
+			a.stash = append(a.stash, m)
+			return
+		}
+		a.handle(m)
+		a.maybeRetire(ctx)
+	case *inspectWallet:
+		if a.w == nil {
+			m.reply <- nil
+		} else {
+			m.reply <- a.w.Clone()
+		}
+	}
+}
+
+// maybeRetire stops the actor of a user that does not exist, so requests
+// for unknown users leave nothing behind.
+func (a *walletActor) maybeRetire(ctx actor.Context) {
+	if a.w == nil && a.sys.wallets.retire(a.user, a.entry) {
+		ctx.Stop(ctx.Self())
+	}
+}
+
+func (a *walletActor) handle(op *Op) {
+	defer a.entry.inflight.Add(-1)
+	now := time.Now().UnixMilli()
+	switch op.Kind {
+	case KindBalance:
+		a.read(op)
+	case KindDeduct:
+		a.emit(engine.DecideDeduct(a.w, op.Partner, a.user, op.Reference, op.Amount, now), op)
+	case KindRefund:
+		a.emit(engine.DecideRefund(a.w, op.Partner, a.user, op.Reference, op.Amount, now), op)
+	case KindCredit:
+		ev, ok := engine.DecideCredit(a.w, a.user, op.Reference, op.Amount, now)
+		if !ok {
+			a.sys.releaseReference(op, StatusBalanceLimit)
+			return
+		}
+		a.emit(ev, op)
+	}
+}
+
+// read answers a balance query once every event this wallet emitted is
+// durable: at once when none is pending, else behind them in the
+// committer's queue.
+func (a *walletActor) read(op *Op) {
+	op.Status, op.Balance = StatusOK, 0
+	if a.w == nil {
+		op.Status = StatusUnknownUser
+	} else {
+		op.Balance = a.w.Balance
+	}
+	if a.entry.pending.Load() == 0 {
+		op.reply()
+		return
+	}
+	a.sys.committer.in <- item{kind: itemBarrier, op: op}
+}
+
+// emit applies the decided event to the working state at once and hands it
+// to the committer; the Op is answered when the event is durable.
+func (a *walletActor) emit(ev engine.Event, op *Op) {
+	a.w = engine.ApplyWallet(a.w, &ev)
+	op.Status, op.Balance = statusOf(ev.Code), ev.Balance
+	a.entry.pending.Add(1)
+	a.sys.committer.in <- item{kind: itemEvent, ev: ev, op: op, wallet: a.entry}
+}
