@@ -1,0 +1,102 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+
+	"ledgerd/api/httpx"
+	"ledgerd/engine"
+)
+
+// CreatePartner is a decoded POST /admin/partners body.
+type CreatePartner struct {
+	API       string
+	Name      string
+	RateLimit int64
+}
+
+// Credit is a decoded top-up body.
+type Credit struct {
+	Amount    int64
+	Reference string
+}
+
+// ErrInvalid wraps every reason an admin body is refused.
+var ErrInvalid = errors.New("admin: invalid request")
+
+func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalid, err) }
+
+// DecodeCreatePartner parses {"api","name","rateLimitPerMinute"}.
+func DecodeCreatePartner(body []byte) (CreatePartner, error) {
+	c := CreatePartner{RateLimit: DefaultRateLimit}
+	err := httpx.ParseObject(body, func(key []byte, v httpx.Value) error {
+		var err error
+		switch string(key) {
+		case "api":
+			c.API, err = httpx.PrintableString(v, 32)
+			if err == nil && !knownAPIs[c.API] {
+				err = fmt.Errorf("unknown api %q", c.API)
+			}
+		case "name":
+			c.Name, err = httpx.PrintableString(v, engine.MaxNameLen)
+		case "rateLimitPerMinute":
+			c.RateLimit, err = httpx.Integer(v, 1, MaxRateLimit)
+		default:
+			err = fmt.Errorf("unknown field %q", key)
+		}
+		return err
+	})
+	if err == nil && (c.API == "" || c.Name == "") {
+		err = errors.New("api and name are required")
+	}
+	if err != nil {
+		return CreatePartner{}, invalid(err)
+	}
+	return c, nil
+}
+
+// DecodePatchPartner parses {"status":"active"|"inactive"}.
+func DecodePatchPartner(body []byte) (string, error) {
+	var status string
+	err := httpx.ParseObject(body, func(key []byte, v httpx.Value) error {
+		if string(key) != "status" || v.Kind != httpx.KindString {
+			return fmt.Errorf("unknown field %q", key)
+		}
+		status = string(v.Str)
+		if status != engine.StatusActive && status != engine.StatusInactive {
+			return fmt.Errorf("status must be %q or %q", engine.StatusActive, engine.StatusInactive)
+		}
+		return nil
+	})
+	if err == nil && status == "" {
+		err = errors.New("status is required")
+	}
+	if err != nil {
+		return "", invalid(err)
+	}
+	return status, nil
+}
+
+// DecodeCredit parses {"amount","reference"}.
+func DecodeCredit(body []byte) (Credit, error) {
+	var c Credit
+	err := httpx.ParseObject(body, func(key []byte, v httpx.Value) error {
+		var err error
+		switch string(key) {
+		case "amount":
+			c.Amount, err = httpx.Integer(v, 1, engine.MaxAmount)
+		case "reference":
+			c.Reference, err = httpx.PrintableString(v, engine.MaxReferenceLen)
+		default:
+			err = fmt.Errorf("unknown field %q", key)
+		}
+		return err
+	})
+	if err == nil && (c.Amount == 0 || c.Reference == "") {
+		err = errors.New("amount and reference are required")
+	}
+	if err != nil {
+		return Credit{}, invalid(err)
+	}
+	return c, nil
+}

@@ -1,0 +1,180 @@
+package admin
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"ledgerd/actors"
+	"ledgerd/api/httpx"
+	"ledgerd/engine"
+)
+
+// Base is the admin API's path prefix.
+const Base = "/admin"
+
+// APIs a partner can be created for.
+var knownAPIs = map[string]bool{"payshards": true}
+
+// Partner limits.
+const (
+	DefaultRateLimit = 600
+	MaxRateLimit     = 100_000_000
+	keyRandomChars   = 48
+	idRandomChars    = 20
+	keyPrefix        = "pk_live_"
+	idPrefix         = "ptr_"
+	keyAlphabet      = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// API serves the admin routes.
+type API struct {
+	sys       *actors.System
+	tokenHash [sha256.Size]byte
+}
+
+// Register adds the admin routes to r, guarded by token.
+func Register(r *router.Router, sys *actors.System, token string) {
+	a := &API{sys: sys, tokenHash: sha256.Sum256([]byte(token))}
+	r.POST(Base+"/partners", a.guard(a.createPartner))
+	r.GET(Base+"/partners/{id}", a.guard(a.getPartner))
+	r.PATCH(Base+"/partners/{id}", a.guard(a.patchPartner))
+	r.POST(Base+"/payshards/users/{userId}/credit", a.guard(a.credit))
+}
+
+// guard checks the bearer token in constant time (over hashes, so the
+// comparison does not leak the token's length either).
+func (a *API) guard(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		auth := ctx.Request.Header.Peek("Authorization")
+		const bearer = "Bearer "
+		if len(auth) <= len(bearer) || string(auth[:len(bearer)]) != bearer {
+			writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "admin bearer token required")
+			return
+		}
+		got := sha256.Sum256(auth[len(bearer):])
+		if subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {
+			writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "admin bearer token required")
+			return
+		}
+		h(ctx)
+	}
+}
+
+func (a *API) createPartner(ctx *fasthttp.RequestCtx) {
+	req, err := DecodeCreatePartner(body(ctx))
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	key := keyPrefix + randomString(keyRandomChars)
+	id := idPrefix + randomString(idRandomChars)
+	p, err := a.sys.CreatePartner(id, req.API, req.Name, req.RateLimit, engine.HashKey([]byte(key)))
+	if err != nil {
+		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+		return
+	}
+	httpx.Reply(ctx, fasthttp.StatusCreated, partnerJSON(p).Str("apiKey", key).Close())
+}
+
+func (a *API) getPartner(ctx *fasthttp.RequestCtx) {
+	p, ok := a.sys.PartnerByID(pathParam(ctx, "id"))
+	if !ok {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
+		return
+	}
+	httpx.Reply(ctx, fasthttp.StatusOK, partnerJSON(*p).Close())
+}
+
+func (a *API) patchPartner(ctx *fasthttp.RequestCtx) {
+	status, err := DecodePatchPartner(body(ctx))
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	p, err := a.sys.SetPartnerStatus(pathParam(ctx, "id"), status)
+	if errors.Is(err, actors.ErrPartnerNotFound) {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
+		return
+	}
+	if err != nil {
+		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+		return
+	}
+	httpx.Reply(ctx, fasthttp.StatusOK, partnerJSON(p).Close())
+}
+
+func (a *API) credit(ctx *fasthttp.RequestCtx) {
+	user := pathParam(ctx, "userId")
+	req, err := DecodeCredit(body(ctx))
+	if err == nil && !httpx.Printable([]byte(user), engine.MaxUserIDLen) {
+		err = errors.New("userId must be 1-128 printable characters")
+	}
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	op := actors.NewOp()
+	defer op.Release()
+	op.Kind, op.User, op.Amount, op.Reference = actors.KindCredit, user, req.Amount, req.Reference
+	a.sys.Do(op)
+	switch op.Status {
+	case actors.StatusOK:
+		var buf [256]byte
+		httpx.Reply(ctx, fasthttp.StatusOK, httpx.Object(buf[:0]).Str("userId", user).Int("balance", op.Balance).Close())
+	case actors.StatusConflict:
+		writeError(ctx, fasthttp.StatusConflict, "idempotency_conflict", "reference already used with another user or amount")
+	case actors.StatusBalanceLimit:
+		writeError(ctx, fasthttp.StatusConflict, "balance_limit", fmt.Sprintf("balance would exceed %d", int64(engine.MaxBalance)))
+	default:
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded", "try again")
+	}
+}
+
+func partnerJSON(p engine.Partner) httpx.JSON {
+	return httpx.Object(make([]byte, 0, 256)).Str("id", p.ID).Str("api", p.API).Str("name", p.Name).
+		Str("status", p.Status).Int("rateLimitPerMinute", p.RateLimit)
+}
+
+// body returns the request body, or nil (refused by every decoder) when it
+// is over the size limit.
+func body(ctx *fasthttp.RequestCtx) []byte {
+	if b := ctx.PostBody(); len(b) <= httpx.MaxBodyBytes {
+		return b
+	}
+	return nil
+}
+
+// pathParam copies a router parameter out of the request context.
+func pathParam(ctx *fasthttp.RequestCtx, name string) string {
+	v, _ := ctx.UserValue(name).(string)
+	return strings.Clone(v)
+}
+
+func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
+	httpx.Reply(ctx, status, httpx.Object(nil).Str("error", code).Str("message", msg).Close())
+}
+
+// randomString returns n characters of keyAlphabet from crypto/rand,
+// without modulo bias.
+func randomString(n int) string {
+	out := make([]byte, 0, n)
+	var buf [64]byte
+	for len(out) < n {
+		if _, err := rand.Read(buf[:]); err != nil {
+			panic("admin: crypto/rand failed: " + err.Error())
+		}
+		for _, b := range buf {
+			if int(b) < 256-256%len(keyAlphabet) && len(out) < n {
+				out = append(out, keyAlphabet[int(b)%len(keyAlphabet)])
+			}
+		}
+	}
+	return string(out)
+}

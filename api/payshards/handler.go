@@ -1,0 +1,148 @@
+package payshards
+
+import (
+	"strconv"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"ledgerd/actors"
+	"ledgerd/api/httpx"
+	"ledgerd/engine"
+)
+
+// Base is the API's path prefix on ledgerd.
+const Base = "/payshards/api/partner"
+
+// APIName is the partner API a key must belong to.
+const APIName = "payshards"
+
+// Error codes, as the spec spells them.
+const (
+	errInvalidRequest = "invalid_request"
+	errMissingKey     = "missing_api_key"
+	errInvalidKey     = "invalid_api_key"
+	errInsufficient   = "insufficient_balance"
+	errInactive       = "partner_inactive"
+	errUnknownUser    = "unknown_user"
+	errRateLimited    = "rate_limited"
+	errConflict       = "idempotency_conflict"
+	errRefundExceeds  = "refund_exceeds_deducted"
+	errOverloaded     = "overloaded"
+)
+
+// API serves PayShards on an actors.System.
+type API struct{ sys *actors.System }
+
+// Register adds the PayShards routes to r.
+func Register(r *router.Router, sys *actors.System) {
+	a := &API{sys: sys}
+	r.GET(Base+"/balance", a.balance)
+	r.POST(Base+"/deduct", a.command(actors.KindDeduct))
+	r.POST(Base+"/refund", a.command(actors.KindRefund))
+}
+
+// authorize resolves x-api-key to an active PayShards partner and fills the
+// op's identity, or writes the spec's 401/403 and returns false.
+func (a *API) authorize(ctx *fasthttp.RequestCtx, op *actors.Op) bool {
+	key := ctx.Request.Header.Peek("x-api-key")
+	if len(key) == 0 {
+		writeError(ctx, fasthttp.StatusUnauthorized, errMissingKey)
+		return false
+	}
+	op.KeyHash = engine.HashKey(key)
+	p, ok := a.sys.PartnerByKey(op.KeyHash)
+	if !ok || p.API != APIName {
+		writeError(ctx, fasthttp.StatusUnauthorized, errInvalidKey)
+		return false
+	}
+	if !p.Active() {
+		writeError(ctx, fasthttp.StatusForbidden, errInactive)
+		return false
+	}
+	op.Partner, op.RateLimit = p.ID, p.RateLimit
+	return true
+}
+
+func (a *API) balance(ctx *fasthttp.RequestCtx) {
+	op := actors.NewOp()
+	defer op.Release()
+	if !a.authorize(ctx, op) {
+		return
+	}
+	user, err := DecodeUserID(ctx.QueryArgs().Peek("userId"))
+	if err == nil {
+		op.Kind, op.User = actors.KindBalance, user
+	}
+	a.sys.Do(op)
+	if err != nil && op.Status == actors.StatusOK {
+		writeError(ctx, fasthttp.StatusBadRequest, errInvalidRequest)
+		return
+	}
+	if op.Status != actors.StatusOK {
+		writeStatus(ctx, op)
+		return
+	}
+	var buf [256]byte
+	httpx.Reply(ctx, fasthttp.StatusOK, httpx.Object(buf[:0]).Str("userId", op.User).Int("balance", op.Balance).Close())
+}
+
+func (a *API) command(kind actors.Kind) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		op := actors.NewOp()
+		defer op.Release()
+		if !a.authorize(ctx, op) {
+			return
+		}
+		cmd, err := decodeRequest(ctx)
+		if err == nil {
+			op.Kind, op.User, op.Amount, op.Reference = kind, cmd.UserID, cmd.Amount, cmd.Reference
+		}
+		a.sys.Do(op) // a bad body still counts against the rate limit
+		if err != nil && op.Status == actors.StatusOK {
+			writeError(ctx, fasthttp.StatusBadRequest, errInvalidRequest)
+			return
+		}
+		if op.Status != actors.StatusOK {
+			writeStatus(ctx, op)
+			return
+		}
+		var buf [96]byte
+		httpx.Reply(ctx, fasthttp.StatusOK, httpx.Object(buf[:0]).Bool("success", true).
+			Int("newBalance", op.Balance).Bool("idempotent", op.Idempotent).Close())
+	}
+}
+
+func decodeRequest(ctx *fasthttp.RequestCtx) (Command, error) {
+	body := ctx.PostBody()
+	if len(body) > httpx.MaxBodyBytes {
+		return Command{}, ErrInvalid
+	}
+	return DecodeCommand(body) // copies every string it keeps
+}
+
+// writeStatus maps a refused Op to the spec's status and envelope.
+func writeStatus(ctx *fasthttp.RequestCtx, op *actors.Op) {
+	var buf [96]byte
+	switch op.Status {
+	case actors.StatusRateLimited:
+		ctx.Response.Header.Set("Retry-After", strconv.FormatInt(op.RetryAfterSec, 10))
+		writeError(ctx, fasthttp.StatusTooManyRequests, errRateLimited)
+	case actors.StatusInsufficient:
+		httpx.Reply(ctx, fasthttp.StatusPaymentRequired, httpx.Object(buf[:0]).Str("error", errInsufficient).Int("balance", op.Balance).Close())
+	case actors.StatusUnknownUser:
+		writeError(ctx, fasthttp.StatusNotFound, errUnknownUser)
+	case actors.StatusRefundExceeds:
+		httpx.Reply(ctx, fasthttp.StatusConflict, httpx.Object(buf[:0]).Str("error", errRefundExceeds).Int("refundable", op.Balance).Close())
+	case actors.StatusConflict:
+		writeError(ctx, fasthttp.StatusConflict, errConflict)
+	default:
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, errOverloaded)
+	}
+}
+
+func writeError(ctx *fasthttp.RequestCtx, status int, code string) {
+	var buf [64]byte
+	httpx.Reply(ctx, status, httpx.Object(buf[:0]).Str("error", code).Close())
+}

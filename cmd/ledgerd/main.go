@@ -1,0 +1,144 @@
+// Command ledgerd serves the partner payment APIs on one in-memory ledger
+// with a write-ahead log.
+//
+//	ledgerd [--data ./data] [--listen :8080] [--demo]
+//
+// Environment: LEDGERD_DATA, LEDGERD_LISTEN and LEDGERD_ADMIN_TOKEN; a flag
+// given on the command line wins over its variable. SIGTERM or SIGINT
+// drains in-flight requests, writes a snapshot and exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"ledgerd/actors"
+	"ledgerd/api"
+)
+
+type options struct {
+	dataDir       string
+	listen        string
+	demo          bool
+	snapshotEvery uint64
+	logLevel      string
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.dataDir, "data", envOr("LEDGERD_DATA", "./data"), "data directory (WAL, snapshots, admin token); env LEDGERD_DATA")
+	fs.StringVar(&o.listen, "listen", envOr("LEDGERD_LISTEN", ":8080"), "listen address; env LEDGERD_LISTEN")
+	fs.BoolVar(&o.demo, "demo", false, "seed a demo PayShards partner and user u_123 with 1500 shards, print the key")
+	fs.Uint64Var(&o.snapshotEvery, "snapshot-every", 100_000, "events between snapshots")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	err := fs.Parse(args)
+	return o, err
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintln(stderr, "ledgerd: bad --log-level:", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+	if err := serve(o, logger, stdout); err != nil {
+		logger.Error("ledgerd stopped", slog.Any("err", err))
+		return 1
+	}
+	return 0
+}
+
+func serve(o options, logger *slog.Logger, stdout io.Writer) error {
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	unlock, err := lockDataDir(o.dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	token, err := adminToken(o.dataDir, logger)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("recover ledger: %w", err)
+	}
+	logger.Info("ledger recovered", slog.String("data", o.dataDir), slog.Duration("took", time.Since(start)))
+	if o.demo {
+		if err := seedDemo(sys, stdout); err != nil {
+			sys.Stop()
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		sys.Stop()
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := api.NewServer(sys, api.Config{AdminToken: token})
+	logger.Info("ledgerd listening", slog.String("addr", ln.Addr().String()))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		logger.Info("shutting down: draining requests")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = srv.ShutdownWithContext(shutdownCtx)
+		cancel()
+	}
+	if stopErr := sys.Stop(); stopErr != nil {
+		err = errors.Join(err, stopErr)
+	}
+	logger.Info("ledgerd stopped cleanly", slog.Uint64("events", sys.Stats().Events))
+	return err
+}
+
+// lockDataDir takes an exclusive lock so two servers never share a WAL.
+// The kernel drops it when the process dies, even by kill -9.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data dir %s is in use by another ledgerd: %w", dir, err)
+	}
+	return func() { f.Close() }, nil
+}

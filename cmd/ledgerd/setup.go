@@ -1,0 +1,76 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"ledgerd/actors"
+	"ledgerd/engine"
+)
+
+const adminTokenFile = "admin-token"
+
+// adminToken returns LEDGERD_ADMIN_TOKEN, else the token in
+// <data>/admin-token, creating that file (mode 0600) on first start.
+func adminToken(dataDir string, logger *slog.Logger) (string, error) {
+	if t := os.Getenv("LEDGERD_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	path := filepath.Join(dataDir, adminTokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			logger.Info("admin token read", slog.String("path", path))
+			return t, nil
+		}
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("generate admin token: %w", err)
+	}
+	token := "adm_" + hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	logger.Info("admin token generated", slog.String("path", path))
+	return token, nil
+}
+
+// Demo seed: a fresh PayShards partner on every --demo start (only key
+// hashes are stored, so an old key cannot be shown again) and user u_123
+// topped up to 1500 shards once.
+const (
+	demoUser      = "u_123"
+	demoAmount    = 1500
+	demoReference = "demo_topup_u_123"
+)
+
+func seedDemo(sys *actors.System, out io.Writer) error {
+	key := "pk_live_" + randomHex(24)
+	id := "ptr_demo_" + randomHex(8)
+	if _, err := sys.CreatePartner(id, "payshards", "Demo partner", 600, engine.HashKey([]byte(key))); err != nil {
+		return fmt.Errorf("demo partner: %w", err)
+	}
+	op := actors.NewOp()
+	defer op.Release()
+	op.Kind, op.User, op.Amount, op.Reference = actors.KindCredit, demoUser, demoAmount, demoReference
+	sys.Do(op)
+	if op.Status != actors.StatusOK {
+		return fmt.Errorf("demo credit: status %d", op.Status)
+	}
+	fmt.Fprintf(out, "demo PayShards partner %s; user %s has %d shards\nexport PAYSHARDS_KEY=%s\n", id, demoUser, op.Balance, key)
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n/2)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
