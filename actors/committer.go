@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -41,8 +42,9 @@ type item struct {
 
 // notice tells an idempotency shard that a reference's outcome is durable.
 type notice struct {
-	key engine.IdemKey
-	rec engine.IdemRecord
+	key     engine.IdemKey
+	rec     engine.IdemRecord
+	expired bool // the record left the retention window: forget it
 }
 
 type shardCommitted struct{ notices []notice }
@@ -87,6 +89,8 @@ func newCommitter(sys *System, log Log, state *engine.State, snaps *snapshotter)
 
 func (c *committer) run() {
 	defer close(c.stopped)
+	expiry := time.NewTicker(c.sys.cfg.ExpiryEvery)
+	defer expiry.Stop()
 	for {
 		select {
 		case it := <-c.in:
@@ -96,8 +100,19 @@ func (c *committer) run() {
 			}
 		case res := <-c.snaps.done:
 			c.snaps.finish(res, c.log)
+		case <-expiry.C:
+			c.expire()
 		}
 	}
+}
+
+// expire commits the event that forgets idempotency records older than
+// the retention window. The committer stamps the time; Apply does not.
+func (c *committer) expire() {
+	cutoff := c.sys.cfg.Now().Add(-c.sys.cfg.IdemRetention).UnixMilli()
+	now := c.sys.cfg.Now().UnixMilli()
+	c.batch = append(c.batch[:0], item{kind: itemEvent, ev: engine.Event{Type: engine.EvIdemExpired, TimeMs: now, Amount: max(cutoff, 0)}})
+	c.commit()
 }
 
 // collect drains what is queued (up to maxBatch) behind first and commits
@@ -180,6 +195,12 @@ func (c *committer) apply(it *item) bool {
 		s := c.sys.shardIndex(k)
 		c.notices[s] = append(c.notices[s], notice{key: k, rec: engine.RecordOf(ev)})
 	}
+	if ev.Type == engine.EvIdemExpired {
+		for _, k := range c.state.Expired {
+			s := c.sys.shardIndex(k)
+			c.notices[s] = append(c.notices[s], notice{key: k, expired: true})
+		}
+	}
 	return ev.Type == engine.EvPartnerCreated || ev.Type == engine.EvPartnerStatus
 }
 
@@ -188,8 +209,10 @@ func (c *committer) sendNotices() {
 		if len(ns) == 0 {
 			continue
 		}
-		c.sys.root.Send(c.sys.shards[s], &shardCommitted{notices: ns})
-		c.notices[s] = make([]notice, 0, cap(ns))
+		// the shard keeps the message: hand it an exact-size copy and
+		// reuse the committer's buffer
+		c.sys.root.Send(c.sys.shards[s], &shardCommitted{notices: append([]notice(nil), ns...)})
+		c.notices[s] = ns[:0]
 	}
 }
 

@@ -72,6 +72,10 @@ func (s *shardActor) admit(op *Op) {
 }
 
 func (s *shardActor) committed(n notice) {
+	if n.expired {
+		delete(s.done, n.key)
+		return
+	}
 	s.done[n.key] = n.rec
 	p := s.pending[n.key]
 	if p == nil {

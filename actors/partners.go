@@ -2,7 +2,6 @@ package actors
 
 import (
 	"errors"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -70,7 +69,7 @@ func (d *directoryActor) Receive(ctx actor.Context) {
 	if !ok {
 		return
 	}
-	cmd.ev.TimeMs = time.Now().UnixMilli()
+	cmd.ev.TimeMs = d.sys.cfg.Now().UnixMilli()
 	switch cmd.ev.Type {
 	case engine.EvPartnerCreated:
 		var h [engine.KeyHashLen]byte

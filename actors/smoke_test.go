@@ -3,7 +3,9 @@ package actors
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"ledgerd/engine"
 )
@@ -83,4 +85,45 @@ func TestSmokeDeduct(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	s.Stop()
+}
+
+func TestIdempotencyRetention(t *testing.T) {
+	now := time.Now()
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	s, err := Start(Config{DataDir: t.TempDir(), IdemRetention: time.Hour, ExpiryEvery: 5 * time.Millisecond,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	do := func(k Kind, ref string) Op {
+		op := NewOp()
+		op.Kind, op.Partner, op.User, op.Reference, op.Amount = k, "p", "u1", ref, 10
+		s.Do(op)
+		r := *op
+		op.Release()
+		return r
+	}
+	do(KindCredit, "top")
+	if r := do(KindDeduct, "R"); r.Status != StatusOK || r.Idempotent || r.Balance != 0 {
+		t.Fatalf("first deduct %+v", r)
+	}
+	do(KindCredit, "top2")
+	if r := do(KindDeduct, "R"); !r.Idempotent {
+		t.Fatalf("retry inside the window must replay: %+v", r)
+	}
+	// Move the clock two hours on: the records fall out of the window.
+	clock.Add(int64(2 * time.Hour))
+	for {
+		var n int
+		s.ReadState(func(st *engine.State) { n = len(st.Idem) })
+		if n == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r := do(KindDeduct, "R"); r.Status != StatusOK || r.Idempotent {
+		t.Fatalf("a reference past retention is new: %+v", r)
+	}
 }

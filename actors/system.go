@@ -19,15 +19,17 @@ import (
 
 // Config sets up a System. Zero values take the defaults noted.
 type Config struct {
-	DataDir       string       // WAL in DataDir/wal, snapshots in DataDir/snapshots
-	SnapshotEvery uint64       // events between snapshots; default 100,000
-	BatchMax      int          // events per WAL append at most; default 4,096
-	QueueMax      int          // committer queue; default 65,536
-	InflightMax   int32        // queued Ops per wallet before StatusOverloaded; default 4,096
-	Shards        int          // idempotency shards; default 32
-	NoSync        bool         // skip fsync: benchmarks of everything else only
-	Logger        *slog.Logger // default slog.Default()
-	Fatal         func(error)  // fail-stop; default logs and exits 70
+	DataDir       string        // WAL in DataDir/wal, snapshots in DataDir/snapshots
+	SnapshotEvery uint64        // events between snapshots; default 100,000
+	BatchMax      int           // events per WAL append at most; default 4,096
+	QueueMax      int           // committer queue; default 65,536
+	InflightMax   int32         // queued Ops per wallet before StatusOverloaded; default 4,096
+	Shards        int           // idempotency shards; default 32
+	IdemRetention time.Duration // how long a reference is remembered; default 7 days
+	ExpiryEvery   time.Duration // how often expired references are dropped; default 1 minute
+	NoSync        bool          // skip fsync: benchmarks of everything else only
+	Logger        *slog.Logger  // default slog.Default()
+	Fatal         func(error)   // fail-stop; default logs and exits 70
 	Now           func() time.Time
 	Log           Log // optional: an in-memory log for tests (no recovery)
 }
@@ -48,6 +50,12 @@ func (c *Config) defaults() {
 	if c.Shards == 0 {
 		c.Shards = 32
 	}
+	if c.IdemRetention == 0 {
+		c.IdemRetention = DefaultIdemRetention
+	}
+	if c.ExpiryEvery == 0 {
+		c.ExpiryEvery = time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -62,6 +70,10 @@ func (c *Config) defaults() {
 		}
 	}
 }
+
+// DefaultIdemRetention is how long a reference's outcome is remembered: a
+// retry within it gets the original result; after it the reference is new.
+const DefaultIdemRetention = 7 * 24 * time.Hour
 
 // System is the running ledger: actors, committer and WAL.
 type System struct {

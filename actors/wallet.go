@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -139,7 +138,7 @@ func (a *walletActor) maybeRetire(ctx actor.Context) {
 
 func (a *walletActor) handle(op *Op) {
 	defer a.entry.inflight.Add(-1)
-	now := time.Now().UnixMilli()
+	now := a.sys.cfg.Now().UnixMilli()
 	switch op.Kind {
 	case KindBalance:
 		a.read(op)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // Record wire format (msgpack), version 1 — never renumber or reorder:
@@ -17,6 +18,7 @@ import (
 //	  Credited:       user, reference, amount, balance
 //	  Deducted, DeductRejected, Refunded, RefundRejected:
 //	                  partner, user, reference, amount, balance, code
+//	  IdemExpired:    amount (the cutoff, unix ms)
 //
 // Hand-written with msgpack's primitives instead of reflection: the
 // committer encodes every event and replay decodes every one.
@@ -35,6 +37,7 @@ const (
 var fieldCount = [...]int{
 	EvPartnerCreated: 7, EvPartnerStatus: 4, EvCredited: 6,
 	EvDeducted: 8, EvDeductRejected: 8, EvRefunded: 8, EvRefundRejected: 8,
+	EvIdemExpired: 3,
 }
 
 // Encoder appends batches of events to a reusable buffer.
@@ -88,6 +91,8 @@ func encodeEvent(enc *msgpack.Encoder, ev *Event) error {
 		w.str(ev.Reference)
 		w.int(ev.Amount)
 		w.int(ev.Balance)
+	case EvIdemExpired:
+		w.int(ev.Amount)
 	default:
 		w.str(ev.Partner)
 		w.str(ev.User)
@@ -159,14 +164,15 @@ type reader struct {
 
 func (r *reader) event(ev *Event) {
 	n := r.len()
-	ev.Type = EventType(r.int())
+	t := r.int()
 	if r.err != nil {
 		return
 	}
-	if int(ev.Type) >= len(fieldCount) || fieldCount[ev.Type] == 0 || n != fieldCount[ev.Type] {
-		r.err = fmt.Errorf("type %d with %d fields", ev.Type, n)
+	if t <= 0 || t >= int64(len(fieldCount)) || fieldCount[t] == 0 || n != fieldCount[t] {
+		r.err = fmt.Errorf("type %d with %d fields", t, n)
 		return
 	}
+	ev.Type = EventType(t)
 	ev.TimeMs = r.int()
 	switch ev.Type {
 	case EvPartnerCreated:
@@ -178,10 +184,16 @@ func (r *reader) event(ev *Event) {
 	case EvCredited:
 		ev.User, ev.Reference = r.str(), r.str()
 		ev.Amount, ev.Balance = r.int(), r.int()
+	case EvIdemExpired:
+		ev.Amount = r.int()
 	default:
 		ev.Partner, ev.User, ev.Reference = r.str(), r.str(), r.str()
 		ev.Amount, ev.Balance = r.int(), r.int()
-		ev.Code = Code(r.int())
+		code := r.int()
+		if r.err == nil && (code < 0 || code > int64(CodeRefundExceeds)) {
+			r.err = fmt.Errorf("code %d", code)
+		}
+		ev.Code = Code(code)
 	}
 	if r.err == nil {
 		r.err = ev.Validate()
@@ -200,12 +212,20 @@ func (r *reader) int() int64 {
 	if r.err != nil {
 		return 0
 	}
+	if c, err := r.dec.PeekCode(); err != nil || c == msgpcode.Nil {
+		r.err = fmt.Errorf("integer expected (code %x): %w", c, err)
+		return 0
+	}
 	var v int64
 	v, r.err = r.dec.DecodeInt64()
 	return v
 }
 func (r *reader) str() string {
 	if r.err != nil {
+		return ""
+	}
+	if c, err := r.dec.PeekCode(); err != nil || c == msgpcode.Nil {
+		r.err = fmt.Errorf("string expected (code %x): %w", c, err)
 		return ""
 	}
 	var s string
@@ -217,6 +237,10 @@ func (r *reader) str() string {
 }
 func (r *reader) bytes() []byte {
 	if r.err != nil {
+		return nil
+	}
+	if c, err := r.dec.PeekCode(); err != nil || c == msgpcode.Nil {
+		r.err = fmt.Errorf("bytes expected (code %x): %w", c, err)
 		return nil
 	}
 	var b []byte
@@ -238,6 +262,10 @@ func (ev *Event) Validate() error {
 	case EvPartnerStatus:
 		if ev.Status != StatusActive && ev.Status != StatusInactive {
 			return fmt.Errorf("status %q", ev.Status)
+		}
+	case EvIdemExpired:
+		if ev.Amount < 0 {
+			return fmt.Errorf("cutoff %d", ev.Amount)
 		}
 	default:
 		if ev.Amount < 1 || ev.Amount > MaxAmount || ev.Balance < 0 || ev.Balance > MaxBalance || ev.Code > CodeRefundExceeds {

@@ -51,20 +51,17 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 	}
 	slices.SortFunc(snap.Wallets, func(a, b walletEntry) int { return cmp.Compare(a.User, b.User) })
 	snap.Idem = make([]idemEntry, 0, len(s.Idem))
-	for k, r := range s.Idem {
-		snap.Idem = append(snap.Idem, idemEntry{Key: k, Record: r})
+	for _, k := range s.IdemKeys() {
+		if r, ok := s.Idem[k]; ok {
+			snap.Idem = append(snap.Idem, idemEntry{Key: k, Record: r})
+		}
 	}
-	slices.SortFunc(snap.Idem, func(a, b idemEntry) int { return compareKeys(a.Key, b.Key) })
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	if err := enc.Encode(&snap); err != nil {
 		return nil, fmt.Errorf("engine: encode snapshot: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func compareKeys(a, b IdemKey) int {
-	return cmp.Or(cmp.Compare(a.Partner, b.Partner), cmp.Compare(a.Op, b.Op), cmp.Compare(a.Reference, b.Reference))
 }
 
 // DecodeSnapshot rebuilds a State from EncodeSnapshot's bytes and checks
@@ -82,7 +79,11 @@ func DecodeSnapshot(data []byte) (*State, error) {
 	for i := range snap.Partners {
 		p := snap.Partners[i]
 		var h [KeyHashLen]byte
-		if p.ID == "" || copy(h[:], p.KeyHash) != KeyHashLen || len(p.KeyHash) != KeyHashLen || s.Partners[p.ID] != nil {
+		if p.ID == "" || len(p.KeyHash) != KeyHashLen || s.Partners[p.ID] != nil {
+			return nil, fmt.Errorf("%w: snapshot partner %q", ErrBadRecord, p.ID)
+		}
+		copy(h[:], p.KeyHash)
+		if _, dup := s.Keys[h]; dup {
 			return nil, fmt.Errorf("%w: snapshot partner %q", ErrBadRecord, p.ID)
 		}
 		s.Partners[p.ID] = &p
@@ -99,6 +100,7 @@ func DecodeSnapshot(data []byte) (*State, error) {
 			return nil, fmt.Errorf("%w: snapshot duplicate reference %q", ErrBadRecord, e.Key.Reference)
 		}
 		s.Idem[e.Key] = e.Record
+		s.idemOrder = append(s.idemOrder, e.Key)
 	}
 	return s, nil
 }

@@ -11,6 +11,14 @@ type State struct {
 	Wallets  map[string]*Wallet
 	Idem     map[IdemKey]IdemRecord
 	Events   uint64 // events applied since the beginning of the log
+
+	// idemOrder lists Idem's keys in the order they were recorded (log
+	// order), from idemHead on, so expiry pops from the front.
+	idemOrder []IdemKey
+	idemHead  int
+	// Expired holds the keys the last EvIdemExpired removed, for the
+	// committer to tell the idempotency shards. Overwritten by the next one.
+	Expired []IdemKey
 }
 
 // NewState returns an empty ledger.
@@ -41,6 +49,8 @@ func (s *State) Apply(ev *Event) {
 	case EvDeducted, EvDeductRejected, EvRefunded, EvRefundRejected:
 		s.applyWallet(ev)
 		s.record(KeyOf(ev), ev)
+	case EvIdemExpired:
+		s.expire(ev.Amount)
 	default:
 		panic(fmt.Sprintf("engine: unknown event type %d", ev.Type))
 	}
@@ -79,7 +89,33 @@ func (s *State) record(k IdemKey, ev *Event) {
 		panic(invariant("reference applied once", ev, 0))
 	}
 	s.Idem[k] = RecordOf(ev)
+	s.idemOrder = append(s.idemOrder, k)
 }
+
+// expire forgets idempotency records older than cutoffMs, oldest first in
+// log order; it stops at the first younger one, so a record stamped a
+// little out of order waits for the next expiry. Deterministic: it depends
+// only on the log.
+func (s *State) expire(cutoffMs int64) {
+	s.Expired = s.Expired[:0]
+	for s.idemHead < len(s.idemOrder) {
+		k := s.idemOrder[s.idemHead]
+		if r, ok := s.Idem[k]; ok && r.TimeMs >= cutoffMs {
+			break
+		}
+		delete(s.Idem, k)
+		s.Expired = append(s.Expired, k)
+		s.idemOrder[s.idemHead] = IdemKey{}
+		s.idemHead++
+	}
+	if s.idemHead > len(s.idemOrder)/2 {
+		s.idemOrder = append(s.idemOrder[:0], s.idemOrder[s.idemHead:]...)
+		s.idemHead = 0
+	}
+}
+
+// IdemKeys returns the live idempotency keys in the order they were recorded.
+func (s *State) IdemKeys() []IdemKey { return s.idemOrder[s.idemHead:] }
 
 // RecordOf is the idempotency record an outcome event leaves behind.
 func RecordOf(ev *Event) IdemRecord {

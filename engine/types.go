@@ -15,6 +15,7 @@ const (
 	EvDeductRejected EventType = 5 // a deduct reached the wallet and was refused
 	EvRefunded       EventType = 6 // a partner credited back what it deducted
 	EvRefundRejected EventType = 7 // a refund reached the wallet and was refused
+	EvIdemExpired    EventType = 8 // idempotency records older than Amount (unix ms) are forgotten
 )
 
 // Op is the operation an idempotency record belongs to.

@@ -1,0 +1,72 @@
+package actors
+
+import (
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"ledgerd/engine"
+)
+
+// benchSystem starts a System on a temp dir with users pre-credited.
+func benchSystem(b *testing.B, users int, noSync bool) *System {
+	b.Helper()
+	s, err := Start(Config{DataDir: b.TempDir(), NoSync: noSync, SnapshotEvery: 1 << 40,
+		Fatal: func(err error) { b.Errorf("fatal: %v", err) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.CreatePartner("ptr_bench", "payshards", "bench", 1, engine.HashKey([]byte("k"))); err != nil {
+		b.Fatal(err)
+	}
+	for u := range users {
+		op := NewOp()
+		op.Kind, op.User, op.Amount, op.Reference = KindCredit, "u"+strconv.Itoa(u), engine.MaxAmount, "seed"+strconv.Itoa(u)
+		s.Do(op)
+		op.Release()
+	}
+	b.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// benchmarkDeducts runs durable deducts with unique references through the
+// shard, wallet and committer from many goroutines (no HTTP, no limiter).
+func benchmarkDeducts(b *testing.B, users int, noSync bool) {
+	s := benchSystem(b, users, noSync)
+	var seq atomic.Int64
+	before := s.Stats()
+	b.SetParallelism(64) // 64 × GOMAXPROCS concurrent requests, like a busy server
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			op := NewOp()
+			op.Kind, op.Partner, op.Amount = KindDeduct, "ptr_bench", 1
+			op.User = "u" + strconv.Itoa(int(n)%users)
+			op.Reference = "r" + strconv.FormatInt(n, 10)
+			s.Do(op)
+			if op.Status != StatusOK {
+				b.Errorf("status %d", op.Status)
+			}
+			op.Release()
+		}
+	})
+	b.StopTimer()
+	after := s.Stats()
+	batches := after.Batches - before.Batches
+	if batches > 0 {
+		b.ReportMetric(float64(after.Events-before.Events)/float64(batches), "events/fsync")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deducts/s")
+}
+
+func BenchmarkDurableDeduct(b *testing.B) {
+	b.Run("users=10000", func(b *testing.B) { benchmarkDeducts(b, 10000, false) })
+	b.Run("hot-wallet", func(b *testing.B) { benchmarkDeducts(b, 1, false) })
+}
+
+// BenchmarkDeductNoSync measures everything but the fsync: the actors, the
+// committer, encoding and the WAL write.
+func BenchmarkDeductNoSync(b *testing.B) {
+	b.Run("users=10000", func(b *testing.B) { benchmarkDeducts(b, 10000, true) })
+}
