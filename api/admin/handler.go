@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/fasthttp/router"
@@ -84,7 +85,8 @@ func (a *API) createPartner(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) getPartner(ctx *fasthttp.RequestCtx) {
-	p, ok := a.sys.PartnerByID(pathParam(ctx, "id"))
+	id, _ := pathParam(ctx, "id")
+	p, ok := a.sys.PartnerByID(id)
 	if !ok {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
 		return
@@ -98,7 +100,8 @@ func (a *API) patchPartner(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	p, err := a.sys.SetPartnerStatus(pathParam(ctx, "id"), status)
+	id, _ := pathParam(ctx, "id") // a malformed id matches no partner: 404
+	p, err := a.sys.SetPartnerStatus(id, status)
 	if errors.Is(err, actors.ErrPartnerNotFound) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
 		return
@@ -111,9 +114,9 @@ func (a *API) patchPartner(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) credit(ctx *fasthttp.RequestCtx) {
-	user := pathParam(ctx, "userId")
+	user, ok := pathParam(ctx, "userId")
 	req, err := DecodeCredit(body(ctx))
-	if err == nil && !httpx.Printable([]byte(user), engine.MaxUserIDLen) {
+	if err == nil && (!ok || !httpx.Printable([]byte(user), engine.MaxUserIDLen)) {
 		err = errors.New("userId must be 1-128 printable characters")
 	}
 	if err != nil {
@@ -151,10 +154,16 @@ func body(ctx *fasthttp.RequestCtx) []byte {
 	return nil
 }
 
-// pathParam copies a router parameter out of the request context.
-func pathParam(ctx *fasthttp.RequestCtx, name string) string {
+// pathParam returns a router parameter, percent-decoded (fasthttp/router
+// matches on the raw path) and copied out of the request context; ok is
+// false when the escapes are malformed.
+func pathParam(ctx *fasthttp.RequestCtx, name string) (string, bool) {
 	v, _ := ctx.UserValue(name).(string)
-	return strings.Clone(v)
+	decoded, err := url.PathUnescape(v)
+	if err != nil {
+		return "", false
+	}
+	return strings.Clone(decoded), true
 }
 
 func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
