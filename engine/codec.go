@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -135,16 +136,15 @@ func (w *writer) bytes(v []byte) {
 // limits; semantic checks are Validate's and Apply's.
 func DecodeBatch(data []byte) ([]Event, error) {
 	rd := bytes.NewReader(data) // a ByteScanner: msgpack reads it without buffering
-	dec := msgpack.NewDecoder(rd)
-	n, err := dec.DecodeArrayLen()
-	if err != nil {
-		return nil, fmt.Errorf("%w: batch header: %w", ErrBadRecord, err)
+	r := reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	n := r.len()
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: batch header: %w", ErrBadRecord, r.err)
 	}
 	if n < 0 || n > MaxBatchEvents || n > len(data) {
 		return nil, fmt.Errorf("%w: batch of %d events", ErrBadRecord, n)
 	}
 	events := make([]Event, n)
-	r := reader{dec: dec}
 	for i := range events {
 		r.event(&events[i])
 		if r.err != nil {
@@ -157,9 +157,79 @@ func DecodeBatch(data []byte) ([]Event, error) {
 	return events, nil
 }
 
+// reader decodes msgpack primitives and accepts only the encoding
+// EncodeBatch would have written (the smallest form of each value), so a
+// record has exactly one byte form and re-encodes to the same bytes.
 type reader struct {
 	dec *msgpack.Decoder
+	rd  *bytes.Reader
 	err error
+}
+
+// canonical checks that the value read since the reader had left bytes
+// took exactly size bytes.
+func (r *reader) canonical(left, size int) {
+	if r.err == nil && left-r.rd.Len() != size {
+		r.err = fmt.Errorf("non-canonical encoding at offset %d", int(r.rd.Size())-left)
+	}
+}
+
+// intCode is the first byte of msgpack's smallest encoding of v (see
+// msgpack's Encoder.EncodeInt): non-negative values use the unsigned
+// family, negative ones the signed family.
+func intCode(v int64) byte {
+	switch {
+	case v >= 0 && v <= math.MaxInt8, v < 0 && v >= -32:
+		return byte(v) // positive or negative fixint: the value is the code
+	case v >= 0 && v <= math.MaxUint8:
+		return msgpcode.Uint8
+	case v >= 0 && v <= math.MaxUint16:
+		return msgpcode.Uint16
+	case v >= 0 && v <= math.MaxUint32:
+		return msgpcode.Uint32
+	case v >= 0:
+		return msgpcode.Uint64
+	case v >= math.MinInt8:
+		return msgpcode.Int8
+	case v >= math.MinInt16:
+		return msgpcode.Int16
+	case v >= math.MinInt32:
+		return msgpcode.Int32
+	}
+	return msgpcode.Int64
+}
+
+// Sizes of msgpack's smallest encodings of strings, bytes and arrays.
+func strSize(n int) int {
+	switch {
+	case n < 32:
+		return 1 + n
+	case n < 256:
+		return 2 + n
+	case n <= math.MaxUint16:
+		return 3 + n
+	}
+	return 5 + n
+}
+
+func binSize(n int) int {
+	switch {
+	case n < 256:
+		return 2 + n
+	case n <= math.MaxUint16:
+		return 3 + n
+	}
+	return 5 + n
+}
+
+func arrayHeaderSize(n int) int {
+	switch {
+	case n < 16:
+		return 1
+	case n <= math.MaxUint16:
+		return 3
+	}
+	return 5
 }
 
 func (r *reader) event(ev *Event) {
@@ -204,32 +274,40 @@ func (r *reader) len() int {
 	if r.err != nil {
 		return 0
 	}
+	left := r.rd.Len()
 	var n int
 	n, r.err = r.dec.DecodeArrayLen()
+	r.canonical(left, arrayHeaderSize(n))
 	return n
 }
 func (r *reader) int() int64 {
 	if r.err != nil {
 		return 0
 	}
-	if c, err := r.dec.PeekCode(); err != nil || c == msgpcode.Nil {
+	c, err := r.dec.PeekCode()
+	if err != nil || c == msgpcode.Nil {
 		r.err = fmt.Errorf("integer expected (code %x): %w", c, err)
 		return 0
 	}
 	var v int64
 	v, r.err = r.dec.DecodeInt64()
+	if r.err == nil && c != intCode(v) {
+		r.err = fmt.Errorf("non-canonical integer %d (code %x)", v, c)
+	}
 	return v
 }
 func (r *reader) str() string {
 	if r.err != nil {
 		return ""
 	}
-	if c, err := r.dec.PeekCode(); err != nil || c == msgpcode.Nil {
+	if c, err := r.dec.PeekCode(); err != nil || !msgpcode.IsString(c) {
 		r.err = fmt.Errorf("string expected (code %x): %w", c, err)
 		return ""
 	}
+	left := r.rd.Len()
 	var s string
 	s, r.err = r.dec.DecodeString()
+	r.canonical(left, strSize(len(s)))
 	if len(s) > maxStringLen {
 		r.err = fmt.Errorf("string of %d bytes", len(s))
 	}
@@ -239,12 +317,14 @@ func (r *reader) bytes() []byte {
 	if r.err != nil {
 		return nil
 	}
-	if c, err := r.dec.PeekCode(); err != nil || c == msgpcode.Nil {
+	if c, err := r.dec.PeekCode(); err != nil || !msgpcode.IsBin(c) {
 		r.err = fmt.Errorf("bytes expected (code %x): %w", c, err)
 		return nil
 	}
+	left := r.rd.Len()
 	var b []byte
 	b, r.err = r.dec.DecodeBytes()
+	r.canonical(left, binSize(len(b)))
 	if len(b) > maxStringLen {
 		r.err = fmt.Errorf("bytes of %d", len(b))
 	}

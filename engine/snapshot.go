@@ -67,6 +67,9 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 // DecodeSnapshot rebuilds a State from EncodeSnapshot's bytes and checks
 // the invariants a snapshot must satisfy.
 func DecodeSnapshot(data []byte) (*State, error) {
+	if err := checkShape(data); err != nil {
+		return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
+	}
 	var snap snapshot
 	if err := msgpack.Unmarshal(data, &snap); err != nil {
 		return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
@@ -113,6 +116,21 @@ func checkWallet(e walletEntry) error {
 		if r.Amount <= 0 || r.Amount > MaxBalance {
 			return fmt.Errorf("refundable %d", r.Amount)
 		}
+	}
+	return nil
+}
+
+// checkShape walks data as one msgpack value without allocating, so that a
+// length that announces more elements than the bytes can hold fails here
+// instead of making the reflecting decoder allocate for it, and so that
+// trailing bytes are refused.
+func checkShape(data []byte) error {
+	rd := bytes.NewReader(data)
+	if err := msgpack.NewDecoder(rd).Skip(); err != nil {
+		return err
+	}
+	if rd.Len() != 0 {
+		return fmt.Errorf("%d trailing bytes", rd.Len())
 	}
 	return nil
 }

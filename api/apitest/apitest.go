@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,10 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"ledgerd/actors"
 	"ledgerd/api"
+	"ledgerd/api/httpx"
 	"ledgerd/api/payshards"
 )
 
@@ -49,7 +49,7 @@ type Server struct {
 	Client     *http.Client
 
 	opts   Options
-	srv    *fasthttp.Server
+	srv    *httpx.Server
 	served chan error
 }
 
@@ -136,7 +136,7 @@ func (s *Server) stop() error {
 		return nil
 	}
 	s.Client.CloseIdleConnections()
-	err := s.srv.Shutdown()
+	err := s.srv.Shutdown(context.Background())
 	if serveErr := <-s.served; serveErr != nil && err == nil {
 		err = serveErr
 	}

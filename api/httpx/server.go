@@ -1,6 +1,9 @@
 package httpx
 
 import (
+	"context"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -17,18 +20,91 @@ const (
 	idleTimeout      = 2 * time.Minute
 )
 
-// NewServer returns a fasthttp server with ledgerd's limits.
-func NewServer(h fasthttp.RequestHandler) *fasthttp.Server {
-	return &fasthttp.Server{
-		Handler:                       h,
-		Name:                          "ledgerd",
-		MaxRequestBodySize:            MaxWireBodyBytes,
-		ReadTimeout:                   readTimeout,
-		WriteTimeout:                  writeTimeout,
-		IdleTimeout:                   idleTimeout,
-		DisableHeaderNamesNormalizing: false,
-		NoDefaultDate:                 false,
-		ReduceMemoryUsage:             false,
-		CloseOnShutdown:               true,
+// Server is a fasthttp server with ledgerd's limits and a shutdown that
+// does not wait for connections on which no handler is running.
+//
+// fasthttp counts a connection as busy from accept until its first request
+// is answered, so a client that connects and sends nothing (a health probe,
+// a pooled spare) would hold a graceful shutdown for the whole read
+// timeout. Shutdown closes every connection whose request has not reached a
+// handler; their clients never got an answer and may retry, since nothing
+// was done. A request that reached its handler is answered before its
+// connection closes.
+type Server struct {
+	*fasthttp.Server
+	mu       sync.Mutex
+	conns    map[net.Conn]*connState
+	stopping bool
+}
+
+type connState struct {
+	busy   bool // a handler started; cleared once its response is written
+	closed bool // closed by Shutdown: its request must not run
+}
+
+// NewServer returns a Server for h.
+func NewServer(h fasthttp.RequestHandler) *Server {
+	s := &Server{conns: make(map[net.Conn]*connState)}
+	s.Server = &fasthttp.Server{
+		Handler:            s.wrap(h),
+		Name:               "ledgerd",
+		MaxRequestBodySize: MaxWireBodyBytes,
+		ReadTimeout:        readTimeout,
+		WriteTimeout:       writeTimeout,
+		IdleTimeout:        idleTimeout,
+		CloseOnShutdown:    true,
+		ConnState:          s.track,
 	}
+	return s
+}
+
+func (s *Server) track(c net.Conn, state fasthttp.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch state {
+	case fasthttp.StateNew:
+		if s.stopping {
+			c.Close()
+			return
+		}
+		s.conns[c] = &connState{}
+	case fasthttp.StateIdle: // fasthttp reports it after the response is written
+		if st := s.conns[c]; st != nil {
+			st.busy = false
+		}
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		delete(s.conns, c)
+	}
+}
+
+func (s *Server) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		s.mu.Lock()
+		st := s.conns[ctx.Conn()]
+		if st != nil && st.closed {
+			s.mu.Unlock()
+			return
+		}
+		if st != nil {
+			st.busy = true
+		}
+		s.mu.Unlock()
+		h(ctx)
+	}
+}
+
+// Shutdown stops accepting connections, closes those with no request being
+// handled or answered,
+// and waits for in-flight requests to finish or ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping = true
+	for c, st := range s.conns {
+		if !st.busy {
+			st.closed = true
+			c.Close()
+		}
+	}
+	s.mu.Unlock()
+	return s.ShutdownWithContext(ctx)
 }

@@ -68,7 +68,7 @@ func Printable(s []byte, maxChars int) bool {
 	n := 0
 	for len(s) > 0 {
 		r, size := utf8.DecodeRune(s)
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
+		if (r == utf8.RuneError && size == 1) || !unicode.IsPrint(r) {
 			return false
 		}
 		s = s[size:]

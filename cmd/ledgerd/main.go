@@ -119,7 +119,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	case <-ctx.Done():
 		logger.Info("shutting down: draining requests")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = srv.ShutdownWithContext(shutdownCtx)
+		err = srv.Shutdown(shutdownCtx)
 		cancel()
 	}
 	if stopErr := sys.Stop(); stopErr != nil {

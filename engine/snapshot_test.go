@@ -1,0 +1,335 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// randomEvents returns n events that Apply accepts in order, decided by the
+// Decide functions against a model state, the way actors produce them.
+func randomEvents(seed uint64, n int) []*Event {
+	rng := rand.New(rand.NewPCG(seed, 0x1edce7))
+	model := NewState()
+	var out []*Event
+	emit := func(ev Event) {
+		model.Apply(&ev)
+		e := ev
+		out = append(out, &e)
+	}
+	partners := []string{}
+	users := []string{"u_a", "u_b", "u_c", "u_d", "u_é"}
+	ref := 0
+	nextRef := func() string { ref++; return fmt.Sprintf("ref_%d", ref) }
+	for len(out) < n {
+		t := int64(1700000000000 + len(out))
+		switch k := rng.IntN(10); {
+		case k == 0 || len(partners) == 0:
+			id := fmt.Sprintf("ptr_%02d", len(partners))
+			emit(Event{Type: EvPartnerCreated, TimeMs: t, Partner: id, API: "payshards", Name: "P " + id,
+				RateLimit: int64(rng.IntN(1000)), KeyHash: keyHash(byte(len(partners)))})
+			partners = append(partners, id)
+		case k == 1:
+			st := StatusActive
+			if rng.IntN(2) == 0 {
+				st = StatusInactive
+			}
+			emit(Event{Type: EvPartnerStatus, TimeMs: t, Partner: partners[rng.IntN(len(partners))], Status: st})
+		case k <= 3:
+			u := users[rng.IntN(len(users))]
+			if ev, ok := DecideCredit(model.Wallets[u], u, nextRef(), 1+rng.Int64N(1000), t); ok {
+				emit(ev)
+			}
+		case k <= 6:
+			u := users[rng.IntN(len(users))]
+			if rng.IntN(8) == 0 {
+				u = "ghost"
+			}
+			emit(DecideDeduct(model.Wallets[u], partners[rng.IntN(len(partners))], u, nextRef(), 1+rng.Int64N(400), t))
+		case k == 9 && rng.IntN(4) == 0:
+			// Forget records older than a random window (sometimes none,
+			// sometimes all).
+			emit(Event{Type: EvIdemExpired, TimeMs: t, Amount: t - int64(rng.IntN(300))})
+		default:
+			u := users[rng.IntN(len(users))]
+			if rng.IntN(8) == 0 {
+				u = "ghost"
+			}
+			amount := 1 + rng.Int64N(300)
+			p := partners[rng.IntN(len(partners))]
+			if w := model.Wallets[u]; w != nil && rng.IntN(2) == 0 && w.RefundableFor(p) > 0 {
+				amount = w.RefundableFor(p) // refund all: removes the entry
+			}
+			emit(DecideRefund(model.Wallets[u], p, u, nextRef(), amount, t))
+		}
+	}
+	return out
+}
+
+func applyAll(s *State, evs []*Event) *State {
+	for _, ev := range evs {
+		s.Apply(ev)
+	}
+	return s
+}
+
+func mustSnapshot(t *testing.T, s *State) []byte {
+	t.Helper()
+	b, err := s.EncodeSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRandomEventsCoverEveryType(t *testing.T) {
+	// Guards the generator: the determinism test below is only as good as it.
+	seen := map[EventType]int{}
+	codes := map[Code]int{}
+	for _, ev := range randomEvents(1, 2000) {
+		seen[ev.Type]++
+		codes[ev.Code]++
+	}
+	for typ := EvPartnerCreated; typ <= EvIdemExpired; typ++ {
+		if seen[typ] == 0 {
+			t.Errorf("generator never emits type %d", typ)
+		}
+	}
+	for c := CodeOK; c <= CodeRefundExceeds; c++ {
+		if codes[c] == 0 {
+			t.Errorf("generator never emits code %d", c)
+		}
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	for _, s := range []*State{NewState(), ledger(t), applyAll(NewState(), randomEvents(2, 1500))} {
+		s.Index = 12345
+		data := mustSnapshot(t, s)
+		got, err := DecodeSnapshot(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := statesEqual(s, got); diff != "" {
+			t.Fatalf("decoded state differs in %s", diff)
+		}
+		if again := mustSnapshot(t, got); !bytes.Equal(again, data) {
+			t.Fatal("re-encoding a decoded snapshot changes its bytes")
+		}
+		// Encoding is independent of map iteration order.
+		for range 5 {
+			if b := mustSnapshot(t, s); !bytes.Equal(b, data) {
+				t.Fatal("EncodeSnapshot is not deterministic")
+			}
+		}
+	}
+}
+
+func TestSnapshotDecodedStateIsIndependent(t *testing.T) {
+	s := applyAll(NewState(), randomEvents(3, 300))
+	data := mustSnapshot(t, s)
+	a, err := DecodeSnapshot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Applying to the decoded state must not touch the original.
+	for u, w := range a.Wallets {
+		ev, ok := DecideCredit(w, u, "after-snapshot-"+u, 1, 0)
+		if ok {
+			a.Apply(&ev)
+		}
+	}
+	if !bytes.Equal(mustSnapshot(t, s), data) {
+		t.Fatal("the encoded state changed after applying to its decoded copy")
+	}
+}
+
+// TestSnapshotDeterminism: replaying a log equals loading a snapshot taken
+// at any point and replaying the rest — the crash-recovery contract.
+func TestSnapshotDeterminism(t *testing.T) {
+	for seed := uint64(10); seed < 16; seed++ {
+		evs := randomEvents(seed, 800)
+		full := applyAll(NewState(), evs)
+		want := mustSnapshot(t, full)
+		for _, mid := range []int{0, 1, len(evs) / 3, len(evs) / 2, len(evs) - 1, len(evs)} {
+			half := applyAll(NewState(), evs[:mid])
+			loaded, err := DecodeSnapshot(mustSnapshot(t, half))
+			if err != nil {
+				t.Fatalf("seed %d mid %d: %v", seed, mid, err)
+			}
+			applyAll(loaded, evs[mid:])
+			if got := mustSnapshot(t, loaded); !bytes.Equal(got, want) {
+				t.Fatalf("seed %d: snapshot at %d + replay differs from full replay", seed, mid)
+			}
+			if diff := statesEqual(full, loaded); diff != "" {
+				t.Fatalf("seed %d mid %d: state differs in %s", seed, mid, diff)
+			}
+		}
+		// Same events, same bytes, every time.
+		if again := mustSnapshot(t, applyAll(NewState(), evs)); !bytes.Equal(again, want) {
+			t.Fatal("replay is not deterministic")
+		}
+		// And through the WAL codec.
+		data, err := NewEncoder().EncodeBatch(evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := DecodeBatch(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaWAL := NewState()
+		for i := range decoded {
+			viaWAL.Apply(&decoded[i])
+		}
+		if got := mustSnapshot(t, viaWAL); !bytes.Equal(got, want) {
+			t.Fatal("replaying the decoded batch differs from applying the events")
+		}
+	}
+}
+
+func goldenState() *State {
+	s := NewState()
+	for _, ev := range sampleEvents() {
+		s.Apply(ev)
+	}
+	ev := DecideDeduct(s.Wallets["u_123"], "ptr_1", "u_123", "order_abc_003", 100, 1700000000007)
+	s.Apply(&ev)
+	s.Apply(&Event{Type: EvPartnerCreated, TimeMs: 1700000000008, Partner: "ptr_0", API: "payshards", Name: "Zero", RateLimit: 1, KeyHash: keyHash(0)})
+	ev, _ = DecideCredit(nil, "u_000", "top_0", 7, 1700000000009)
+	s.Apply(&ev)
+	s.Index = 42
+	return s
+}
+
+func TestSnapshotGolden(t *testing.T) {
+	s := goldenState()
+	data := mustSnapshot(t, s)
+	golden(t, "snapshot_v1.golden", data)
+	want, err := readGolden("snapshot_v1.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeSnapshot(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := statesEqual(s, got); diff != "" {
+		t.Fatalf("golden snapshot decodes to a different state (%s)", diff)
+	}
+}
+
+// encodeSnap encodes a hand-made snapshot, bypassing EncodeSnapshot's
+// checks and sorting.
+func encodeSnap(t *testing.T, snap snapshot) []byte {
+	t.Helper()
+	b, err := msgpack.Marshal(&snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDecodeSnapshotRejects(t *testing.T) {
+	good := Partner{ID: "p1", API: "payshards", Name: "n", Status: StatusActive, KeyHash: keyHash(1)}
+	if _, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: 1, Partners: []Partner{good}})); err != nil {
+		t.Fatalf("control snapshot rejected: %v", err)
+	}
+	noID, shortKey := good, good
+	noID.ID = ""
+	shortKey.KeyHash = shortKey.KeyHash[:31]
+	longKey := good
+	longKey.KeyHash = append(append([]byte(nil), good.KeyHash...), 0)
+	cases := map[string][]byte{
+		"empty":               nil,
+		"garbage":             []byte("not a snapshot"),
+		"version 0":           encodeSnap(t, snapshot{Version: 0}),
+		"version 2":           encodeSnap(t, snapshot{Version: 2}),
+		"partner without id":  encodeSnap(t, snapshot{Version: 1, Partners: []Partner{noID}}),
+		"partner short key":   encodeSnap(t, snapshot{Version: 1, Partners: []Partner{shortKey}}),
+		"partner long key":    encodeSnap(t, snapshot{Version: 1, Partners: []Partner{longKey}}),
+		"duplicate partner":   encodeSnap(t, snapshot{Version: 1, Partners: []Partner{good, good}}),
+		"negative balance":    encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Balance: -1}}}),
+		"balance above max":   encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Balance: MaxBalance + 1}}}),
+		"zero refundable":     encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Refundable: []Refundable{{"p", 0}}}}}),
+		"negative refundable": encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Refundable: []Refundable{{"p", -3}}}}}),
+		"duplicate wallet":    encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u"}, {User: "u"}}}),
+		"duplicate idem":      encodeSnap(t, snapshot{Version: 1, Idem: []idemEntry{{Key: IdemKey{Op: OpCredit, Reference: "r"}}, {Key: IdemKey{Op: OpCredit, Reference: "r"}}}}),
+		"truncated":           mustSnapshot(t, goldenState())[:40],
+	}
+	for name, data := range cases {
+		if s, err := DecodeSnapshot(data); err == nil {
+			t.Errorf("%s: accepted (%d partners, %d wallets)", name, len(s.Partners), len(s.Wallets))
+		} else if !errors.Is(err, ErrBadRecord) {
+			t.Errorf("%s: error %v does not wrap ErrBadRecord", name, err)
+		}
+	}
+}
+
+// TestDecodeSnapshotDuplicateKeyHash: two partners with the same API key
+// hash leave one Keys entry, chosen by the order in the file, so the
+// decoded state depends on something the encoder normalises away (and one
+// partner silently loses its key). The decoder must refuse it.
+func TestDecodeSnapshotDuplicateKeyHash(t *testing.T) {
+	a := Partner{ID: "p_a", Status: StatusActive, KeyHash: keyHash(1)}
+	b := Partner{ID: "p_b", Status: StatusActive, KeyHash: keyHash(1)}
+	if s, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: 1, Partners: []Partner{b, a}})); err == nil {
+		var h [KeyHashLen]byte
+		copy(h[:], keyHash(1))
+		t.Errorf("accepted two partners with one key hash; Keys has %d entries, key -> %q", len(s.Keys), s.Keys[h])
+	}
+}
+
+// TestDecodeSnapshotAllocation: a snapshot's array headers are read before
+// the data they announce. A five-byte header announcing 2^32-1 wallets must
+// not make the decoder allocate for them (it would take the process down
+// with an out-of-memory fatal error instead of returning ErrBadRecord).
+// Measured with a header of 2^18 idem entries, which is safe to allocate.
+func TestDecodeSnapshotAllocation(t *testing.T) {
+	// [version 1, index 0, events 0, partners nil, wallets nil, idem array32(2^18) ...]
+	data := []byte{0x97, 0x01, 0x00, 0x00, 0xc0, 0xc0, 0xdd, 0x00, 0x04, 0x00, 0x00}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := DecodeSnapshot(data)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("truncated snapshot accepted")
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Errorf("DecodeSnapshot allocated %d MiB for an %d-byte input announcing 2^18 entries", grew>>20, len(data))
+	}
+}
+
+func TestSnapshotEmptyRefundableAfterFullRefund(t *testing.T) {
+	// A wallet whose refundable list emptied must snapshot the same as one
+	// that decodes from that snapshot, and equal a wallet that never had one.
+	s := ledger(t)
+	ev := DecideDeduct(s.Wallets["u1"], "p1", "u1", "d", 10, 0)
+	s.Apply(&ev)
+	ev = DecideRefund(s.Wallets["u1"], "p1", "u1", "r", 10, 0)
+	s.Apply(&ev)
+	data := mustSnapshot(t, s)
+	got, err := DecodeSnapshot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mustSnapshot(t, got), data) || !got.Wallets["u1"].Equal(&Wallet{Balance: 1000}) {
+		t.Fatal("empty refundable list does not survive a snapshot")
+	}
+}
+
+// TestDecodeSnapshotTrailingBytes: like DecodeBatch, DecodeSnapshot must
+// reject bytes after the snapshot instead of ignoring them
+// (msgpack.Unmarshal stops after one value).
+func TestDecodeSnapshotTrailingBytes(t *testing.T) {
+	data := append(mustSnapshot(t, goldenState()), 0xc0, 0x01, 'x')
+	if _, err := DecodeSnapshot(data); err == nil {
+		t.Error("snapshot followed by 3 garbage bytes accepted")
+	}
+}
