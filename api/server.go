@@ -32,6 +32,6 @@ func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
 }
 
 // NewServer returns a fasthttp server for NewHandler's handler.
-func NewServer(sys *actors.System, cfg Config) *fasthttp.Server {
+func NewServer(sys *actors.System, cfg Config) *httpx.Server {
 	return httpx.NewServer(NewHandler(sys, cfg))
 }
