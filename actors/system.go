@@ -77,20 +77,21 @@ const DefaultIdemRetention = 7 * 24 * time.Hour
 
 // System is the running ledger: actors, committer and WAL.
 type System struct {
-	cfg       Config
-	logger    *slog.Logger
-	as        *actor.ActorSystem
-	root      *actor.RootContext
-	committer *committer
-	wal       *wal.Log
-	wallets   walletRegistry
-	shards    []*actor.PID
-	shardSeed maphash.Seed
-	limiters  sync.Map // [KeyHashLen]byte -> *actor.PID
-	directory *actor.PID
-	auth      atomic.Pointer[AuthTable]
-	fatalOnce sync.Once
-	stopOnce  sync.Once
+	cfg        Config
+	logger     *slog.Logger
+	as         *actor.ActorSystem
+	root       *actor.RootContext
+	committer  *committer
+	wal        *wal.Log
+	wallets    walletRegistry
+	shards     []*actor.PID
+	shardSeed  maphash.Seed
+	limiters   sync.Map // [KeyHashLen]byte -> *actor.PID
+	directory  *actor.PID
+	dispatcher *poolDispatcher
+	auth       atomic.Pointer[AuthTable]
+	fatalOnce  sync.Once
+	stopOnce   sync.Once
 }
 
 // Start recovers the state from DataDir (newest valid snapshot plus the WAL
@@ -106,6 +107,7 @@ func Start(cfg Config) (*System, error) {
 		return cfg.Logger.With(slog.String("component", "protoactor"))
 	}))
 	s.root = s.as.Root
+	s.dispatcher = newPoolDispatcher(defaultWorkers(), 300)
 	s.spawnShards(state)
 	s.spawnDirectory(state)
 	s.wallets.init(cfg.InflightMax, s.spawnWallet)
@@ -141,7 +143,7 @@ func (f failStop) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor, child 
 }
 
 func (s *System) props(producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
-	return actor.PropsFromProducer(producer, append(opts, actor.WithGuardian(failStop{s}))...)
+	return actor.PropsFromProducer(producer, append(opts, actor.WithGuardian(failStop{s}), actor.WithDispatcher(s.dispatcher))...)
 }
 
 func (s *System) spawnShards(state *engine.State) {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ type options struct {
 	demo          bool
 	snapshotEvery uint64
 	logLevel      string
+	cpuProfile    string
 }
 
 func main() {
@@ -47,6 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "seed a demo PayShards partner and user u_123 with 1500 shards, print the key")
 	fs.Uint64Var(&o.snapshotEvery, "snapshot-every", 100_000, "events between snapshots")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (profiling)")
 	err := fs.Parse(args)
 	return o, err
 }
@@ -70,6 +73,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
+	if o.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			logger.Error("cpu profile", slog.Any("err", err))
+			return 1
+		}
+		defer stopProfile()
+	}
 	if err := serve(o, logger, stdout); err != nil {
 		logger.Error("ledgerd stopped", slog.Any("err", err))
 		return 1
@@ -127,6 +138,18 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	}
 	logger.Info("ledgerd stopped cleanly", slog.Uint64("events", sys.Stats().Events))
 	return err
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // lockDataDir takes an exclusive lock so two servers never share a WAL.
