@@ -74,13 +74,7 @@ func (a *API) balance(ctx *fasthttp.RequestCtx) {
 	if err == nil {
 		op.Kind, op.User = actors.KindBalance, user
 	}
-	a.sys.Do(op)
-	if err != nil && op.Status == actors.StatusOK {
-		writeError(ctx, fasthttp.StatusBadRequest, errInvalidRequest)
-		return
-	}
-	if op.Status != actors.StatusOK {
-		writeStatus(ctx, op)
+	if !a.do(ctx, op, err) {
 		return
 	}
 	var buf [256]byte
@@ -98,19 +92,30 @@ func (a *API) command(kind actors.Kind) fasthttp.RequestHandler {
 		if err == nil {
 			op.Kind, op.User, op.Amount, op.Reference = kind, cmd.UserID, cmd.Amount, cmd.Reference
 		}
-		a.sys.Do(op) // a bad body still counts against the rate limit
-		if err != nil && op.Status == actors.StatusOK {
-			writeError(ctx, fasthttp.StatusBadRequest, errInvalidRequest)
-			return
-		}
-		if op.Status != actors.StatusOK {
-			writeStatus(ctx, op)
+		if !a.do(ctx, op, err) {
 			return
 		}
 		var buf [96]byte
 		httpx.Reply(ctx, fasthttp.StatusOK, httpx.Object(buf[:0]).Bool("success", true).
 			Int("newBalance", op.Balance).Bool("idempotent", op.Idempotent).Close())
 	}
+}
+
+// do runs op and reports whether it succeeded; otherwise it has written
+// the error. A request whose input failed to decode (decodeErr) still
+// passes the rate limiter, so a bad body counts against the limit, and then
+// gets 400.
+func (a *API) do(ctx *fasthttp.RequestCtx, op *actors.Op, decodeErr error) bool {
+	a.sys.Do(op)
+	switch {
+	case op.Status != actors.StatusOK:
+		writeStatus(ctx, op)
+	case decodeErr != nil:
+		writeError(ctx, fasthttp.StatusBadRequest, errInvalidRequest)
+	default:
+		return true
+	}
+	return false
 }
 
 func decodeRequest(ctx *fasthttp.RequestCtx) (Command, error) {
