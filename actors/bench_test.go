@@ -16,7 +16,7 @@ func benchSystem(b *testing.B, users int, noSync bool) *System {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.CreatePartner("ptr_bench", "payshards", "bench", 1, engine.HashKey([]byte("k"))); err != nil {
+	if _, err := s.CreatePartner("ptr_bench", "payshards", "bench", 1, NewKey{ID: "key_1", Hash: engine.HashKey([]byte("k"))}); err != nil {
 		b.Fatal(err)
 	}
 	for u := range users {

@@ -21,11 +21,12 @@ type Log interface {
 type itemKind uint8
 
 const (
-	itemEvent   itemKind = iota // make ev durable, apply it, then signal op/admin
-	itemBarrier                 // signal op once everything before it is durable
-	itemLoad                    // send a wallet actor its durable state
-	itemFunc                    // run fn against the durable state (tests, verify)
-	itemStop                    // finish the batch, snapshot, stop
+	itemEvent    itemKind = iota // make ev durable, apply it, then signal op/admin
+	itemBarrier                  // signal op once everything before it is durable
+	itemLoad                     // send a wallet actor its durable state
+	itemLoadCard                 // send a code actor its durable state
+	itemFunc                     // run fn against the durable state (tests, verify)
+	itemStop                     // finish the batch, snapshot, stop
 )
 
 // item is one entry of the committer's queue.
@@ -34,8 +35,8 @@ type item struct {
 	ev     engine.Event
 	op     *Op
 	admin  *adminCmd
-	wallet *walletEntry // pending-event counter of the emitting wallet
-	user   string
+	wallet *entry // pending-event counter of the emitting actor
+	user   string // entity id of a load
 	pid    *actor.PID
 	fn     func(*engine.State)
 }
@@ -109,9 +110,19 @@ func (c *committer) run() {
 // expire commits the event that forgets idempotency records older than
 // the retention window. The committer stamps the time; Apply does not.
 func (c *committer) expire() {
-	cutoff := c.sys.cfg.Now().Add(-c.sys.cfg.IdemRetention).UnixMilli()
-	now := c.sys.cfg.Now().UnixMilli()
-	c.batch = append(c.batch[:0], item{kind: itemEvent, ev: engine.Event{Type: engine.EvIdemExpired, TimeMs: now, Amount: max(cutoff, 0)}})
+	now := c.sys.cfg.Now()
+	c.batch = c.batch[:0]
+	for _, e := range []struct {
+		typ    engine.EventType
+		window time.Duration
+	}{
+		{engine.EvIdemExpired, c.sys.cfg.IdemRetention},
+		{engine.EvKeysExpired, c.sys.cfg.KeyRetention},
+		{engine.EvAttemptsExpired, c.sys.cfg.AttemptRetention},
+	} {
+		cutoff := max(now.Add(-e.window).UnixMilli(), 0)
+		c.batch = append(c.batch, item{kind: itemEvent, ev: engine.Event{Type: e.typ, TimeMs: now.UnixMilli(), Amount: cutoff}})
+	}
 	c.commit()
 }
 
@@ -195,13 +206,17 @@ func (c *committer) apply(it *item) bool {
 		s := c.sys.shardIndex(k)
 		c.notices[s] = append(c.notices[s], notice{key: k, rec: engine.RecordOf(ev)})
 	}
-	if ev.Type == engine.EvIdemExpired {
+	if ev.Type == engine.EvIdemExpired || ev.Type == engine.EvKeysExpired {
 		for _, k := range c.state.Expired {
 			s := c.sys.shardIndex(k)
 			c.notices[s] = append(c.notices[s], notice{key: k, expired: true})
 		}
 	}
-	return ev.Type == engine.EvPartnerCreated || ev.Type == engine.EvPartnerStatus
+	switch ev.Type {
+	case engine.EvPartnerCreated, engine.EvPartnerStatus, engine.EvKeyAdded, engine.EvKeyRevoked, engine.EvPartnerRateLimit:
+		return true
+	}
+	return false
 }
 
 func (c *committer) sendNotices() {
@@ -232,6 +247,13 @@ func (c *committer) answer(it *item) {
 			w = d.Clone()
 		}
 		c.sys.root.Send(it.pid, &walletState{w: w})
+	case itemLoadCard:
+		var card *engine.Card
+		if d := c.state.Cards[it.user]; d != nil {
+			cp := *d
+			card = &cp
+		}
+		c.sys.root.Send(it.pid, &cardState{card: card})
 	case itemFunc:
 		it.fn(c.state)
 	}

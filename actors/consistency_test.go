@@ -157,7 +157,7 @@ func userID(i int) string    { return "u" + strconv.Itoa(i) }
 func seedLedger(t *testing.T, s *System, m *model, c loadConfig) {
 	t.Helper()
 	for p := range c.partners {
-		if _, err := s.CreatePartner(partnerID(p), "payshards", "P"+strconv.Itoa(p), 600, engine.HashKey([]byte("key-"+strconv.Itoa(p)))); err != nil {
+		if _, err := s.CreatePartner(partnerID(p), "payshards", "P"+strconv.Itoa(p), 600, NewKey{ID: "key_1", Hash: engine.HashKey([]byte("key-" + strconv.Itoa(p)))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -506,7 +506,7 @@ func TestOneReferenceManyConcurrentDeducts(t *testing.T) {
 	s := startAt(t, t.TempDir(), 50)
 	defer s.Stop()
 	for _, p := range []string{"ptr_a", "ptr_b"} {
-		if _, err := s.CreatePartner(p, "payshards", p, 600, engine.HashKey([]byte(p))); err != nil {
+		if _, err := s.CreatePartner(p, "payshards", p, 600, NewKey{ID: "key_1", Hash: engine.HashKey([]byte(p))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -579,7 +579,7 @@ func TestReadYourWrites(t *testing.T) {
 	t.Logf("seed %d", seed)
 	s := startAt(t, t.TempDir(), 50)
 	defer s.Stop()
-	if _, err := s.CreatePartner("ptr_r", "payshards", "r", 600, engine.HashKey([]byte("r"))); err != nil {
+	if _, err := s.CreatePartner("ptr_r", "payshards", "r", 600, NewKey{ID: "key_1", Hash: engine.HashKey([]byte("r"))}); err != nil {
 		t.Fatal(err)
 	}
 	const goroutines, rounds = 16, 150

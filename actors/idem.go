@@ -48,8 +48,9 @@ func (s *shardActor) Receive(ctx actor.Context) {
 
 func (s *shardActor) admit(op *Op) {
 	k := op.idemKey()
+	user, amount := op.fingerprint()
 	if rec, ok := s.done[k]; ok {
-		if !rec.Matches(op.User, op.Amount) {
+		if !rec.Matches(user, amount) {
 			op.finish(StatusConflict, 0, false)
 			return
 		}
@@ -57,17 +58,16 @@ func (s *shardActor) admit(op *Op) {
 		return
 	}
 	if p := s.pending[k]; p != nil {
-		if p.user != op.User || p.amount != op.Amount {
+		if p.user != user || p.amount != amount {
 			op.finish(StatusConflict, 0, false)
 			return
 		}
 		p.waiters = append(p.waiters, op)
 		return
 	}
-	s.pending[k] = &pendingRef{user: op.User, amount: op.Amount}
-	if !s.sys.wallets.send(s.sys.root, op.User, op) {
+	s.pending[k] = &pendingRef{user: user, amount: amount}
+	if !s.sys.toOwner(op) {
 		delete(s.pending, k)
-		op.finish(StatusOverloaded, 0, false)
 	}
 }
 
@@ -90,5 +90,10 @@ func (s *shardActor) committed(n notice) {
 // replay answers a retry with the reference's first outcome.
 func replay(op *Op, rec engine.IdemRecord) {
 	st := statusOf(rec.Code)
+	if rec.Detail != nil {
+		op.Detail = *rec.Detail
+		op.finish(st, 0, true)
+		return
+	}
 	op.finish(st, rec.Value, st == StatusOK)
 }

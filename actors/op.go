@@ -10,25 +10,32 @@ import (
 type Kind uint8
 
 const (
-	KindNone    Kind = iota // count against the rate limit only (a request that failed validation)
-	KindBalance             // read a wallet's balance
-	KindDeduct              // partner debit
-	KindRefund              // partner credit back
-	KindCredit              // operator top-up
+	KindNone       Kind = iota // count against the rate limit only (a request that failed validation)
+	KindBalance                // read a wallet's balance
+	KindDeduct                 // partner debit
+	KindRefund                 // partner credit back
+	KindCredit                 // operator top-up
+	KindValidate               // PayPay.cards: check a code (audited)
+	KindRedeem                 // PayPay.cards: consume a code
+	KindRevokeCode             // operator: revoke an unredeemed code
 )
 
 // Status is an Op's outcome, mapped to each API's envelope by package api.
 type Status uint8
 
 const (
-	StatusOK            Status = iota
-	StatusRateLimited          // RetryAfterSec is set
-	StatusInsufficient         // Balance is the current balance
-	StatusUnknownUser          // no wallet
-	StatusRefundExceeds        // Balance is what is still refundable
-	StatusConflict             // reference reused with other parameters
-	StatusBalanceLimit         // a credit would pass engine.MaxBalance
-	StatusOverloaded           // too many requests queued for one wallet
+	StatusOK              Status = iota
+	StatusRateLimited            // RetryAfterSec is set
+	StatusInsufficient           // Balance is the current balance
+	StatusUnknownUser            // no wallet
+	StatusRefundExceeds          // Balance is what is still refundable
+	StatusConflict               // reference reused with other parameters
+	StatusBalanceLimit           // a credit would pass engine.MaxBalance
+	StatusOverloaded             // too many requests queued for one wallet
+	StatusNotFound               // no such code for this partner
+	StatusExpired                // the code's expiry has passed
+	StatusAlreadyRedeemed        // Detail.RedeemedMs says when
+	StatusRevoked                // an operator revoked the code
 )
 
 func statusOf(c engine.Code) Status {
@@ -39,6 +46,14 @@ func statusOf(c engine.Code) Status {
 		return StatusUnknownUser
 	case engine.CodeRefundExceeds:
 		return StatusRefundExceeds
+	case engine.CodeNotFound:
+		return StatusNotFound
+	case engine.CodeExpired:
+		return StatusExpired
+	case engine.CodeAlreadyRedeemed:
+		return StatusAlreadyRedeemed
+	case engine.CodeRevoked:
+		return StatusRevoked
 	}
 	return StatusOK
 }
@@ -52,13 +67,18 @@ type Op struct {
 	KeyHash   [engine.KeyHashLen]byte
 	RateLimit int64 // per minute for the key; 0 = no limiter hop
 	User      string
-	Reference string
+	Reference string // PayShards reference, or PayPay.cards Idempotency-Key ("" = none)
 	Amount    int64
+
+	Card         string // PayPay.cards redeem code
+	RequestID    string // the request's id, kept in the audit record
+	RedemptionID string // the id a successful redeem will carry
 
 	Status        Status
 	Balance       int64 // new balance, current balance or refundable: see Status
 	Idempotent    bool  // the result of an earlier request with this reference
 	RetryAfterSec int64
+	Detail        engine.RedeemDetail // PayPay.cards: what the code showed
 
 	done chan struct{}
 }
@@ -84,10 +104,21 @@ func (op *Op) finish(s Status, balance int64, idempotent bool) {
 
 func (op *Op) idemKey() engine.IdemKey {
 	switch op.Kind {
+	case KindRedeem:
+		return engine.IdemKey{Partner: op.Partner, Op: engine.OpRedeemKey, Reference: op.Reference}
 	case KindDeduct:
 		return engine.IdemKey{Partner: op.Partner, Op: engine.OpDeduct, Reference: op.Reference}
 	case KindRefund:
 		return engine.IdemKey{Partner: op.Partner, Op: engine.OpRefund, Reference: op.Reference}
 	}
 	return engine.IdemKey{Op: engine.OpCredit, Reference: op.Reference}
+}
+
+// fingerprint is what a retry must repeat to reuse a reference: user and
+// amount for PayShards, the code for an Idempotency-Key.
+func (op *Op) fingerprint() (string, int64) {
+	if op.Kind == KindRedeem {
+		return op.Card, 0
+	}
+	return op.User, op.Amount
 }

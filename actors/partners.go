@@ -8,15 +8,20 @@ import (
 	"ledgerd/engine"
 )
 
-// Partner directory errors.
+// Directory errors.
 var (
 	ErrPartnerNotFound = errors.New("actors: partner not found")
 	ErrPartnerExists   = errors.New("actors: partner id or key already exists")
+	ErrKeyNotFound     = errors.New("actors: key not found")
+	ErrKeyRevoked      = errors.New("actors: key already revoked")
+	ErrLastKey         = errors.New("actors: cannot revoke a partner's last live key")
+	ErrCodeExists      = errors.New("actors: code already issued")
+	ErrWrongAPI        = errors.New("actors: partner belongs to another API")
 )
 
 // AuthTable is the read-mostly key → partner table. The committer builds a
 // new one after every durable partner change and publishes it atomically;
-// nobody mutates a published table.
+// nobody mutates a published table. Revoked keys are not in it.
 type AuthTable struct {
 	byKey map[[engine.KeyHashLen]byte]*engine.Partner
 	byID  map[string]*engine.Partner
@@ -29,14 +34,20 @@ func buildAuth(s *engine.State) *AuthTable {
 	}
 	for _, p := range s.Partners {
 		c := *p
-		var h [engine.KeyHashLen]byte
-		copy(h[:], p.KeyHash)
-		t.byKey[h], t.byID[p.ID] = &c, &c
+		c.Keys = append([]engine.APIKey(nil), p.Keys...)
+		t.byID[p.ID] = &c
+		for _, k := range c.Keys {
+			if k.RevokedMs == 0 {
+				var h [engine.KeyHashLen]byte
+				copy(h[:], k.Hash)
+				t.byKey[h] = &c
+			}
+		}
 	}
 	return t
 }
 
-// adminCmd is an operator command on partners, answered after commit.
+// adminCmd is an operator command, answered after commit.
 type adminCmd struct {
 	ev      engine.Event
 	err     error
@@ -47,6 +58,7 @@ type adminCmd struct {
 func (a *adminCmd) finish(s *engine.State) {
 	if p := s.Partners[a.ev.Partner]; p != nil {
 		a.partner = *p
+		a.partner.Keys = append([]engine.APIKey(nil), p.Keys...)
 	}
 	close(a.done)
 }
@@ -56,12 +68,38 @@ func (a *adminCmd) fail(err error) {
 	close(a.done)
 }
 
-// directoryActor validates partner commands against the partners it has
-// seen: ids and key hashes are unique, a status change needs a partner.
+// directoryActor owns what must be unique across the ledger: partner ids,
+// API key hashes and redeem codes. It validates operator commands against
+// what it has seen (loaded from the durable state at start, then kept up
+// to date by the commands it lets through).
 type directoryActor struct {
 	sys      *System
-	partners map[string]bool
+	partners map[string]*dirPartner
 	keys     map[[engine.KeyHashLen]byte]bool
+	codes    map[string]struct{}
+}
+
+type dirPartner struct {
+	api  string
+	keys map[string]bool // key id -> live
+}
+
+func newDirectory(sys *System, state *engine.State) *directoryActor {
+	d := &directoryActor{sys: sys, partners: make(map[string]*dirPartner),
+		keys: make(map[[engine.KeyHashLen]byte]bool), codes: make(map[string]struct{}, len(state.Cards))}
+	for id, p := range state.Partners {
+		dp := &dirPartner{api: p.API, keys: make(map[string]bool)}
+		for _, k := range p.Keys {
+			var h [engine.KeyHashLen]byte
+			copy(h[:], k.Hash)
+			d.keys[h], dp.keys[k.ID] = true, k.RevokedMs == 0
+		}
+		d.partners[id] = dp
+	}
+	for c := range state.Cards {
+		d.codes[c] = struct{}{}
+	}
+	return d
 }
 
 func (d *directoryActor) Receive(ctx actor.Context) {
@@ -70,20 +108,92 @@ func (d *directoryActor) Receive(ctx actor.Context) {
 		return
 	}
 	cmd.ev.TimeMs = d.sys.cfg.Now().UnixMilli()
-	switch cmd.ev.Type {
-	case engine.EvPartnerCreated:
-		var h [engine.KeyHashLen]byte
-		copy(h[:], cmd.ev.KeyHash)
-		if d.partners[cmd.ev.Partner] || d.keys[h] {
-			cmd.fail(ErrPartnerExists)
-			return
-		}
-		d.partners[cmd.ev.Partner], d.keys[h] = true, true
-	case engine.EvPartnerStatus:
-		if !d.partners[cmd.ev.Partner] {
-			cmd.fail(ErrPartnerNotFound)
-			return
-		}
+	if err := d.check(&cmd.ev); err != nil {
+		cmd.fail(err)
+		return
 	}
 	d.sys.committer.in <- item{kind: itemEvent, ev: cmd.ev, admin: cmd}
+}
+
+// check validates a command and, if it passes, records what it claims.
+func (d *directoryActor) check(ev *engine.Event) error {
+	if ev.Type == engine.EvPartnerCreated {
+		return d.claimPartner(ev)
+	}
+	p := d.partners[ev.Partner]
+	if p == nil {
+		return ErrPartnerNotFound
+	}
+	switch ev.Type {
+	case engine.EvKeyAdded:
+		return d.claimKey(p, ev)
+	case engine.EvKeyRevoked:
+		return d.revokeKey(p, ev)
+	case engine.EvCodesIssued:
+		return d.claimCodes(p, ev)
+	}
+	return nil
+}
+
+func (d *directoryActor) claimPartner(ev *engine.Event) error {
+	var h [engine.KeyHashLen]byte
+	copy(h[:], ev.KeyHash)
+	if d.partners[ev.Partner] != nil || d.keys[h] {
+		return ErrPartnerExists
+	}
+	d.partners[ev.Partner] = &dirPartner{api: ev.API, keys: map[string]bool{ev.KeyID: true}}
+	d.keys[h] = true
+	return nil
+}
+
+func (d *directoryActor) claimKey(p *dirPartner, ev *engine.Event) error {
+	var h [engine.KeyHashLen]byte
+	copy(h[:], ev.KeyHash)
+	if d.keys[h] {
+		return ErrPartnerExists
+	}
+	if _, dup := p.keys[ev.KeyID]; dup {
+		return ErrPartnerExists
+	}
+	d.keys[h], p.keys[ev.KeyID] = true, true
+	return nil
+}
+
+func (d *directoryActor) revokeKey(p *dirPartner, ev *engine.Event) error {
+	live, ok := p.keys[ev.KeyID]
+	switch {
+	case !ok:
+		return ErrKeyNotFound
+	case !live:
+		return ErrKeyRevoked
+	}
+	liveKeys := 0
+	for _, l := range p.keys {
+		if l {
+			liveKeys++
+		}
+	}
+	if liveKeys == 1 {
+		return ErrLastKey
+	}
+	p.keys[ev.KeyID] = false
+	return nil
+}
+
+func (d *directoryActor) claimCodes(p *dirPartner, ev *engine.Event) error {
+	if p.api != "paypay" {
+		return ErrWrongAPI
+	}
+	seen := make(map[string]struct{}, len(ev.Codes))
+	for _, c := range ev.Codes {
+		_, dup := seen[c]
+		if _, exists := d.codes[c]; exists || dup {
+			return ErrCodeExists
+		}
+		seen[c] = struct{}{}
+	}
+	for _, c := range ev.Codes {
+		d.codes[c] = struct{}{}
+	}
+	return nil
 }

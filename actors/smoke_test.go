@@ -16,7 +16,7 @@ func TestSmokeDeduct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.CreatePartner("ptr_1", "payshards", "Acme", 600, engine.HashKey([]byte("k")))
+	p, err := s.CreatePartner("ptr_1", "payshards", "Acme", 600, NewKey{ID: "key_1", Hash: engine.HashKey([]byte("k"))})
 	if err != nil || p.Status != "active" {
 		t.Fatal(p, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,19 +20,21 @@ import (
 
 // Config sets up a System. Zero values take the defaults noted.
 type Config struct {
-	DataDir       string        // WAL in DataDir/wal, snapshots in DataDir/snapshots
-	SnapshotEvery uint64        // events between snapshots; default 100,000
-	BatchMax      int           // events per WAL append at most; default 4,096
-	QueueMax      int           // committer queue; default 65,536
-	InflightMax   int32         // queued Ops per wallet before StatusOverloaded; default 4,096
-	Shards        int           // idempotency shards; default 32
-	IdemRetention time.Duration // how long a reference is remembered; default 7 days
-	ExpiryEvery   time.Duration // how often expired references are dropped; default 1 minute
-	NoSync        bool          // skip fsync: benchmarks of everything else only
-	Logger        *slog.Logger  // default slog.Default()
-	Fatal         func(error)   // fail-stop; default logs and exits 70
-	Now           func() time.Time
-	Log           Log // optional: an in-memory log for tests (no recovery)
+	DataDir          string        // WAL in DataDir/wal, snapshots in DataDir/snapshots
+	SnapshotEvery    uint64        // events between snapshots; default 100,000
+	BatchMax         int           // events per WAL append at most; default 4,096
+	QueueMax         int           // committer queue; default 65,536
+	InflightMax      int32         // queued Ops per wallet before StatusOverloaded; default 4,096
+	Shards           int           // idempotency shards; default 32
+	IdemRetention    time.Duration // how long a reference is remembered; default 7 days
+	KeyRetention     time.Duration // how long an Idempotency-Key's response is remembered; default 24 hours
+	AttemptRetention time.Duration // how long audit records are kept; default 90 days
+	ExpiryEvery      time.Duration // how often expired references are dropped; default 1 minute
+	NoSync           bool          // skip fsync: benchmarks of everything else only
+	Logger           *slog.Logger  // default slog.Default()
+	Fatal            func(error)   // fail-stop; default logs and exits 70
+	Now              func() time.Time
+	Log              Log // optional: an in-memory log for tests (no recovery)
 }
 
 func (c *Config) defaults() {
@@ -52,6 +55,12 @@ func (c *Config) defaults() {
 	}
 	if c.IdemRetention == 0 {
 		c.IdemRetention = DefaultIdemRetention
+	}
+	if c.KeyRetention == 0 {
+		c.KeyRetention = DefaultKeyRetention
+	}
+	if c.AttemptRetention == 0 {
+		c.AttemptRetention = DefaultAttemptRetention
 	}
 	if c.ExpiryEvery == 0 {
 		c.ExpiryEvery = time.Minute
@@ -75,6 +84,13 @@ func (c *Config) defaults() {
 // retry within it gets the original result; after it the reference is new.
 const DefaultIdemRetention = 7 * 24 * time.Hour
 
+// Retention of PayPay.cards Idempotency-Key responses (the spec's 24 hours)
+// and of redemption-attempt audit records.
+const (
+	DefaultKeyRetention     = 24 * time.Hour
+	DefaultAttemptRetention = 90 * 24 * time.Hour
+)
+
 // System is the running ledger: actors, committer and WAL.
 type System struct {
 	cfg        Config
@@ -83,7 +99,8 @@ type System struct {
 	root       *actor.RootContext
 	committer  *committer
 	wal        *wal.Log
-	wallets    walletRegistry
+	wallets    registry // wallet/payshards/<user>
+	codes      registry // code/paypay/<code>
 	shards     []*actor.PID
 	shardSeed  maphash.Seed
 	limiters   sync.Map // [KeyHashLen]byte -> *actor.PID
@@ -111,6 +128,7 @@ func Start(cfg Config) (*System, error) {
 	s.spawnShards(state)
 	s.spawnDirectory(state)
 	s.wallets.init(cfg.InflightMax, s.spawnWallet)
+	s.codes.init(cfg.InflightMax, s.spawnCode)
 	s.publishAuth(state)
 	snaps := &snapshotter{
 		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery,
@@ -165,18 +183,18 @@ func (s *System) spawnShards(state *engine.State) {
 }
 
 func (s *System) spawnDirectory(state *engine.State) {
-	d := &directoryActor{sys: s, partners: make(map[string]bool), keys: make(map[[engine.KeyHashLen]byte]bool)}
-	for id, p := range state.Partners {
-		var h [engine.KeyHashLen]byte
-		copy(h[:], p.KeyHash)
-		d.partners[id], d.keys[h] = true, true
-	}
-	s.directory = s.root.SpawnPrefix(s.props(func() actor.Actor { return d }, actor.WithMailbox(actor.Bounded(1024))), "partners/")
+	d := newDirectory(s, state)
+	s.directory = s.root.SpawnPrefix(s.props(func() actor.Actor { return d }, actor.WithMailbox(actor.Bounded(1024))), "directory/")
 }
 
-func (s *System) spawnWallet(user string, e *walletEntry) *actor.PID {
+func (s *System) spawnWallet(user string, e *entry) *actor.PID {
 	p := s.props(func() actor.Actor { return &walletActor{sys: s, user: user, entry: e} })
 	return s.root.SpawnPrefix(p, "wallet/payshards/"+user+"/")
+}
+
+func (s *System) spawnCode(code string, e *entry) *actor.PID {
+	p := s.props(func() actor.Actor { return &codeActor{sys: s, code: code, entry: e} })
+	return s.root.SpawnPrefix(p, "code/paypay/"+code+"/")
 }
 
 func (s *System) shardIndex(k engine.IdemKey) int {
@@ -218,14 +236,36 @@ func (s *System) Do(op *Op) {
 func (s *System) route(op *Op) {
 	switch op.Kind {
 	case KindBalance:
-		if !s.wallets.send(s.root, op.User, op) {
-			op.finish(StatusOverloaded, 0, false)
-		}
+		s.toOwner(op)
 	case KindDeduct, KindRefund, KindCredit:
 		s.root.Send(s.shards[s.shardIndex(op.idemKey())], op)
+	case KindRedeem:
+		if op.Reference != "" {
+			s.root.Send(s.shards[s.shardIndex(op.idemKey())], op)
+			return
+		}
+		s.toOwner(op)
+	case KindValidate, KindRevokeCode:
+		s.toOwner(op)
 	default:
 		op.reply()
 	}
+}
+
+// toOwner sends an op past its idempotency shard to the actor that owns
+// its entity.
+func (s *System) toOwner(op *Op) bool {
+	var ok bool
+	switch op.Kind {
+	case KindValidate, KindRedeem, KindRevokeCode:
+		ok = s.codes.send(s.root, op.Card, op)
+	default:
+		ok = s.wallets.send(s.root, op.User, op)
+	}
+	if !ok {
+		op.finish(StatusOverloaded, 0, false)
+	}
+	return ok
 }
 
 // releaseReference frees a reference whose command produced no event.
@@ -247,9 +287,81 @@ func (s *System) PartnerByID(id string) (*engine.Partner, bool) {
 	return p, ok
 }
 
-// CreatePartner records a new partner with the hash of its first API key.
-func (s *System) CreatePartner(id, api, name string, rateLimit int64, keyHash [engine.KeyHashLen]byte) (engine.Partner, error) {
-	return s.admin(engine.Event{Type: engine.EvPartnerCreated, Partner: id, API: api, Name: name, RateLimit: rateLimit, KeyHash: keyHash[:]})
+// NewKey describes an API key to store: its id, SHA-256 and last 4
+// characters. The key itself is never stored.
+type NewKey struct {
+	ID   string
+	Hash [engine.KeyHashLen]byte
+	Hint string
+}
+
+// CreatePartner records a new partner with its first API key.
+func (s *System) CreatePartner(id, api, name string, rateLimit int64, key NewKey) (engine.Partner, error) {
+	return s.admin(engine.Event{Type: engine.EvPartnerCreated, Partner: id, API: api, Name: name, RateLimit: rateLimit,
+		KeyID: key.ID, KeyHash: key.Hash[:], KeyHint: key.Hint})
+}
+
+// AddKey gives a partner another API key (rotation without downtime: add
+// the new one, move clients, revoke the old one).
+func (s *System) AddKey(partnerID string, key NewKey) (engine.Partner, error) {
+	return s.admin(engine.Event{Type: engine.EvKeyAdded, Partner: partnerID, KeyID: key.ID, KeyHash: key.Hash[:], KeyHint: key.Hint})
+}
+
+// RevokeKey stops a key from working; a partner keeps at least one live key.
+func (s *System) RevokeKey(partnerID, keyID string) (engine.Partner, error) {
+	return s.admin(engine.Event{Type: engine.EvKeyRevoked, Partner: partnerID, KeyID: keyID})
+}
+
+// SetPartnerRateLimit changes a partner's requests per minute per key.
+func (s *System) SetPartnerRateLimit(id string, perMinute int64) (engine.Partner, error) {
+	return s.admin(engine.Event{Type: engine.EvPartnerRateLimit, Partner: id, RateLimit: perMinute})
+}
+
+// IssueCodes records a batch of new PayPay.cards codes for a partner. The
+// caller generates them (crypto/rand); ErrCodeExists means one collided with
+// an issued code and nothing was issued.
+func (s *System) IssueCodes(partnerID string, codes []string, tier, label string, expiresMs int64) (engine.Partner, error) {
+	return s.admin(engine.Event{Type: engine.EvCodesIssued, Partner: partnerID, Codes: codes, Tier: tier, Label: label, ExpiresMs: expiresMs})
+}
+
+// RevokeCode revokes an unredeemed code. The result is in op.Status:
+// StatusNotFound, StatusAlreadyRedeemed (op.Detail.RedeemedMs) or
+// StatusOK (also when it was already revoked); Partner tells whose it is.
+func (s *System) RevokeCode(code string) (status Status, partner string) {
+	op := NewOp()
+	defer op.Release()
+	op.Kind, op.Card = KindRevokeCode, code
+	s.Do(op)
+	if op.Status == StatusOK {
+		s.ReadState(func(st *engine.State) {
+			if c := st.Cards[code]; c != nil {
+				partner = c.Partner
+			}
+		})
+	}
+	return op.Status, partner
+}
+
+// Attempts returns up to limit of a partner's audit records with Seq below
+// before (0: from the newest), newest first, and whether older ones exist.
+// It reads the durable state.
+func (s *System) Attempts(partnerID string, before uint64, limit int) (out []engine.Attempt, more bool) {
+	s.ReadState(func(st *engine.State) {
+		log := st.Attempts[partnerID]
+		if log == nil {
+			return
+		}
+		items := log.Items()
+		end := len(items)
+		if before != 0 {
+			end = sort.Search(len(items), func(i int) bool { return items[i].Seq >= before })
+		}
+		for i := end - 1; i >= 0 && len(out) < limit; i-- {
+			out = append(out, items[i])
+		}
+		more = end-len(out) > 0
+	})
+	return out, more
 }
 
 // SetPartnerStatus makes a partner active or inactive.
@@ -306,7 +418,7 @@ func (s *System) CheckConsistency() error {
 		w    *engine.Wallet
 	}
 	var actorsState []live
-	s.wallets.live(func(user string, e *walletEntry) {
+	s.wallets.live(func(user string, e *entry) {
 		reply := make(chan *engine.Wallet, 1)
 		s.root.Send(e.pid, &inspectWallet{reply: reply})
 		select {

@@ -1,96 +1,16 @@
 package actors
 
 import (
-	"hash/maphash"
-	"sync"
-	"sync/atomic"
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	"ledgerd/engine"
 )
 
-// walletEntry is the registry's handle on a live wallet actor. inflight
-// counts Ops sent and not yet processed (bounded: admission control);
-// pending counts events the actor emitted that are not yet durable.
-type walletEntry struct {
-	pid      *actor.PID
-	inflight atomic.Int32
-	pending  atomic.Int64
-}
-
-const walletStripes = 256
-
-// walletRegistry maps user ids to live wallet actors, spawning on first use.
-// Its mutexes guard the map of PIDs, never ledger state: sends happen under
-// the stripe lock so that a retiring actor can know nothing is on its way.
-type walletRegistry struct {
-	seed        maphash.Seed
-	inflightMax int32
-	spawn       func(user string, e *walletEntry) *actor.PID
-	stripes     [walletStripes]struct {
-		mu sync.Mutex
-		m  map[string]*walletEntry
-	}
-}
-
-func (r *walletRegistry) init(inflightMax int32, spawn func(string, *walletEntry) *actor.PID) {
-	r.seed, r.inflightMax, r.spawn = maphash.MakeSeed(), inflightMax, spawn
-	for i := range r.stripes {
-		r.stripes[i].m = make(map[string]*walletEntry)
-	}
-}
-
-// send delivers op to the user's wallet actor; false means too many Ops are
-// already queued for that wallet.
-func (r *walletRegistry) send(root *actor.RootContext, user string, op *Op) bool {
-	st := &r.stripes[maphash.String(r.seed, user)%walletStripes]
-	st.mu.Lock()
-	e := st.m[user]
-	if e == nil {
-		e = &walletEntry{}
-		e.pid = r.spawn(user, e)
-		st.m[user] = e
-	}
-	if e.inflight.Load() >= r.inflightMax {
-		st.mu.Unlock()
-		return false
-	}
-	e.inflight.Add(1)
-	root.Send(e.pid, op)
-	st.mu.Unlock()
-	return true
-}
-
-// retire removes e if nothing is on its way to it; the caller then stops.
-func (r *walletRegistry) retire(user string, e *walletEntry) bool {
-	st := &r.stripes[maphash.String(r.seed, user)%walletStripes]
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if e.inflight.Load() != 0 || st.m[user] != e {
-		return false
-	}
-	delete(st.m, user)
-	return true
-}
-
-// live calls fn for every live wallet actor (tests and diagnostics).
-func (r *walletRegistry) live(fn func(user string, e *walletEntry)) {
-	for i := range r.stripes {
-		st := &r.stripes[i]
-		st.mu.Lock()
-		for u, e := range st.m {
-			fn(u, e)
-		}
-		st.mu.Unlock()
-	}
-}
-
 // walletActor owns one user's working balance.
 type walletActor struct {
 	sys    *System
 	user   string
-	entry  *walletEntry
+	entry  *entry
 	w      *engine.Wallet // nil: no such user
 	loaded bool
 	stash  []*Op

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -14,12 +15,20 @@ import (
 //
 //	batch  = array(n) of event
 //	event  = array: [type, timeMs, fields...] where fields by type are
-//	  PartnerCreated: partner, api, name, rateLimit, keyHash(bin 32)
-//	  PartnerStatus:  partner, status
-//	  Credited:       user, reference, amount, balance
+//	  PartnerCreated:   partner, api, name, rateLimit, keyID, keyHash(bin 32), keyHint
+//	  PartnerStatus:    partner, status
+//	  Credited:         user, reference, amount, balance
 //	  Deducted, DeductRejected, Refunded, RefundRejected:
-//	                  partner, user, reference, amount, balance, code
-//	  IdemExpired:    amount (the cutoff, unix ms)
+//	                    partner, user, reference, amount, balance, code
+//	  IdemExpired, KeysExpired, AttemptsExpired:
+//	                    amount (the cutoff, unix ms)
+//	  KeyAdded:         partner, keyID, keyHash(bin 32), keyHint
+//	  KeyRevoked:       partner, keyID
+//	  PartnerRateLimit: partner, rateLimit
+//	  CodesIssued:      partner, tier, label, expiresMs, codes(array of str)
+//	  CodeRevoked:      partner, code
+//	  CodeAttempt:      partner, code, action, outcome, requestID, redemptionID,
+//	                    reference, tier, label, expiresMs, redeemedMs
 //
 // Hand-written with msgpack's primitives instead of reflection: the
 // committer encodes every event and replay decodes every one.
@@ -36,9 +45,10 @@ const (
 )
 
 var fieldCount = [...]int{
-	EvPartnerCreated: 7, EvPartnerStatus: 4, EvCredited: 6,
+	EvPartnerCreated: 9, EvPartnerStatus: 4, EvCredited: 6,
 	EvDeducted: 8, EvDeductRejected: 8, EvRefunded: 8, EvRefundRejected: 8,
-	EvIdemExpired: 3,
+	EvIdemExpired: 3, EvKeyAdded: 6, EvKeyRevoked: 4, EvPartnerRateLimit: 4,
+	EvCodesIssued: 7, EvCodeRevoked: 4, EvCodeAttempt: 13, EvKeysExpired: 3, EvAttemptsExpired: 3,
 }
 
 // Encoder appends batches of events to a reusable buffer.
@@ -83,7 +93,44 @@ func encodeEvent(enc *msgpack.Encoder, ev *Event) error {
 		w.str(ev.API)
 		w.str(ev.Name)
 		w.int(ev.RateLimit)
+		w.str(ev.KeyID)
 		w.bytes(ev.KeyHash)
+		w.str(ev.KeyHint)
+	case EvKeyAdded:
+		w.str(ev.Partner)
+		w.str(ev.KeyID)
+		w.bytes(ev.KeyHash)
+		w.str(ev.KeyHint)
+	case EvKeyRevoked:
+		w.str(ev.Partner)
+		w.str(ev.KeyID)
+	case EvPartnerRateLimit:
+		w.str(ev.Partner)
+		w.int(ev.RateLimit)
+	case EvCodesIssued:
+		w.str(ev.Partner)
+		w.str(ev.Tier)
+		w.str(ev.Label)
+		w.int(ev.ExpiresMs)
+		w.len(len(ev.Codes))
+		for _, c := range ev.Codes {
+			w.str(c)
+		}
+	case EvCodeRevoked:
+		w.str(ev.Partner)
+		w.str(ev.Card)
+	case EvCodeAttempt:
+		w.str(ev.Partner)
+		w.str(ev.Card)
+		w.int(int64(ev.Action))
+		w.int(int64(ev.Code))
+		w.str(ev.RequestID)
+		w.str(ev.RedemptionID)
+		w.str(ev.Reference)
+		w.str(ev.Tier)
+		w.str(ev.Label)
+		w.int(ev.ExpiresMs)
+		w.int(ev.RedeemedMs)
 	case EvPartnerStatus:
 		w.str(ev.Partner)
 		w.str(ev.Status)
@@ -92,7 +139,7 @@ func encodeEvent(enc *msgpack.Encoder, ev *Event) error {
 		w.str(ev.Reference)
 		w.int(ev.Amount)
 		w.int(ev.Balance)
-	case EvIdemExpired:
+	case EvIdemExpired, EvKeysExpired, EvAttemptsExpired:
 		w.int(ev.Amount)
 	default:
 		w.str(ev.Partner)
@@ -248,22 +295,35 @@ func (r *reader) event(ev *Event) {
 	case EvPartnerCreated:
 		ev.Partner, ev.API, ev.Name = r.str(), r.str(), r.str()
 		ev.RateLimit = r.int()
-		ev.KeyHash = r.bytes()
+		ev.KeyID, ev.KeyHash, ev.KeyHint = r.str(), r.bytes(), r.str()
+	case EvKeyAdded:
+		ev.Partner, ev.KeyID, ev.KeyHash, ev.KeyHint = r.str(), r.str(), r.bytes(), r.str()
+	case EvKeyRevoked:
+		ev.Partner, ev.KeyID = r.str(), r.str()
+	case EvPartnerRateLimit:
+		ev.Partner, ev.RateLimit = r.str(), r.int()
+	case EvCodesIssued:
+		ev.Partner, ev.Tier, ev.Label, ev.ExpiresMs = r.str(), r.str(), r.str(), r.int()
+		ev.Codes = r.strs(MaxCodesIssued)
+	case EvCodeRevoked:
+		ev.Partner, ev.Card = r.str(), r.str()
+	case EvCodeAttempt:
+		ev.Partner, ev.Card = r.str(), r.str()
+		ev.Action, ev.Code = Action(r.small(255)), Code(r.small(255))
+		ev.RequestID, ev.RedemptionID, ev.Reference = r.str(), r.str(), r.str()
+		ev.Tier, ev.Label = r.str(), r.str()
+		ev.ExpiresMs, ev.RedeemedMs = r.int(), r.int()
 	case EvPartnerStatus:
 		ev.Partner, ev.Status = r.str(), r.str()
 	case EvCredited:
 		ev.User, ev.Reference = r.str(), r.str()
 		ev.Amount, ev.Balance = r.int(), r.int()
-	case EvIdemExpired:
+	case EvIdemExpired, EvKeysExpired, EvAttemptsExpired:
 		ev.Amount = r.int()
 	default:
 		ev.Partner, ev.User, ev.Reference = r.str(), r.str(), r.str()
 		ev.Amount, ev.Balance = r.int(), r.int()
-		code := r.int()
-		if r.err == nil && (code < 0 || code > int64(CodeRefundExceeds)) {
-			r.err = fmt.Errorf("code %d", code)
-		}
-		ev.Code = Code(code)
+		ev.Code = Code(r.small(255))
 	}
 	if r.err == nil {
 		r.err = ev.Validate()
@@ -296,6 +356,32 @@ func (r *reader) int() int64 {
 	}
 	return v
 }
+
+// small reads an integer in 0..maxValue.
+func (r *reader) small(maxValue int64) int64 {
+	v := r.int()
+	if r.err == nil && (v < 0 || v > maxValue) {
+		r.err = fmt.Errorf("value %d out of 0..%d", v, maxValue)
+	}
+	return v
+}
+
+// strs reads an array of at most maxLen strings.
+func (r *reader) strs(maxLen int) []string {
+	n := r.len()
+	if r.err == nil && (n < 0 || n > maxLen || n > r.rd.Len()) {
+		r.err = fmt.Errorf("array of %d strings", n)
+	}
+	if r.err != nil {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = r.str()
+	}
+	return out
+}
+
 func (r *reader) str() string {
 	if r.err != nil {
 		return ""
@@ -335,22 +421,54 @@ func (r *reader) bytes() []byte {
 // arithmetic stays in bounds whatever bytes reached the decoder.
 func (ev *Event) Validate() error {
 	switch ev.Type {
-	case EvPartnerCreated:
-		if ev.Partner == "" || len(ev.KeyHash) != KeyHashLen || ev.RateLimit < 0 {
-			return errors.New("partner fields out of range")
+	case EvPartnerCreated, EvKeyAdded:
+		if ev.Partner == "" || ev.KeyID == "" || len(ev.KeyHash) != KeyHashLen || ev.RateLimit < 0 {
+			return errors.New("partner or key fields out of range")
+		}
+	case EvKeyRevoked:
+		if ev.Partner == "" || ev.KeyID == "" {
+			return errors.New("key revocation without partner or key")
+		}
+	case EvPartnerRateLimit:
+		if ev.Partner == "" || ev.RateLimit < 1 {
+			return errors.New("rate limit out of range")
 		}
 	case EvPartnerStatus:
 		if ev.Status != StatusActive && ev.Status != StatusInactive {
 			return fmt.Errorf("status %q", ev.Status)
 		}
-	case EvIdemExpired:
+	case EvIdemExpired, EvKeysExpired, EvAttemptsExpired:
 		if ev.Amount < 0 {
 			return fmt.Errorf("cutoff %d", ev.Amount)
 		}
+	case EvCodesIssued:
+		if ev.Partner == "" || len(ev.Codes) == 0 || len(ev.Codes) > MaxCodesIssued || slices.Contains(ev.Codes, "") {
+			return errors.New("issued codes out of range")
+		}
+	case EvCodeRevoked:
+		if ev.Partner == "" || ev.Card == "" {
+			return errors.New("code revocation without partner or code")
+		}
+	case EvCodeAttempt:
+		return ev.validateAttempt()
 	default:
 		if ev.Amount < 1 || ev.Amount > MaxAmount || ev.Balance < 0 || ev.Balance > MaxBalance || ev.Code > CodeRefundExceeds {
 			return errors.New("amount, balance or code out of range")
 		}
+	}
+	return nil
+}
+
+func (ev *Event) validateAttempt() error {
+	switch {
+	case ev.Partner == "" || ev.Card == "":
+		return errors.New("attempt without partner or code")
+	case ev.Action != ActionValidate && ev.Action != ActionRedeem:
+		return fmt.Errorf("action %d", ev.Action)
+	case ev.Code != CodeOK && (ev.Code < CodeNotFound || ev.Code > CodeRevoked):
+		return fmt.Errorf("attempt outcome %d", ev.Code)
+	case ev.Reference != "" && ev.Action != ActionRedeem:
+		return errors.New("an Idempotency-Key on a validate")
 	}
 	return nil
 }

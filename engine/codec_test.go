@@ -65,7 +65,7 @@ func TestBatchEncodeIgnoresUnusedFields(t *testing.T) {
 }
 
 func TestBatchEncodeUnknownType(t *testing.T) {
-	for _, typ := range []EventType{0, EvIdemExpired + 1, 255} {
+	for _, typ := range []EventType{0, EvAttemptsExpired + 1, 255} {
 		_, err := NewEncoder().EncodeBatch([]*Event{{Type: typ}})
 		if !errors.Is(err, ErrBadRecord) {
 			t.Errorf("type %d: err %v", typ, err)
@@ -288,7 +288,7 @@ func TestDecodeBatchLimits(t *testing.T) {
 		t.Fatalf("1000 events: %d %v", len(got), err)
 	}
 	// Negative times and a zero rate limit are in range.
-	ev = &Event{Type: EvPartnerCreated, TimeMs: -5, Partner: "p", KeyHash: keyHash(3)}
+	ev = &Event{Type: EvPartnerCreated, TimeMs: -5, Partner: "p", KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(3)}
 	data, _ = NewEncoder().EncodeBatch([]*Event{ev})
 	if got, err := DecodeBatch(data); err != nil || got[0].TimeMs != -5 {
 		t.Fatalf("negative time: %+v %v", got, err)

@@ -88,3 +88,45 @@ func mustExist(w *Wallet, ev *Event) {
 		panic(invariant("wallet exists", ev, 0))
 	}
 }
+
+// DecideAttempt decides a validate or redeem call on a code (card nil when
+// no such code exists). A code of another partner is not found, so codes
+// leak nothing across partners. Precedence: not found, revoked, already
+// redeemed, expired. The event is the audit record; for a successful
+// redeem it is also the redemption. reference is the request's
+// Idempotency-Key, or empty.
+func DecideAttempt(card *Card, partner, code string, action Action, nowMs int64, requestID, redemptionID, reference string) Event {
+	ev := Event{Type: EvCodeAttempt, TimeMs: nowMs, Partner: partner, Card: code, Action: action, RequestID: requestID, Reference: reference}
+	switch {
+	case card == nil || card.Partner != partner:
+		ev.Code = CodeNotFound
+		return ev
+	case card.RevokedMs != 0:
+		ev.Code = CodeRevoked
+	case card.RedeemedMs != 0:
+		ev.Code, ev.RedeemedMs = CodeAlreadyRedeemed, card.RedeemedMs
+	case nowMs >= card.ExpiresMs:
+		ev.Code = CodeExpired
+	case action == ActionRedeem:
+		ev.RedeemedMs, ev.RedemptionID = nowMs, redemptionID
+	}
+	ev.Tier, ev.Label, ev.ExpiresMs = card.Tier, card.Label, card.ExpiresMs
+	return ev
+}
+
+// ApplyCard applies a code event to card: the single definition shared by
+// the code actors' working state and State.Apply.
+func ApplyCard(card *Card, ev *Event) {
+	switch {
+	case ev.Type == EvCodeRevoked:
+		if card.RedeemedMs != 0 || card.RevokedMs != 0 {
+			panic(invariant("revoke an unredeemed, unrevoked code", ev, 0))
+		}
+		card.RevokedMs = ev.TimeMs
+	case ev.Type == EvCodeAttempt && ev.Action == ActionRedeem && ev.Code == CodeOK:
+		if card.RedeemedMs != 0 || card.RevokedMs != 0 || ev.TimeMs >= card.ExpiresMs {
+			panic(invariant("redeem a redeemable code", ev, 0))
+		}
+		card.RedeemedMs, card.RedemptionID = ev.TimeMs, ev.RedemptionID
+	}
+}

@@ -111,8 +111,8 @@ func TestDecideCredit(t *testing.T) {
 func ledger(t *testing.T) *State {
 	t.Helper()
 	s := NewState()
-	s.Apply(&Event{Type: EvPartnerCreated, TimeMs: 1, Partner: "p1", API: "payshards", Name: "One", RateLimit: 60, KeyHash: keyHash(1)})
-	s.Apply(&Event{Type: EvPartnerCreated, TimeMs: 2, Partner: "p2", API: "payshards", Name: "Two", RateLimit: 60, KeyHash: keyHash(2)})
+	s.Apply(&Event{Type: EvPartnerCreated, TimeMs: 1, Partner: "p1", API: "payshards", Name: "One", RateLimit: 60, KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(1)})
+	s.Apply(&Event{Type: EvPartnerCreated, TimeMs: 2, Partner: "p2", API: "payshards", Name: "Two", RateLimit: 60, KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(2)})
 	ev, _ := DecideCredit(nil, "u1", "c1", 1000, 3)
 	s.Apply(&ev)
 	return s
@@ -308,10 +308,10 @@ func TestApplyInvariantPanics(t *testing.T) {
 			return Event{Type: EvPartnerStatus, Partner: "nope", Status: StatusActive}
 		}},
 		{"duplicate partner id", func(s *State) Event {
-			return Event{Type: EvPartnerCreated, Partner: "p1", KeyHash: keyHash(9)}
+			return Event{Type: EvPartnerCreated, Partner: "p1", KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(9)}
 		}},
 		{"short key hash", func(s *State) Event {
-			return Event{Type: EvPartnerCreated, Partner: "p9", KeyHash: []byte{1, 2, 3}}
+			return Event{Type: EvPartnerCreated, Partner: "p9", KeyID: "key_1", KeyHash: []byte{1, 2, 3}}
 		}},
 		{"unknown type", func(s *State) Event { return Event{Type: 99} }},
 		{"zero type", func(s *State) Event { return Event{} }},

@@ -55,7 +55,7 @@ func golden(t *testing.T, name string, got []byte) {
 // writes set to a non-zero value.
 func sampleEvents() []*Event {
 	return []*Event{
-		{Type: EvPartnerCreated, TimeMs: 1700000000000, Partner: "ptr_1", API: "payshards", Name: "Shop ünïcode", RateLimit: 600, KeyHash: keyHash(1)},
+		{Type: EvPartnerCreated, TimeMs: 1700000000000, Partner: "ptr_1", API: "payshards", Name: "Shop ünïcode", RateLimit: 600, KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(1)},
 		{Type: EvPartnerStatus, TimeMs: 1700000000001, Partner: "ptr_1", Status: StatusInactive},
 		{Type: EvCredited, TimeMs: 1700000000002, User: "u_123", Reference: "top_1", Amount: 1500, Balance: 1500},
 		{Type: EvDeducted, TimeMs: 1700000000003, Partner: "ptr_1", User: "u_123", Reference: "order_abc_001", Amount: 250, Balance: 1250},

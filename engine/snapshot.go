@@ -12,8 +12,9 @@ import (
 // SnapshotVersion is the snapshot payload's format. Never renumber.
 const SnapshotVersion = 1
 
-// snapshot is the msgpack form of a State. Slices are sorted by key so the
-// same state always encodes to the same bytes (tests compare them).
+// snapshot is the msgpack form of a State. Maps become slices sorted by
+// key, and order-carrying lists keep their order, so the same state always
+// encodes to the same bytes (tests compare them).
 type snapshot struct {
 	_msgpack struct{}          `msgpack:",as_array"`
 	Version  int               // SnapshotVersion
@@ -21,7 +22,10 @@ type snapshot struct {
 	Events   uint64            // events applied up to Index
 	Partners []Partner         // sorted by ID
 	Wallets  []walletEntry     // sorted by user
-	Idem     []idemEntry       // sorted by key
+	Idem     []idemEntry       // references, then Idempotency-Keys, each in the order recorded (expiry order)
+	Cards    []cardEntry       // sorted by code
+	Attempts []attemptEntry    // sorted by partner, each oldest first
+	Attempt  uint64            // last Attempt.Seq given
 	Extra    map[string][]byte // room for later state without a version bump
 }
 
@@ -38,9 +42,21 @@ type idemEntry struct {
 	Record   IdemRecord
 }
 
+type cardEntry struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Code     string
+	Card     Card
+}
+
+type attemptEntry struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Partner  string
+	Items    []Attempt
+}
+
 // EncodeSnapshot returns the msgpack bytes of the whole state.
 func (s *State) EncodeSnapshot() ([]byte, error) {
-	snap := snapshot{Version: SnapshotVersion, Index: s.Index, Events: s.Events}
+	snap := snapshot{Version: SnapshotVersion, Index: s.Index, Events: s.Events, Attempt: s.Attempt}
 	for _, p := range s.Partners {
 		snap.Partners = append(snap.Partners, *p)
 	}
@@ -56,6 +72,15 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 			snap.Idem = append(snap.Idem, idemEntry{Key: k, Record: r})
 		}
 	}
+	snap.Cards = make([]cardEntry, 0, len(s.Cards))
+	for c, card := range s.Cards {
+		snap.Cards = append(snap.Cards, cardEntry{Code: c, Card: *card})
+	}
+	slices.SortFunc(snap.Cards, func(a, b cardEntry) int { return cmp.Compare(a.Code, b.Code) })
+	for p, log := range s.Attempts {
+		snap.Attempts = append(snap.Attempts, attemptEntry{Partner: p, Items: log.Items()})
+	}
+	slices.SortFunc(snap.Attempts, func(a, b attemptEntry) int { return cmp.Compare(a.Partner, b.Partner) })
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	if err := enc.Encode(&snap); err != nil {
@@ -78,34 +103,85 @@ func DecodeSnapshot(data []byte) (*State, error) {
 		return nil, fmt.Errorf("%w: snapshot version %d", ErrBadRecord, snap.Version)
 	}
 	s := NewState()
-	s.Index, s.Events = snap.Index, snap.Events
+	s.Index, s.Events, s.Attempt = snap.Index, snap.Events, snap.Attempt
+	for _, load := range []func(*State, *snapshot) error{loadPartners, loadWallets, loadIdem, loadCards, loadAttempts} {
+		if err := load(s, &snap); err != nil {
+			return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
+		}
+	}
+	return s, nil
+}
+
+func loadPartners(s *State, snap *snapshot) error {
 	for i := range snap.Partners {
 		p := snap.Partners[i]
-		var h [KeyHashLen]byte
-		if p.ID == "" || len(p.KeyHash) != KeyHashLen || s.Partners[p.ID] != nil {
-			return nil, fmt.Errorf("%w: snapshot partner %q", ErrBadRecord, p.ID)
+		if p.ID == "" || s.Partners[p.ID] != nil {
+			return fmt.Errorf("partner %q", p.ID)
 		}
-		copy(h[:], p.KeyHash)
-		if _, dup := s.Keys[h]; dup {
-			return nil, fmt.Errorf("%w: snapshot partner %q", ErrBadRecord, p.ID)
+		for _, k := range p.Keys {
+			var h [KeyHashLen]byte
+			if len(k.Hash) != KeyHashLen || k.ID == "" {
+				return fmt.Errorf("partner %q key %q", p.ID, k.ID)
+			}
+			copy(h[:], k.Hash)
+			if _, dup := s.Keys[h]; dup {
+				return fmt.Errorf("partner %q: key hash used twice", p.ID)
+			}
+			s.Keys[h] = p.ID
 		}
 		s.Partners[p.ID] = &p
-		s.Keys[h] = p.ID
 	}
+	return nil
+}
+
+func loadWallets(s *State, snap *snapshot) error {
 	for _, e := range snap.Wallets {
 		if err := checkWallet(e); err != nil || s.Wallets[e.User] != nil {
-			return nil, fmt.Errorf("%w: snapshot wallet %q", ErrBadRecord, e.User)
+			return fmt.Errorf("wallet %q", e.User)
 		}
 		s.Wallets[e.User] = &Wallet{Balance: e.Balance, Refundable: e.Refundable}
 	}
+	return nil
+}
+
+func loadIdem(s *State, snap *snapshot) error {
 	for _, e := range snap.Idem {
 		if _, dup := s.Idem[e.Key]; dup {
-			return nil, fmt.Errorf("%w: snapshot duplicate reference %q", ErrBadRecord, e.Key.Reference)
+			return fmt.Errorf("duplicate reference %q", e.Key.Reference)
+		}
+		if e.Key.Op < OpDeduct || e.Key.Op > OpRedeemKey {
+			return fmt.Errorf("reference %q with operation %d", e.Key.Reference, e.Key.Op)
 		}
 		s.Idem[e.Key] = e.Record
-		s.idemOrder = append(s.idemOrder, e.Key)
+		s.order(e.Key.Op).keys = append(s.order(e.Key.Op).keys, e.Key)
 	}
-	return s, nil
+	return nil
+}
+
+func loadCards(s *State, snap *snapshot) error {
+	for i := range snap.Cards {
+		e := &snap.Cards[i]
+		if e.Code == "" || s.Cards[e.Code] != nil || s.Partners[e.Card.Partner] == nil {
+			return fmt.Errorf("code %q", e.Code)
+		}
+		s.Cards[e.Code] = &e.Card
+	}
+	return nil
+}
+
+func loadAttempts(s *State, snap *snapshot) error {
+	for _, e := range snap.Attempts {
+		if e.Partner == "" || s.Attempts[e.Partner] != nil || len(e.Items) == 0 {
+			return fmt.Errorf("attempts of %q", e.Partner)
+		}
+		for i, a := range e.Items {
+			if a.Seq > s.Attempt || (i > 0 && a.Seq <= e.Items[i-1].Seq) {
+				return fmt.Errorf("attempts of %q out of order", e.Partner)
+			}
+		}
+		s.Attempts[e.Partner] = &AttemptLog{items: e.Items}
+	}
+	return nil
 }
 
 func checkWallet(e walletEntry) error {

@@ -32,7 +32,7 @@ func randomEvents(seed uint64, n int) []*Event {
 		case k == 0 || len(partners) == 0:
 			id := fmt.Sprintf("ptr_%02d", len(partners))
 			emit(Event{Type: EvPartnerCreated, TimeMs: t, Partner: id, API: "payshards", Name: "P " + id,
-				RateLimit: int64(rng.IntN(1000)), KeyHash: keyHash(byte(len(partners)))})
+				RateLimit: int64(rng.IntN(1000)), KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(byte(len(partners)))})
 			partners = append(partners, id)
 		case k == 1:
 			st := StatusActive
@@ -200,7 +200,7 @@ func goldenState() *State {
 	}
 	ev := DecideDeduct(s.Wallets["u_123"], "ptr_1", "u_123", "order_abc_003", 100, 1700000000007)
 	s.Apply(&ev)
-	s.Apply(&Event{Type: EvPartnerCreated, TimeMs: 1700000000008, Partner: "ptr_0", API: "payshards", Name: "Zero", RateLimit: 1, KeyHash: keyHash(0)})
+	s.Apply(&Event{Type: EvPartnerCreated, TimeMs: 1700000000008, Partner: "ptr_0", API: "payshards", Name: "Zero", RateLimit: 1, KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(0)})
 	ev, _ = DecideCredit(nil, "u_000", "top_0", 7, 1700000000009)
 	s.Apply(&ev)
 	s.Index = 42
@@ -236,15 +236,15 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 }
 
 func TestDecodeSnapshotRejects(t *testing.T) {
-	good := Partner{ID: "p1", API: "payshards", Name: "n", Status: StatusActive, KeyHash: keyHash(1)}
+	good := Partner{ID: "p1", API: "payshards", Name: "n", Status: StatusActive, Keys: []APIKey{{ID: "k1", Hash: keyHash(1)}}}
 	if _, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: 1, Partners: []Partner{good}})); err != nil {
 		t.Fatalf("control snapshot rejected: %v", err)
 	}
 	noID, shortKey := good, good
 	noID.ID = ""
-	shortKey.KeyHash = shortKey.KeyHash[:31]
+	shortKey.Keys = []APIKey{{ID: "k1", Hash: keyHash(1)[:31]}}
 	longKey := good
-	longKey.KeyHash = append(append([]byte(nil), good.KeyHash...), 0)
+	longKey.Keys = []APIKey{{ID: "k1", Hash: append(keyHash(1), 0)}}
 	cases := map[string][]byte{
 		"empty":               nil,
 		"garbage":             []byte("not a snapshot"),
@@ -276,8 +276,8 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 // decoded state depends on something the encoder normalises away (and one
 // partner silently loses its key). The decoder must refuse it.
 func TestDecodeSnapshotDuplicateKeyHash(t *testing.T) {
-	a := Partner{ID: "p_a", Status: StatusActive, KeyHash: keyHash(1)}
-	b := Partner{ID: "p_b", Status: StatusActive, KeyHash: keyHash(1)}
+	a := Partner{ID: "p_a", Status: StatusActive, Keys: []APIKey{{ID: "k", Hash: keyHash(1)}}}
+	b := Partner{ID: "p_b", Status: StatusActive, Keys: []APIKey{{ID: "k", Hash: keyHash(1)}}}
 	if s, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: 1, Partners: []Partner{b, a}})); err == nil {
 		var h [KeyHashLen]byte
 		copy(h[:], keyHash(1))

@@ -7,19 +7,40 @@ import "fmt"
 type State struct {
 	Index    uint64 // last WAL index applied
 	Partners map[string]*Partner
-	Keys     map[[KeyHashLen]byte]string // API key hash -> partner id
+	Keys     map[[KeyHashLen]byte]string // every API key hash ever issued -> partner id
 	Wallets  map[string]*Wallet
 	Idem     map[IdemKey]IdemRecord
-	Events   uint64 // events applied since the beginning of the log
+	Cards    map[string]*Card       // PayPay.cards redeem codes
+	Attempts map[string]*AttemptLog // partner id -> audit of validate and redeem calls
+	Events   uint64                 // events applied since the beginning of the log
+	Attempt  uint64                 // last Attempt.Seq given
 
-	// idemOrder lists Idem's keys in the order they were recorded (log
-	// order), from idemHead on, so expiry pops from the front.
-	idemOrder []IdemKey
-	idemHead  int
-	// Expired holds the keys the last EvIdemExpired removed, for the
-	// committer to tell the idempotency shards. Overwritten by the next one.
+	// Idem's keys in the order they were recorded (log order), one FIFO
+	// per retention class, so expiry pops from the front.
+	refOrder fifo // deduct, refund, credit references
+	keyOrder fifo // Idempotency-Keys
+
+	// Expired holds the keys the last EvIdemExpired or EvKeysExpired
+	// removed, for the committer to tell the idempotency shards.
+	// Overwritten by the next one.
 	Expired []IdemKey
 }
+
+// AttemptLog is one partner's audit records, oldest first.
+type AttemptLog struct {
+	items []Attempt
+	head  int
+}
+
+// Items returns the live records, oldest first. Callers must not modify it.
+func (l *AttemptLog) Items() []Attempt { return l.items[l.head:] }
+
+type fifo struct {
+	keys []IdemKey
+	head int
+}
+
+func (f *fifo) live() []IdemKey { return f.keys[f.head:] }
 
 // NewState returns an empty ledger.
 func NewState() *State {
@@ -28,6 +49,8 @@ func NewState() *State {
 		Keys:     make(map[[KeyHashLen]byte]string),
 		Wallets:  make(map[string]*Wallet),
 		Idem:     make(map[IdemKey]IdemRecord),
+		Cards:    make(map[string]*Card),
+		Attempts: make(map[string]*AttemptLog),
 	}
 }
 
@@ -35,22 +58,22 @@ func NewState() *State {
 func (s *State) Apply(ev *Event) {
 	s.Events++
 	switch ev.Type {
-	case EvPartnerCreated:
-		s.applyPartnerCreated(ev)
-	case EvPartnerStatus:
-		p := s.Partners[ev.Partner]
-		if p == nil {
-			panic(invariant("partner exists", ev, 0))
-		}
-		p.Status = ev.Status
+	case EvPartnerCreated, EvPartnerStatus, EvKeyAdded, EvKeyRevoked, EvPartnerRateLimit:
+		s.applyPartner(ev)
 	case EvCredited:
 		s.Wallets[ev.User] = ApplyWallet(s.Wallets[ev.User], ev)
 		s.record(KeyOf(ev), ev)
 	case EvDeducted, EvDeductRejected, EvRefunded, EvRefundRejected:
 		s.applyWallet(ev)
 		s.record(KeyOf(ev), ev)
+	case EvCodesIssued, EvCodeRevoked, EvCodeAttempt:
+		s.applyCards(ev)
 	case EvIdemExpired:
-		s.expire(ev.Amount)
+		s.Expired = s.expire(&s.refOrder, ev.Amount, s.Expired[:0])
+	case EvKeysExpired:
+		s.Expired = s.expire(&s.keyOrder, ev.Amount, s.Expired[:0])
+	case EvAttemptsExpired:
+		s.expireAttempts(ev.Amount)
 	default:
 		panic(fmt.Sprintf("engine: unknown event type %d", ev.Type))
 	}
@@ -67,19 +90,81 @@ func (s *State) applyWallet(ev *Event) {
 	ApplyWallet(w, ev)
 }
 
-func (s *State) applyPartnerCreated(ev *Event) {
-	if _, dup := s.Partners[ev.Partner]; dup {
-		panic(invariant("partner id unique", ev, 0))
+func (s *State) applyPartner(ev *Event) {
+	if ev.Type == EvPartnerCreated {
+		if _, dup := s.Partners[ev.Partner]; dup {
+			panic(invariant("partner id unique", ev, 0))
+		}
+		s.Partners[ev.Partner] = &Partner{ID: ev.Partner, API: ev.API, Name: ev.Name, Status: StatusActive,
+			RateLimit: ev.RateLimit, CreatedMs: ev.TimeMs}
 	}
+	p := s.Partners[ev.Partner]
+	if p == nil {
+		panic(invariant("partner exists", ev, 0))
+	}
+	switch ev.Type {
+	case EvPartnerCreated, EvKeyAdded:
+		s.addKey(p, ev)
+	case EvPartnerStatus:
+		p.Status = ev.Status
+	case EvKeyRevoked:
+		k := p.Key(ev.KeyID)
+		if k == nil || k.RevokedMs != 0 {
+			panic(invariant("revoke a live key", ev, 0))
+		}
+		k.RevokedMs = ev.TimeMs
+	case EvPartnerRateLimit:
+		p.RateLimit = ev.RateLimit
+	}
+}
+
+func (s *State) addKey(p *Partner, ev *Event) {
 	var h [KeyHashLen]byte
-	if copy(h[:], ev.KeyHash) != KeyHashLen {
+	if copy(h[:], ev.KeyHash) != KeyHashLen || len(ev.KeyHash) != KeyHashLen {
 		panic(invariant("key hash length", ev, int64(len(ev.KeyHash))))
 	}
-	s.Partners[ev.Partner] = &Partner{
-		ID: ev.Partner, API: ev.API, Name: ev.Name, Status: StatusActive,
-		RateLimit: ev.RateLimit, KeyHash: h[:], CreatedMs: ev.TimeMs,
+	if _, dup := s.Keys[h]; dup || p.Key(ev.KeyID) != nil {
+		panic(invariant("key unique", ev, 0))
 	}
-	s.Keys[h] = ev.Partner
+	s.Keys[h] = p.ID
+	p.Keys = append(p.Keys, APIKey{ID: ev.KeyID, Hash: h[:], Hint: ev.KeyHint, CreatedMs: ev.TimeMs})
+}
+
+func (s *State) applyCards(ev *Event) {
+	switch ev.Type {
+	case EvCodesIssued:
+		for _, c := range ev.Codes {
+			if _, dup := s.Cards[c]; dup {
+				panic(invariant("code unique", ev, 0))
+			}
+			s.Cards[c] = &Card{Partner: ev.Partner, Tier: ev.Tier, Label: ev.Label, IssuedMs: ev.TimeMs, ExpiresMs: ev.ExpiresMs}
+		}
+	case EvCodeRevoked:
+		s.mustCard(ev)
+		ApplyCard(s.Cards[ev.Card], ev)
+	case EvCodeAttempt:
+		if ev.Code != CodeNotFound {
+			s.mustCard(ev)
+			ApplyCard(s.Cards[ev.Card], ev)
+		}
+		log := s.Attempts[ev.Partner]
+		if log == nil {
+			log = &AttemptLog{}
+			s.Attempts[ev.Partner] = log
+		}
+		s.Attempt++
+		log.items = append(log.items, Attempt{Seq: s.Attempt, TimeMs: ev.TimeMs, Card: ev.Card,
+			Action: ev.Action, Outcome: ev.Code, RequestID: ev.RequestID})
+		if ev.Reference != "" {
+			s.record(KeyOf(ev), ev)
+		}
+	}
+}
+
+func (s *State) mustCard(ev *Event) {
+	if c := s.Cards[ev.Card]; c == nil || c.Partner != ev.Partner {
+		panic(invariant("code exists for partner", ev, 0))
+	}
 }
 
 // record stores the first outcome of a reference. A second event for the
@@ -89,40 +174,70 @@ func (s *State) record(k IdemKey, ev *Event) {
 		panic(invariant("reference applied once", ev, 0))
 	}
 	s.Idem[k] = RecordOf(ev)
-	s.idemOrder = append(s.idemOrder, k)
+	s.order(k.Op).keys = append(s.order(k.Op).keys, k)
 }
 
-// expire forgets idempotency records older than cutoffMs, oldest first in
-// log order; it stops at the first younger one, so a record stamped a
+func (s *State) order(op Op) *fifo {
+	if op == OpRedeemKey {
+		return &s.keyOrder
+	}
+	return &s.refOrder
+}
+
+// expire forgets the records of one class older than cutoffMs, oldest first
+// in log order; it stops at the first younger one, so a record stamped a
 // little out of order waits for the next expiry. Deterministic: it depends
-// only on the log.
-func (s *State) expire(cutoffMs int64) {
-	s.Expired = s.Expired[:0]
-	for s.idemHead < len(s.idemOrder) {
-		k := s.idemOrder[s.idemHead]
+// only on the log. It returns out with the forgotten keys appended.
+func (s *State) expire(f *fifo, cutoffMs int64, out []IdemKey) []IdemKey {
+	for f.head < len(f.keys) {
+		k := f.keys[f.head]
 		if r, ok := s.Idem[k]; ok && r.TimeMs >= cutoffMs {
 			break
 		}
 		delete(s.Idem, k)
-		s.Expired = append(s.Expired, k)
-		s.idemOrder[s.idemHead] = IdemKey{}
-		s.idemHead++
+		out = append(out, k)
+		f.keys[f.head] = IdemKey{}
+		f.head++
 	}
-	if s.idemHead > len(s.idemOrder)/2 {
-		s.idemOrder = append(s.idemOrder[:0], s.idemOrder[s.idemHead:]...)
-		s.idemHead = 0
+	if f.head > len(f.keys)/2 {
+		f.keys = append(f.keys[:0], f.keys[f.head:]...)
+		f.head = 0
+	}
+	return out
+}
+
+func (s *State) expireAttempts(cutoffMs int64) {
+	for partner, log := range s.Attempts {
+		for log.head < len(log.items) && log.items[log.head].TimeMs < cutoffMs {
+			log.items[log.head] = Attempt{}
+			log.head++
+		}
+		if log.head == len(log.items) {
+			delete(s.Attempts, partner)
+		} else if log.head > len(log.items)/2 {
+			log.items = append(log.items[:0], log.items[log.head:]...)
+			log.head = 0
+		}
 	}
 }
 
-// IdemKeys returns the live idempotency keys in the order they were recorded.
-func (s *State) IdemKeys() []IdemKey { return s.idemOrder[s.idemHead:] }
+// IdemKeys returns the live idempotency keys, each retention class in the
+// order its records were made (references first, then Idempotency-Keys).
+func (s *State) IdemKeys() []IdemKey {
+	return append(append([]IdemKey(nil), s.refOrder.live()...), s.keyOrder.live()...)
+}
 
 // RecordOf is the idempotency record an outcome event leaves behind.
 func RecordOf(ev *Event) IdemRecord {
+	if ev.Type == EvCodeAttempt {
+		return IdemRecord{User: ev.Card, Code: ev.Code, TimeMs: ev.TimeMs, Detail: &RedeemDetail{
+			RequestID: ev.RequestID, RedemptionID: ev.RedemptionID, Tier: ev.Tier, Label: ev.Label,
+			ExpiresMs: ev.ExpiresMs, RedeemedMs: ev.RedeemedMs}}
+	}
 	return IdemRecord{User: ev.User, Amount: ev.Amount, Code: ev.Code, Value: ev.Balance, TimeMs: ev.TimeMs}
 }
 
-// KeyOf is the idempotency key of an outcome event.
+// KeyOf is the idempotency key of an outcome event (zero if it has none).
 func KeyOf(ev *Event) IdemKey {
 	switch ev.Type {
 	case EvCredited:
@@ -131,11 +246,15 @@ func KeyOf(ev *Event) IdemKey {
 		return IdemKey{Partner: ev.Partner, Op: OpDeduct, Reference: ev.Reference}
 	case EvRefunded, EvRefundRejected:
 		return IdemKey{Partner: ev.Partner, Op: OpRefund, Reference: ev.Reference}
+	case EvCodeAttempt:
+		if ev.Reference != "" {
+			return IdemKey{Partner: ev.Partner, Op: OpRedeemKey, Reference: ev.Reference}
+		}
 	}
 	return IdemKey{}
 }
 
 func invariant(what string, ev *Event, got int64) string {
-	return fmt.Sprintf("engine: invariant %q violated by event type %d user %q partner %q reference %q (value %d)",
-		what, ev.Type, ev.User, ev.Partner, ev.Reference, got)
+	return fmt.Sprintf("engine: invariant %q violated by event type %d user %q partner %q reference %q code %q (value %d)",
+		what, ev.Type, ev.User, ev.Partner, ev.Reference, ev.Card, got)
 }

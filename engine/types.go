@@ -15,26 +15,48 @@ const (
 	EvDeductRejected EventType = 5 // a deduct reached the wallet and was refused
 	EvRefunded       EventType = 6 // a partner credited back what it deducted
 	EvRefundRejected EventType = 7 // a refund reached the wallet and was refused
-	EvIdemExpired    EventType = 8 // idempotency records older than Amount (unix ms) are forgotten
+	EvIdemExpired    EventType = 8 // reference records (deduct, refund, credit) older than Amount (unix ms) are forgotten
+
+	EvKeyAdded         EventType = 9  // a partner got another API key
+	EvKeyRevoked       EventType = 10 // an API key stopped working
+	EvPartnerRateLimit EventType = 11 // a partner's requests-per-minute changed
+	EvCodesIssued      EventType = 12 // a batch of PayPay.cards redeem codes
+	EvCodeRevoked      EventType = 13 // an operator revoked an unredeemed code
+	EvCodeAttempt      EventType = 14 // a validate or redeem call reached a code: audit, and on a successful redeem the redemption
+	EvKeysExpired      EventType = 15 // Idempotency-Key records older than Amount (unix ms) are forgotten
+	EvAttemptsExpired  EventType = 16 // audit records older than Amount (unix ms) are forgotten
 )
 
 // Op is the operation an idempotency record belongs to.
 type Op uint8
 
 const (
-	OpDeduct Op = 1
-	OpRefund Op = 2
-	OpCredit Op = 3
+	OpDeduct    Op = 1
+	OpRefund    Op = 2
+	OpCredit    Op = 3
+	OpRedeemKey Op = 4 // PayPay.cards Idempotency-Key on /redeem
 )
 
-// Code is the outcome of a wallet command: a business result, not an error.
+// Code is the outcome of a command: a business result, not an error.
 type Code uint8
 
 const (
-	CodeOK            Code = 0
-	CodeInsufficient  Code = 1 // deduct larger than the balance
-	CodeUnknownUser   Code = 2 // no wallet for the user id
-	CodeRefundExceeds Code = 3 // refund beyond what the partner deducted
+	CodeOK              Code = 0
+	CodeInsufficient    Code = 1 // deduct larger than the balance
+	CodeUnknownUser     Code = 2 // no wallet for the user id
+	CodeRefundExceeds   Code = 3 // refund beyond what the partner deducted
+	CodeNotFound        Code = 4 // no such redeem code for this partner
+	CodeExpired         Code = 5
+	CodeAlreadyRedeemed Code = 6
+	CodeRevoked         Code = 7
+)
+
+// Action is what a PayPay.cards call asked of a code.
+type Action uint8
+
+const (
+	ActionValidate Action = 1
+	ActionRedeem   Action = 2
 )
 
 // Partner status values, as the admin API spells them.
@@ -50,6 +72,7 @@ const (
 	MaxReferenceLen = 255
 	MaxNameLen      = 200
 	KeyHashLen      = sha256.Size
+	MaxCodesIssued  = 10_000 // codes in one EvCodesIssued
 )
 
 // Event is one fact in the log. It is a flat record: each type uses the
@@ -73,7 +96,20 @@ type Event struct {
 	Name      string
 	Status    string
 	RateLimit int64 // requests per minute
+	KeyID     string
 	KeyHash   []byte
+	KeyHint   string // the key's last 4 characters, for listing keys
+
+	// Redeem-code fields.
+	Card         string   // one code
+	Codes        []string // issued codes
+	Action       Action
+	Tier         string
+	Label        string
+	ExpiresMs    int64
+	RedeemedMs   int64
+	RequestID    string
+	RedemptionID string
 }
 
 // IdemKey scopes a reference: one partner, one operation.
@@ -84,12 +120,27 @@ type IdemKey struct {
 }
 
 // IdemRecord is the first outcome for an IdemKey: a retry gets it again.
+// For an Idempotency-Key (OpRedeemKey), User holds the redeem code the
+// request named and Detail what its response showed.
 type IdemRecord struct {
 	User   string
 	Amount int64
 	Code   Code
 	Value  int64 // new balance on success, else the event's Balance
 	TimeMs int64
+	Detail *RedeemDetail `msgpack:",omitempty"`
+}
+
+// RedeemDetail is what a redeem response showed, kept so a retry with the
+// same Idempotency-Key gets the same answer.
+type RedeemDetail struct {
+	_msgpack     struct{} `msgpack:",as_array"`
+	RequestID    string
+	RedemptionID string
+	Tier         string
+	Label        string
+	ExpiresMs    int64
+	RedeemedMs   int64
 }
 
 // Matches reports whether a retried command carries the original parameters.
@@ -104,8 +155,52 @@ type Partner struct {
 	Name      string
 	Status    string
 	RateLimit int64
-	KeyHash   []byte
+	Keys      []APIKey // in creation order
 	CreatedMs int64
+}
+
+// APIKey is a partner key as stored: its SHA-256, never the key itself.
+type APIKey struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	ID        string
+	Hash      []byte
+	Hint      string // last 4 characters
+	CreatedMs int64
+	RevokedMs int64 // 0 while the key works
+}
+
+// Key returns the partner's key with id, or nil.
+func (p *Partner) Key(id string) *APIKey {
+	for i := range p.Keys {
+		if p.Keys[i].ID == id {
+			return &p.Keys[i]
+		}
+	}
+	return nil
+}
+
+// Card is a PayPay.cards redeem code.
+type Card struct {
+	_msgpack     struct{} `msgpack:",as_array"`
+	Partner      string
+	Tier         string
+	Label        string
+	IssuedMs     int64
+	ExpiresMs    int64
+	RevokedMs    int64
+	RedeemedMs   int64
+	RedemptionID string
+}
+
+// Attempt is one audited validate or redeem call.
+type Attempt struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	Seq       uint64   // increasing over the whole ledger: the cursor
+	TimeMs    int64
+	Card      string
+	Action    Action
+	Outcome   Code
+	RequestID string
 }
 
 // Active reports whether the partner may call its API.

@@ -21,7 +21,7 @@ import (
 const Base = "/admin"
 
 // APIs a partner can be created for.
-var knownAPIs = map[string]bool{"payshards": true}
+var knownAPIs = map[string]bool{"payshards": true, "paypay": true}
 
 // Partner limits.
 const (
@@ -31,6 +31,7 @@ const (
 	idRandomChars    = 20
 	keyPrefix        = "pk_live_"
 	idPrefix         = "ptr_"
+	keyIDPrefix      = "key_"
 	keyAlphabet      = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 
@@ -74,9 +75,9 @@ func (a *API) createPartner(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	key := keyPrefix + randomString(keyRandomChars)
+	key, newKey := generateKey()
 	id := idPrefix + randomString(idRandomChars)
-	p, err := a.sys.CreatePartner(id, req.API, req.Name, req.RateLimit, engine.HashKey([]byte(key)))
+	p, err := a.sys.CreatePartner(id, req.API, req.Name, req.RateLimit, newKey)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
 		return
@@ -168,6 +169,13 @@ func pathParam(ctx *fasthttp.RequestCtx, name string) (string, bool) {
 
 func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 	httpx.Reply(ctx, status, httpx.Object(nil).Str("error", code).Str("message", msg).Close())
+}
+
+// generateKey makes a new API key: pk_live_ + 48 random characters. Only
+// its SHA-256 and last 4 characters are kept.
+func generateKey() (string, actors.NewKey) {
+	key := keyPrefix + randomString(keyRandomChars)
+	return key, actors.NewKey{ID: keyIDPrefix + randomString(idRandomChars), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
 }
 
 // randomString returns n characters of keyAlphabet from crypto/rand,

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"ledgerd/actors"
 	"ledgerd/api/apitest"
 	"ledgerd/engine"
 )
@@ -114,7 +115,7 @@ func TestAuth_Unauthorized(t *testing.T) {
 	// A partner of another API: only the admin API's list of APIs keeps us
 	// from creating one over HTTP, so create it on the System directly.
 	otherKey := "pk_live_other_api_key_0000000000000000000000000"
-	if _, err := s.Sys.CreatePartner("ptr_paypay", "paypay", "Other API", 600, engine.HashKey([]byte(otherKey))); err != nil {
+	if _, err := s.Sys.CreatePartner("ptr_paypay", "paypay", "Other API", 600, actors.NewKey{ID: "key_1", Hash: engine.HashKey([]byte(otherKey))}); err != nil {
 		t.Fatal(err)
 	}
 

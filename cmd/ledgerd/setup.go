@@ -53,7 +53,7 @@ const (
 func seedDemo(sys *actors.System, out io.Writer) error {
 	key := "pk_live_" + randomHex(24)
 	id := "ptr_demo_" + randomHex(8)
-	if _, err := sys.CreatePartner(id, "payshards", "Demo partner", 600, engine.HashKey([]byte(key))); err != nil {
+	if _, err := sys.CreatePartner(id, "payshards", "Demo partner", 600, actors.NewKey{ID: "key_1", Hash: engine.HashKey([]byte(key))}); err != nil {
 		return fmt.Errorf("demo partner: %w", err)
 	}
 	op := actors.NewOp()

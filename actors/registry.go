@@ -1,0 +1,89 @@
+package actors
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// entry is the registry's handle on a live entity actor. inflight
+// counts Ops sent and not yet processed (bounded: admission control);
+// pending counts events the actor emitted that are not yet durable.
+type entry struct {
+	pid      *actor.PID
+	inflight atomic.Int32
+	pending  atomic.Int64
+}
+
+const registryStripes = 256
+
+// registry maps entity ids (user ids, redeem codes) to live actors,
+// spawning on first use.
+// Its mutexes guard the map of PIDs, never ledger state: sends happen under
+// the stripe lock so that a retiring actor can know nothing is on its way.
+type registry struct {
+	seed        maphash.Seed
+	inflightMax int32
+	spawn       func(user string, e *entry) *actor.PID
+	stripes     [registryStripes]struct {
+		mu sync.Mutex
+		m  map[string]*entry
+	}
+}
+
+func (r *registry) init(inflightMax int32, spawn func(string, *entry) *actor.PID) {
+	r.seed, r.inflightMax, r.spawn = maphash.MakeSeed(), inflightMax, spawn
+	for i := range r.stripes {
+		r.stripes[i].m = make(map[string]*entry)
+	}
+}
+
+// send delivers msg to the entity's actor; false means too many messages
+// are already queued for it.
+func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
+	st := &r.stripes[maphash.String(r.seed, id)%registryStripes]
+	st.mu.Lock()
+	e := st.m[id]
+	if e == nil {
+		e = &entry{}
+		e.pid = r.spawn(id, e)
+		st.m[id] = e
+	}
+	if e.inflight.Load() >= r.inflightMax {
+		st.mu.Unlock()
+		return false
+	}
+	e.inflight.Add(1)
+	root.Send(e.pid, msg)
+	st.mu.Unlock()
+	return true
+}
+
+// retire removes e if nothing is on its way to it; the caller then stops.
+// A new actor for the same id may start at once: it asks the committer for
+// its state through the committer's queue, behind every event the retired
+// one emitted, so it starts from a state that includes them.
+func (r *registry) retire(id string, e *entry) bool {
+	st := &r.stripes[maphash.String(r.seed, id)%registryStripes]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if e.inflight.Load() != 0 || st.m[id] != e {
+		return false
+	}
+	delete(st.m, id)
+	return true
+}
+
+// live calls fn for every live actor (tests and diagnostics).
+func (r *registry) live(fn func(id string, e *entry)) {
+	for i := range r.stripes {
+		st := &r.stripes[i]
+		st.mu.Lock()
+		for u, e := range st.m {
+			fn(u, e)
+		}
+		st.mu.Unlock()
+	}
+}
