@@ -7,12 +7,25 @@ import (
 	"ledgerd/actors"
 	"ledgerd/api/admin"
 	"ledgerd/api/httpx"
+	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
 )
 
 // Config is what the HTTP front end needs besides the ledger.
 type Config struct {
 	AdminToken string
+	// RequireHTTPS rejects plain-HTTP calls on the routes wrapped with
+	// HTTPSOnly (the PayPay.cards API: "HTTP calls are rejected").
+	RequireHTTPS bool
+}
+
+// HTTPSOnly wraps h with httpx.RequireHTTPS when cfg.RequireHTTPS is set,
+// answering plain-HTTP calls with reject; otherwise it returns h.
+func (cfg Config) HTTPSOnly(h, reject fasthttp.RequestHandler) fasthttp.RequestHandler {
+	if !cfg.RequireHTTPS {
+		return h
+	}
+	return httpx.RequireHTTPS(h, reject)
 }
 
 // NewHandler returns the request handler serving every API on sys.
@@ -21,6 +34,9 @@ func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	payshards.Register(r, sys)
+	paypay.Register(r, sys, func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+		return cfg.HTTPSOnly(h, paypay.RejectHTTP)
+	})
 	admin.Register(r, sys, cfg.AdminToken)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		httpx.Reply(ctx, fasthttp.StatusNotFound, []byte(`{"error":"not_found"}`))

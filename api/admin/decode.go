@@ -55,26 +55,13 @@ func DecodeCreatePartner(body []byte) (CreatePartner, error) {
 	return c, nil
 }
 
-// DecodePatchPartner parses {"status":"active"|"inactive"}.
+// DecodePatchPartner parses a status-only patch ({"status":"active"|"inactive"}).
 func DecodePatchPartner(body []byte) (string, error) {
-	var status string
-	err := httpx.ParseObject(body, func(key []byte, v httpx.Value) error {
-		if string(key) != "status" || v.Kind != httpx.KindString {
-			return fmt.Errorf("unknown field %q", key)
-		}
-		status = string(v.Str)
-		if status != engine.StatusActive && status != engine.StatusInactive {
-			return fmt.Errorf("status must be %q or %q", engine.StatusActive, engine.StatusInactive)
-		}
-		return nil
-	})
-	if err == nil && status == "" {
-		err = errors.New("status is required")
+	p, err := DecodePartnerPatch(body)
+	if err == nil && p.Status == "" {
+		err = invalid(errors.New("status is required"))
 	}
-	if err != nil {
-		return "", invalid(err)
-	}
-	return status, nil
+	return p.Status, err
 }
 
 // DecodeCredit parses {"amount","reference"}.

@@ -48,6 +48,7 @@ func Register(r *router.Router, sys *actors.System, token string) {
 	r.GET(Base+"/partners/{id}", a.guard(a.getPartner))
 	r.PATCH(Base+"/partners/{id}", a.guard(a.patchPartner))
 	r.POST(Base+"/payshards/users/{userId}/credit", a.guard(a.credit))
+	a.registerKeysAndCodes(r)
 }
 
 // guard checks the bearer token in constant time (over hashes, so the
@@ -95,20 +96,24 @@ func (a *API) getPartner(ctx *fasthttp.RequestCtx) {
 	httpx.Reply(ctx, fasthttp.StatusOK, partnerJSON(*p).Close())
 }
 
+// patchPartner changes a partner's status (inactive = suspended) and/or
+// its rate limit; each change is its own event.
 func (a *API) patchPartner(ctx *fasthttp.RequestCtx) {
-	status, err := DecodePatchPartner(body(ctx))
+	patch, err := DecodePartnerPatch(body(ctx))
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	id, _ := pathParam(ctx, "id") // a malformed id matches no partner: 404
-	p, err := a.sys.SetPartnerStatus(id, status)
-	if errors.Is(err, actors.ErrPartnerNotFound) {
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
-		return
+	var p engine.Partner
+	if patch.Status != "" {
+		p, err = a.sys.SetPartnerStatus(id, patch.Status)
+	}
+	if err == nil && patch.RateLimit != 0 {
+		p, err = a.sys.SetPartnerRateLimit(id, patch.RateLimit)
 	}
 	if err != nil {
-		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+		writeDirectoryError(ctx, err)
 		return
 	}
 	httpx.Reply(ctx, fasthttp.StatusOK, partnerJSON(p).Close())

@@ -2,14 +2,17 @@
 // with a write-ahead log.
 //
 //	ledgerd [--data ./data] [--listen :8080] [--demo]
+//	        [--tls-cert FILE --tls-key FILE] [--require-https]
 //
-// Environment: LEDGERD_DATA, LEDGERD_LISTEN and LEDGERD_ADMIN_TOKEN; a flag
+// Environment: LEDGERD_DATA, LEDGERD_LISTEN, LEDGERD_ADMIN_TOKEN,
+// LEDGERD_TLS_CERT, LEDGERD_TLS_KEY and LEDGERD_REQUIRE_HTTPS; a flag
 // given on the command line wins over its variable. SIGTERM or SIGINT
 // drains in-flight requests, writes a snapshot and exits 0.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -34,6 +38,9 @@ type options struct {
 	snapshotEvery uint64
 	logLevel      string
 	cpuProfile    string
+	tlsCert       string // PEM certificate chain; with tlsKey, serve HTTPS
+	tlsKey        string
+	requireHTTPS  bool
 }
 
 func main() {
@@ -50,8 +57,36 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.snapshotEvery, "snapshot-every", 100_000, "events between snapshots")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (profiling)")
-	err := fs.Parse(args)
+	fs.StringVar(&o.tlsCert, "tls-cert", os.Getenv("LEDGERD_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file; needs --tls-key; env LEDGERD_TLS_CERT")
+	fs.StringVar(&o.tlsKey, "tls-key", os.Getenv("LEDGERD_TLS_KEY"), "PEM private key file of --tls-cert; env LEDGERD_TLS_KEY")
+	requireHTTPS, envErr := envBool("LEDGERD_REQUIRE_HTTPS")
+	fs.BoolVar(&o.requireHTTPS, "require-https", requireHTTPS,
+		"reject plain-HTTP PayPay.cards calls (TLS here, or X-Forwarded-Proto: https from a proxy); env LEDGERD_REQUIRE_HTTPS=1")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	err := envErr
+	if err == nil && (o.tlsCert == "") != (o.tlsKey == "") {
+		err = errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledgerd:", err)
+	}
 	return o, err
+}
+
+// envBool reads a boolean variable: unset or empty is false; otherwise
+// strconv.ParseBool's forms (1, true, 0, false, ...).
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want 1 or 0", name, v)
+	}
+	return b, nil
 }
 
 func envOr(name, def string) string {
@@ -101,6 +136,13 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.tlsCert != "" {
+		// Load once before recovery, so a bad file stops start-up at once
+		// with a clear message; ServeTLS loads the same files again.
+		if _, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey); err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+	}
 	start := time.Now()
 	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, Logger: logger})
 	if err != nil {
@@ -118,13 +160,18 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		sys.Stop()
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := api.NewServer(sys, api.Config{AdminToken: token})
-	logger.Info("ledgerd listening", slog.String("addr", ln.Addr().String()))
+	srv := api.NewServer(sys, api.Config{AdminToken: token, RequireHTTPS: o.requireHTTPS})
+	logger.Info("ledgerd listening", slog.String("addr", ln.Addr().String()), slog.Bool("requireHTTPS", o.requireHTTPS))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if o.tlsCert != "" {
+		logger.Info("serving TLS", slog.String("cert", o.tlsCert))
+		go func() { served <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey) }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	select {
 	case err = <-served:
 	case <-ctx.Done():

@@ -1,0 +1,143 @@
+package admin
+
+import (
+	"errors"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"ledgerd/actors"
+	"ledgerd/api/httpx"
+	"ledgerd/api/paypay"
+	"ledgerd/engine"
+)
+
+// issueAttempts bounds how often a batch is regenerated when a new code
+// collides with an issued one (60 random bits each: practically never).
+const issueAttempts = 3
+
+// registerKeysAndCodes adds the routes for API keys (every API) and for
+// PayPay.cards codes.
+func (a *API) registerKeysAndCodes(r *router.Router) {
+	r.GET(Base+"/partners/{id}/keys", a.guard(a.listKeys))
+	r.POST(Base+"/partners/{id}/keys", a.guard(a.addKey))
+	r.DELETE(Base+"/partners/{id}/keys/{keyId}", a.guard(a.revokeKey))
+	r.POST(Base+"/paypay/partners/{id}/codes", a.guard(a.issueCodes))
+	r.POST(Base+"/paypay/codes/{code}/revoke", a.guard(a.revokeCode))
+}
+
+// keyJSON shows a key as the spec allows: its first 8 and last 4
+// characters, never more.
+func keyJSON(j httpx.JSON, k engine.APIKey) httpx.JSON {
+	j = j.Str("id", k.ID).Str("display", keyPrefix+"…"+k.Hint).Str("created_at", paypay.FormatTime(k.CreatedMs))
+	if k.RevokedMs != 0 {
+		return j.Str("status", "revoked").Str("revoked_at", paypay.FormatTime(k.RevokedMs))
+	}
+	return j.Str("status", "active")
+}
+
+func (a *API) listKeys(ctx *fasthttp.RequestCtx) {
+	id, _ := pathParam(ctx, "id")
+	p, ok := a.sys.PartnerByID(id)
+	if !ok {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
+		return
+	}
+	b := append(make([]byte, 0, 128*len(p.Keys)), `{"data":[`...)
+	for i, k := range p.Keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = keyJSON(httpx.Object(b), k).Close()
+	}
+	httpx.Reply(ctx, fasthttp.StatusOK, append(b, "]}"...))
+}
+
+func (a *API) addKey(ctx *fasthttp.RequestCtx) {
+	id, _ := pathParam(ctx, "id")
+	key, newKey := generateKey()
+	p, err := a.sys.AddKey(id, newKey)
+	if err != nil {
+		writeDirectoryError(ctx, err)
+		return
+	}
+	k := p.Key(newKey.ID)
+	httpx.Reply(ctx, fasthttp.StatusCreated, keyJSON(httpx.Object(nil), *k).Str("apiKey", key).Close())
+}
+
+func (a *API) revokeKey(ctx *fasthttp.RequestCtx) {
+	id, _ := pathParam(ctx, "id")
+	keyID, _ := pathParam(ctx, "keyId")
+	p, err := a.sys.RevokeKey(id, keyID)
+	if err != nil {
+		writeDirectoryError(ctx, err)
+		return
+	}
+	httpx.Reply(ctx, fasthttp.StatusOK, keyJSON(httpx.Object(nil), *p.Key(keyID)).Close())
+}
+
+func (a *API) issueCodes(ctx *fasthttp.RequestCtx) {
+	id, _ := pathParam(ctx, "id")
+	req, err := DecodeIssueCodes(body(ctx))
+	if err == nil && req.ExpiresMs <= time.Now().UnixMilli() {
+		err = errors.New("expires_at must be in the future")
+	}
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	codes := make([]string, req.Count)
+	for range issueAttempts {
+		for i := range codes {
+			codes[i] = paypay.NewCode()
+		}
+		_, err = a.sys.IssueCodes(id, codes, req.Tier, req.EntitlementLabel, req.ExpiresMs)
+		if !errors.Is(err, actors.ErrCodeExists) {
+			break
+		}
+	}
+	if err != nil {
+		writeDirectoryError(ctx, err)
+		return
+	}
+	b := httpx.Object(make([]byte, 0, 128+20*len(codes))).Str("partner_id", id).Str("tier", req.Tier).
+		Str("entitlement_label", req.EntitlementLabel).Str("expires_at", paypay.FormatTime(req.ExpiresMs)).Close()
+	b = append(b[:len(b)-1], `,"codes":[`...)
+	for i, c := range codes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = httpx.AppendString(b, c)
+	}
+	httpx.Reply(ctx, fasthttp.StatusCreated, append(b, "]}"...))
+}
+
+func (a *API) revokeCode(ctx *fasthttp.RequestCtx) {
+	code, _ := pathParam(ctx, "code")
+	status, partner := a.sys.RevokeCode(code)
+	switch status {
+	case actors.StatusOK:
+		httpx.Reply(ctx, fasthttp.StatusOK, httpx.Object(nil).Str("code", code).Str("partner_id", partner).Str("status", "revoked").Close())
+	case actors.StatusNotFound:
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such code")
+	case actors.StatusAlreadyRedeemed:
+		writeError(ctx, fasthttp.StatusConflict, "already_redeemed", "a redeemed code cannot be revoked")
+	default:
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded", "try again")
+	}
+}
+
+// writeDirectoryError maps the directory's refusals to admin envelopes.
+func writeDirectoryError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, actors.ErrPartnerNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
+	case errors.Is(err, actors.ErrKeyNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such key")
+	case errors.Is(err, actors.ErrWrongAPI):
+		writeError(ctx, fasthttp.StatusConflict, "wrong_api", "codes can only be issued to PayPay.cards partners")
+	default:
+		writeError(ctx, fasthttp.StatusConflict, "conflict", err.Error())
+	}
+}
