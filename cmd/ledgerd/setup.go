@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"ledgerd/actors"
+	"ledgerd/api/paypay"
 	"ledgerd/engine"
 )
 
@@ -64,6 +66,25 @@ func seedDemo(sys *actors.System, out io.Writer) error {
 		return fmt.Errorf("demo credit: status %d", op.Status)
 	}
 	fmt.Fprintf(out, "demo PayShards partner %s; user %s has %d shards\nexport PAYSHARDS_KEY=%s\n", id, demoUser, op.Balance, key)
+	return seedPayPayDemo(sys, out)
+}
+
+// seedPayPayDemo creates a PayPay.cards partner with three month codes
+// valid for 30 days, and prints its key and the codes.
+func seedPayPayDemo(sys *actors.System, out io.Writer) error {
+	key := "pk_live_" + randomHex(48)
+	id := "ptr_demo_" + randomHex(8)
+	newKey := actors.NewKey{ID: "key_demo_" + randomHex(8), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
+	if _, err := sys.CreatePartner(id, paypay.APIName, "Demo PayPay.cards partner", 60, newKey); err != nil {
+		return fmt.Errorf("demo paypay partner: %w", err)
+	}
+	codes := []string{paypay.NewCode(), paypay.NewCode(), paypay.NewCode()}
+	expires := time.Now().Add(30 * 24 * time.Hour).UnixMilli()
+	if _, err := sys.IssueCodes(id, codes, "month", "1 month", expires); err != nil {
+		return fmt.Errorf("demo codes: %w", err)
+	}
+	fmt.Fprintf(out, "demo PayPay.cards partner %s; codes %s\nexport PAYPAY_KEY=%s\nexport PAYPAY_CODE=%s\n",
+		id, strings.Join(codes, " "), key, codes[0])
 	return nil
 }
 
