@@ -182,10 +182,12 @@ func (c *committer) write() {
 	if err != nil {
 		c.sys.fatal(fmt.Errorf("actors: encode batch: %w", err))
 	}
+	start := time.Now()
 	index, err := c.log.Append(payload)
 	if err != nil {
 		c.sys.fatal(fmt.Errorf("actors: wal append: %w", err))
 	}
+	c.sys.metrics.observeAppend(time.Since(start), len(c.events))
 	c.state.Index = index
 	c.batches.Add(1)
 	c.applied.Add(uint64(len(c.events)))

@@ -19,20 +19,23 @@ const replayLogEvery = 2 * time.Second
 
 // Recover opens the WAL in dataDir (repairing a torn tail), loads the newest
 // valid snapshot (falling back to older ones) and replays the log suffix.
-func Recover(dataDir string, noSync bool, logger *slog.Logger) (*engine.State, *wal.Log, error) {
+// It returns how many events it replayed from the WAL.
+func Recover(dataDir string, noSync bool, logger *slog.Logger) (*engine.State, *wal.Log, uint64, error) {
 	l, err := wal.Open(filepath.Join(dataDir, "wal"), wal.Options{NoSync: noSync, Logger: logger})
 	if err != nil {
-		return nil, nil, fmt.Errorf("actors: open wal: %w", err)
+		return nil, nil, 0, fmt.Errorf("actors: open wal: %w", err)
 	}
 	state, err := loadSnapshot(filepath.Join(dataDir, "snapshots"), l, logger)
+	var fromSnapshot uint64
 	if err == nil {
+		fromSnapshot = state.Events
 		err = replayLog(l, state, logger)
 	}
 	if err != nil {
 		l.Close()
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	return state, l, nil
+	return state, l, state.Events - fromSnapshot, nil
 }
 
 func loadSnapshot(dir string, l *wal.Log, logger *slog.Logger) (*engine.State, error) {

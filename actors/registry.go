@@ -24,6 +24,7 @@ const registryStripes = 256
 // Its mutexes guard the map of PIDs, never ledger state: sends happen under
 // the stripe lock so that a retiring actor can know nothing is on its way.
 type registry struct {
+	count       atomic.Int64 // live actors
 	seed        maphash.Seed
 	inflightMax int32
 	spawn       func(user string, e *entry) *actor.PID
@@ -50,6 +51,7 @@ func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
 		e = &entry{}
 		e.pid = r.spawn(id, e)
 		st.m[id] = e
+		r.count.Add(1)
 	}
 	if e.inflight.Load() >= r.inflightMax {
 		st.mu.Unlock()
@@ -73,6 +75,7 @@ func (r *registry) retire(id string, e *entry) bool {
 		return false
 	}
 	delete(st.m, id)
+	r.count.Add(-1)
 	return true
 }
 

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"ledgerd/engine"
 	"ledgerd/wal"
 )
@@ -31,6 +33,7 @@ type snapshotter struct {
 	inflight bool
 	done     chan snapResult
 	logger   *slog.Logger
+	took     prometheus.Histogram
 }
 
 func (s *snapshotter) maybeStart(state *engine.State, events int) {
@@ -59,6 +62,7 @@ func (s *snapshotter) finish(res snapResult, log Log) {
 		return
 	}
 	s.last = res.index
+	s.took.Observe(res.took.Seconds())
 	s.logger.Info("snapshot written", slog.Uint64("index", res.index), slog.Duration("took", res.took))
 	if err := s.truncate(log); err != nil {
 		s.logger.Error("wal truncation after snapshot failed", slog.Any("err", err))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"ledgerd/engine"
 	"ledgerd/wal"
@@ -34,7 +35,8 @@ type Config struct {
 	Logger           *slog.Logger  // default slog.Default()
 	Fatal            func(error)   // fail-stop; default logs and exits 70
 	Now              func() time.Time
-	Log              Log // optional: an in-memory log for tests (no recovery)
+	Log              Log                   // optional: an in-memory log for tests (no recovery)
+	Metrics          prometheus.Registerer // where the ledger's series go; default a private registry
 }
 
 func (c *Config) defaults() {
@@ -67,6 +69,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -106,6 +111,7 @@ type System struct {
 	limiters   sync.Map // [KeyHashLen]byte -> *actor.PID
 	directory  *actor.PID
 	dispatcher *poolDispatcher
+	metrics    *metrics
 	auth       atomic.Pointer[AuthTable]
 	fatalOnce  sync.Once
 	stopOnce   sync.Once
@@ -116,10 +122,14 @@ type System struct {
 func Start(cfg Config) (*System, error) {
 	cfg.defaults()
 	s := &System{cfg: cfg, logger: cfg.Logger, shardSeed: maphash.MakeSeed()}
-	state, log, err := s.open()
+	s.metrics = newMetrics(cfg.Metrics, s)
+	start := time.Now()
+	state, log, replayed, err := s.open()
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.replay.Set(time.Since(start).Seconds())
+	s.metrics.replayed.Set(float64(replayed))
 	s.as = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return cfg.Logger.With(slog.String("component", "protoactor"))
 	}))
@@ -132,23 +142,23 @@ func Start(cfg Config) (*System, error) {
 	s.publishAuth(state)
 	snaps := &snapshotter{
 		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery,
-		last: state.Index, done: make(chan snapResult, 1), logger: cfg.Logger,
+		last: state.Index, done: make(chan snapResult, 1), logger: cfg.Logger, took: s.metrics.snapshot,
 	}
 	s.committer = newCommitter(s, log, state, snaps)
 	go s.committer.run()
 	return s, nil
 }
 
-func (s *System) open() (*engine.State, Log, error) {
+func (s *System) open() (*engine.State, Log, uint64, error) {
 	if s.cfg.Log != nil {
-		return engine.NewState(), s.cfg.Log, nil
+		return engine.NewState(), s.cfg.Log, 0, nil
 	}
-	state, l, err := Recover(s.cfg.DataDir, s.cfg.NoSync, s.logger)
+	state, l, replayed, err := Recover(s.cfg.DataDir, s.cfg.NoSync, s.logger)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	s.wal = l
-	return state, l, nil
+	return state, l, replayed, nil
 }
 
 // failStop is the supervisor of every ledger actor: a panic inside one is a

@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/fasthttp/router"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"ledgerd/actors"
@@ -17,6 +18,10 @@ type Config struct {
 	// RequireHTTPS rejects plain-HTTP calls on the routes wrapped with
 	// HTTPSOnly (the PayPay.cards API: "HTTP calls are rejected").
 	RequireHTTPS bool
+	// Metrics is where request series are registered and what GET /metrics
+	// serves (with the ledger's own series when actors use the same
+	// registry). Nil: a private registry.
+	Metrics *prometheus.Registry
 }
 
 // HTTPSOnly wraps h with httpx.RequireHTTPS when cfg.RequireHTTPS is set,
@@ -31,6 +36,7 @@ func (cfg Config) HTTPSOnly(h, reject fasthttp.RequestHandler) fasthttp.RequestH
 // NewHandler returns the request handler serving every API on sys.
 func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
 	r := router.New()
+	r.SaveMatchedRoutePath = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	payshards.Register(r, sys)
@@ -38,13 +44,19 @@ func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
 		return cfg.HTTPSOnly(h, paypay.RejectHTTP)
 	})
 	admin.Register(r, sys, cfg.AdminToken)
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	r.GET("/metrics", metricsHandler(reg))
+	m := newHTTPMetrics(reg)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		httpx.Reply(ctx, fasthttp.StatusNotFound, []byte(`{"error":"not_found"}`))
 	}
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
 		httpx.Reply(ctx, fasthttp.StatusMethodNotAllowed, []byte(`{"error":"method_not_allowed"}`))
 	}
-	return r.Handler
+	return m.wrap(r.Handler)
 }
 
 // NewServer returns a fasthttp server for NewHandler's handler.

@@ -27,6 +27,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"ledgerd/actors"
 	"ledgerd/api"
 )
@@ -144,7 +147,9 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		}
 	}
 	start := time.Now()
-	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, Logger: logger})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, Logger: logger, Metrics: reg})
 	if err != nil {
 		return fmt.Errorf("recover ledger: %w", err)
 	}
@@ -160,7 +165,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		sys.Stop()
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := api.NewServer(sys, api.Config{AdminToken: token, RequireHTTPS: o.requireHTTPS})
+	srv := api.NewServer(sys, api.Config{AdminToken: token, RequireHTTPS: o.requireHTTPS, Metrics: reg})
 	logger.Info("ledgerd listening", slog.String("addr", ln.Addr().String()), slog.Bool("requireHTTPS", o.requireHTTPS))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
