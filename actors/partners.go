@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -17,6 +18,7 @@ var (
 	ErrLastKey         = errors.New("actors: cannot revoke a partner's last live key")
 	ErrCodeExists      = errors.New("actors: code already issued")
 	ErrWrongAPI        = errors.New("actors: partner belongs to another API")
+	ErrInvalidCommand  = errors.New("actors: invalid command")
 )
 
 // AuthTable is the read-mostly key → partner table. The committer builds a
@@ -116,7 +118,12 @@ func (d *directoryActor) Receive(ctx actor.Context) {
 }
 
 // check validates a command and, if it passes, records what it claims.
+// An event the WAL decoder would refuse is refused here: it must never be
+// acknowledged and then fail to replay.
 func (d *directoryActor) check(ev *engine.Event) error {
+	if err := ev.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidCommand, err)
+	}
 	if ev.Type == engine.EvPartnerCreated {
 		return d.claimPartner(ev)
 	}

@@ -15,6 +15,7 @@ type entry struct {
 	pid      *actor.PID
 	inflight atomic.Int32
 	pending  atomic.Int64
+	lastUsed atomic.Int64 // registry clock (unix seconds) of the last send
 }
 
 const registryStripes = 256
@@ -25,6 +26,7 @@ const registryStripes = 256
 // the stripe lock so that a retiring actor can know nothing is on its way.
 type registry struct {
 	count       atomic.Int64 // live actors
+	clock       atomic.Int64 // unix seconds, advanced by the sweeper: no clock read per send
 	seed        maphash.Seed
 	inflightMax int32
 	spawn       func(user string, e *entry) *actor.PID
@@ -58,6 +60,7 @@ func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
 		return false
 	}
 	e.inflight.Add(1)
+	e.lastUsed.Store(r.clock.Load())
 	root.Send(e.pid, msg)
 	st.mu.Unlock()
 	return true
@@ -89,4 +92,25 @@ func (r *registry) live(fn func(id string, e *entry)) {
 		}
 		st.mu.Unlock()
 	}
+}
+
+// passivate asks an idle actor to retire; it does so only if nothing was
+// sent to it since (retire checks that under the stripe lock).
+type passivate struct{}
+
+// sweep sends passivate to every actor that has nothing queued and was
+// last sent a message before idleBefore (registry clock seconds).
+func (r *registry) sweep(root *actor.RootContext, idleBefore int64) (asked int) {
+	for i := range r.stripes {
+		st := &r.stripes[i]
+		st.mu.Lock()
+		for _, e := range st.m {
+			if e.inflight.Load() == 0 && e.lastUsed.Load() < idleBefore {
+				root.Send(e.pid, &passivate{})
+				asked++
+			}
+		}
+		st.mu.Unlock()
+	}
+	return asked
 }

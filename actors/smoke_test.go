@@ -127,3 +127,47 @@ func TestIdempotencyRetention(t *testing.T) {
 		t.Fatalf("a reference past retention is new: %+v", r)
 	}
 }
+
+// TestIdleWalletsPassivate: an idle wallet's actor retires and its state
+// lives on in the engine; the next request spawns a new actor that loads
+// it, including events the old actor emitted just before retiring.
+func TestIdleWalletsPassivate(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	s, err := Start(Config{DataDir: t.TempDir(), WalletIdle: time.Minute, SweepEvery: 5 * time.Millisecond,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	do := func(k Kind, user, ref string, amount int64) Op {
+		op := NewOp()
+		op.Kind, op.Partner, op.User, op.Reference, op.Amount = k, "p", user, ref, amount
+		s.Do(op)
+		r := *op
+		op.Release()
+		return r
+	}
+	for i := range 100 {
+		do(KindCredit, fmt.Sprint("u", i), fmt.Sprint("c", i), 100)
+		do(KindDeduct, fmt.Sprint("u", i), fmt.Sprint("d", i), 10)
+	}
+	if n := s.wallets.count.Load(); n != 100 {
+		t.Fatalf("%d live wallet actors, want 100", n)
+	}
+	clock.Add(int64(2 * time.Minute))
+	for s.wallets.count.Load() != 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := range 100 {
+		if r := do(KindBalance, fmt.Sprint("u", i), "", 0); r.Status != StatusOK || r.Balance != 90 {
+			t.Fatalf("u%d after passivation: %+v", i, r)
+		}
+		if r := do(KindDeduct, fmt.Sprint("u", i), fmt.Sprint("d", i), 10); !r.Idempotent || r.Balance != 90 {
+			t.Fatalf("u%d retry after passivation: %+v", i, r)
+		}
+	}
+	if err := s.CheckConsistency(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -37,6 +37,8 @@ type Config struct {
 	Now              func() time.Time
 	Log              Log                   // optional: an in-memory log for tests (no recovery)
 	Metrics          prometheus.Registerer // where the ledger's series go; default a private registry
+	WalletIdle       time.Duration         // a wallet actor unused this long retires; default 30 s
+	SweepEvery       time.Duration         // how often idle actors are looked for; default 5 s
 }
 
 func (c *Config) defaults() {
@@ -69,6 +71,12 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.WalletIdle == 0 {
+		c.WalletIdle = 30 * time.Second
+	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = 5 * time.Second
 	}
 	if c.Metrics == nil {
 		c.Metrics = prometheus.NewRegistry()
@@ -112,9 +120,11 @@ type System struct {
 	directory  *actor.PID
 	dispatcher *poolDispatcher
 	metrics    *metrics
-	auth       atomic.Pointer[AuthTable]
-	fatalOnce  sync.Once
-	stopOnce   sync.Once
+
+	sweeperStop, sweeperDone chan struct{}
+	auth                     atomic.Pointer[AuthTable]
+	fatalOnce                sync.Once
+	stopOnce                 sync.Once
 }
 
 // Start recovers the state from DataDir (newest valid snapshot plus the WAL
@@ -146,7 +156,29 @@ func Start(cfg Config) (*System, error) {
 	}
 	s.committer = newCommitter(s, log, state, snaps)
 	go s.committer.run()
+	s.sweeperStop, s.sweeperDone = make(chan struct{}), make(chan struct{})
+	go s.sweep()
 	return s, nil
+}
+
+// sweep passivates idle wallet actors: their state lives on in the engine,
+// so an idle wallet costs only its durable state, and the next request
+// spawns an actor again.
+func (s *System) sweep() {
+	defer close(s.sweeperDone)
+	tick := time.NewTicker(s.cfg.SweepEvery)
+	defer tick.Stop()
+	s.wallets.clock.Store(s.cfg.Now().Unix())
+	for {
+		select {
+		case <-s.sweeperStop:
+			return
+		case <-tick.C:
+			now := s.cfg.Now()
+			s.wallets.clock.Store(now.Unix())
+			s.wallets.sweep(s.root, now.Add(-s.cfg.WalletIdle).Unix())
+		}
+	}
 }
 
 func (s *System) open() (*engine.State, Log, uint64, error) {
@@ -409,6 +441,8 @@ func (s *System) ReadState(fn func(*engine.State)) {
 func (s *System) Stop() error {
 	var err error
 	s.stopOnce.Do(func() {
+		close(s.sweeperStop)
+		<-s.sweeperDone
 		s.committer.in <- item{kind: itemStop}
 		<-s.committer.stopped
 		s.as.Shutdown()

@@ -39,6 +39,10 @@ func (a *walletActor) Receive(ctx actor.Context) {
 		}
 		a.handle(m)
 		a.maybeRetire(ctx)
+	case *passivate:
+		if a.sys.wallets.retire(a.user, a.entry) {
+			ctx.Stop(ctx.Self()) // the state lives on in the engine
+		}
 	case *inspectWallet:
 		if a.w == nil {
 			m.reply <- nil

@@ -83,6 +83,10 @@ func encodeEvent(enc *msgpack.Encoder, ev *Event) error {
 	if int(ev.Type) >= len(fieldCount) || fieldCount[ev.Type] == 0 {
 		return fmt.Errorf("%w: unknown event type %d", ErrBadRecord, ev.Type)
 	}
+	// What the decoder would refuse is never written (paired check).
+	if err := ev.Validate(); err != nil {
+		return fmt.Errorf("%w: event type %d: %w", ErrBadRecord, ev.Type, err)
+	}
 	w := writer{enc: enc}
 	w.len(fieldCount[ev.Type])
 	w.int(int64(ev.Type))

@@ -170,10 +170,11 @@ func (s *State) mustCard(ev *Event) {
 // record stores the first outcome of a reference. A second event for the
 // same key means an actor applied a command twice: a broken invariant.
 func (s *State) record(k IdemKey, ev *Event) {
-	if _, dup := s.Idem[k]; dup {
+	n := len(s.Idem)
+	s.Idem[k] = RecordOf(ev) // one hash and probe: the size tells a duplicate
+	if len(s.Idem) == n {
 		panic(invariant("reference applied once", ev, 0))
 	}
-	s.Idem[k] = RecordOf(ev)
 	s.order(k.Op).keys = append(s.order(k.Op).keys, k)
 }
 

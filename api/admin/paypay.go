@@ -135,6 +135,8 @@ func writeDirectoryError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such partner")
 	case errors.Is(err, actors.ErrKeyNotFound):
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such key")
+	case errors.Is(err, actors.ErrInvalidCommand):
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
 	case errors.Is(err, actors.ErrWrongAPI):
 		writeError(ctx, fasthttp.StatusConflict, "wrong_api", "codes can only be issued to PayPay.cards partners")
 	default:
