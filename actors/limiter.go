@@ -31,14 +31,33 @@ const (
 
 // Allow admits a request at now, or reports the seconds until it could be.
 func (w *Window) Allow(now time.Time, limit int64) (bool, int64) {
-	if limit != w.limit {
-		*w = Window{limit: limit}
-	}
 	t := now.UnixNano()
+	if limit != w.limit {
+		w.resize(limit, t)
+	}
 	if limit <= exactLimitMax {
 		return w.allowExact(t)
 	}
 	return w.allowCounted(t)
+}
+
+// resize changes the limit and keeps the requests already in the window,
+// so raising a partner's limit does not hand it a fresh minute.
+func (w *Window) resize(limit, t int64) {
+	old := *w
+	*w = Window{limit: limit}
+	if limit > exactLimitMax || old.limit > exactLimitMax || old.count == 0 {
+		w.secs, w.stamp = old.secs, old.stamp // counted mode keeps its per-second counts
+		return
+	}
+	w.ring = make([]int64, limit)
+	first := max(0, old.count-int(limit)) // keep the newest that fit
+	for i := first; i < old.count; i++ {
+		if ts := old.ring[(old.head+i)%len(old.ring)]; ts > t-windowNs {
+			w.ring[w.count] = ts
+			w.count++
+		}
+	}
 }
 
 func (w *Window) allowExact(t int64) (bool, int64) {

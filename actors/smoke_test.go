@@ -171,3 +171,25 @@ func TestIdleWalletsPassivate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWindowResizeKeepsRequests: raising a key's limit inside a minute
+// does not hand it a fresh window; lowering it refuses at once.
+func TestWindowResizeKeepsRequests(t *testing.T) {
+	var w Window
+	t0 := time.Unix(1000, 0)
+	for i := range 60 {
+		if ok, _ := w.Allow(t0.Add(time.Duration(i)*time.Second/2), 60); !ok {
+			t.Fatalf("request %d refused", i)
+		}
+	}
+	now := t0.Add(40 * time.Second)
+	if ok, _ := w.Allow(now, 61); !ok {
+		t.Fatal("the 61st with limit 61 refused")
+	}
+	if ok, retry := w.Allow(now, 61); ok || retry != 20 {
+		t.Fatalf("the 62nd with limit 61: ok=%v retry=%d, want refused, 20 s", ok, retry)
+	}
+	if ok, _ := w.Allow(now, 10); ok {
+		t.Fatal("lowering the limit to 10 with 61 in the window still admits")
+	}
+}

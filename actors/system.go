@@ -24,7 +24,7 @@ type Config struct {
 	DataDir          string        // WAL in DataDir/wal, snapshots in DataDir/snapshots
 	SnapshotEvery    uint64        // events between snapshots; default 100,000
 	BatchMax         int           // events per WAL append at most; default 4,096
-	QueueMax         int           // committer queue; default 65,536
+	QueueMax         int           // committer queue; default 16,384
 	InflightMax      int32         // queued Ops per wallet before StatusOverloaded; default 4,096
 	Shards           int           // idempotency shards; default 32
 	IdemRetention    time.Duration // how long a reference is remembered; default 7 days
@@ -49,7 +49,7 @@ func (c *Config) defaults() {
 		c.BatchMax = 4096
 	}
 	if c.QueueMax == 0 {
-		c.QueueMax = 1 << 16
+		c.QueueMax = 1 << 14 // an item is ~370 bytes: the buffer is allocated up front
 	}
 	if c.InflightMax == 0 {
 		c.InflightMax = 4096
@@ -417,6 +417,14 @@ func (s *System) admin(ev engine.Event) (engine.Partner, error) {
 	<-cmd.done
 	return cmd.partner, cmd.err
 }
+
+// Now is the System's clock (Config.Now): API layers use it for the times
+// they show and check, so tests can move time.
+func (s *System) Now() time.Time { return s.cfg.Now() }
+
+// LiveWallets is the number of wallet actors alive now (the others are
+// passivated: their state is only in the engine).
+func (s *System) LiveWallets() int64 { return s.wallets.count.Load() }
 
 // Stats returns the committer's counters.
 func (s *System) Stats() CommitStats { return s.committer.stats() }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+
 	"github.com/fasthttp/router"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -51,9 +53,17 @@ func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
 	r.GET("/metrics", metricsHandler(reg))
 	m := newHTTPMetrics(reg)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		if bytes.HasPrefix(ctx.Path(), []byte(paypay.Base+"/")) { // every PayPay.cards 4xx has its envelope
+			paypay.WriteError(ctx, fasthttp.StatusNotFound, paypay.CodeNotFound, paypay.MsgRouteNotFound, paypay.NewRequestID(), nil)
+			return
+		}
 		httpx.Reply(ctx, fasthttp.StatusNotFound, []byte(`{"error":"not_found"}`))
 	}
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		if bytes.HasPrefix(ctx.Path(), []byte(paypay.Base+"/")) {
+			paypay.WriteCode(ctx, paypay.CodeMethodNotAllowed, paypay.NewRequestID(), nil)
+			return
+		}
 		httpx.Reply(ctx, fasthttp.StatusMethodNotAllowed, []byte(`{"error":"method_not_allowed"}`))
 	}
 	return m.wrap(r.Handler)

@@ -28,13 +28,13 @@ func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalid, err) }
 
 // DecodeCreatePartner parses {"api","name","rateLimitPerMinute"}.
 func DecodeCreatePartner(body []byte) (CreatePartner, error) {
-	c := CreatePartner{RateLimit: DefaultRateLimit}
+	var c CreatePartner
 	err := httpx.ParseObject(body, func(key []byte, v httpx.Value) error {
 		var err error
 		switch string(key) {
 		case "api":
 			c.API, err = httpx.PrintableString(v, 32)
-			if err == nil && !knownAPIs[c.API] {
+			if _, known := knownAPIs[c.API]; err == nil && !known {
 				err = fmt.Errorf("unknown api %q", c.API)
 			}
 		case "name":
@@ -48,6 +48,9 @@ func DecodeCreatePartner(body []byte) (CreatePartner, error) {
 	})
 	if err == nil && (c.API == "" || c.Name == "") {
 		err = errors.New("api and name are required")
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = knownAPIs[c.API]
 	}
 	if err != nil {
 		return CreatePartner{}, invalid(err)

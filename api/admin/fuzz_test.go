@@ -19,7 +19,7 @@ func FuzzDecodeCreatePartner(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !knownAPIs[c.API] || !httpx.Printable([]byte(c.Name), engine.MaxNameLen) || c.RateLimit < 1 || c.RateLimit > MaxRateLimit {
+		if _, known := knownAPIs[c.API]; !known || !httpx.Printable([]byte(c.Name), engine.MaxNameLen) || c.RateLimit < 1 || c.RateLimit > MaxRateLimit {
 			t.Fatalf("accepted %q as %+v", body, c)
 		}
 	})

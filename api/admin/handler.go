@@ -20,8 +20,10 @@ import (
 // Base is the admin API's path prefix.
 const Base = "/admin"
 
-// APIs a partner can be created for.
-var knownAPIs = map[string]bool{"payshards": true, "paypay": true}
+// APIs a partner can be created for, with the rate limit (per minute per
+// key) a new partner gets when the request names none: PayPay.cards'
+// published 60, PayShards' (unpublished) 600.
+var knownAPIs = map[string]int64{"payshards": DefaultRateLimit, "paypay": 60}
 
 // Partner limits.
 const (

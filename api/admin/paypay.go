@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
@@ -80,7 +79,7 @@ func (a *API) revokeKey(ctx *fasthttp.RequestCtx) {
 func (a *API) issueCodes(ctx *fasthttp.RequestCtx) {
 	id, _ := pathParam(ctx, "id")
 	req, err := DecodeIssueCodes(body(ctx))
-	if err == nil && req.ExpiresMs <= time.Now().UnixMilli() {
+	if err == nil && req.ExpiresMs <= a.sys.Now().UnixMilli() {
 		err = errors.New("expires_at must be in the future")
 	}
 	if err != nil {

@@ -22,7 +22,7 @@ type API struct {
 // Register adds the PayPay.cards routes to r; wrap is applied to each
 // (HTTPS enforcement).
 func Register(r *router.Router, sys *actors.System, wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler) {
-	a := &API{sys: sys, now: time.Now}
+	a := &API{sys: sys, now: sys.Now}
 	r.GET(Base+"/health", wrap(a.health))
 	r.POST(Base+"/validate", wrap(a.code(actors.KindValidate)))
 	r.POST(Base+"/redeem", wrap(a.code(actors.KindRedeem)))
