@@ -13,6 +13,7 @@ import (
 type shardActor struct {
 	sys     *System
 	done    map[engine.IdemKey]engine.IdemRecord // durable outcomes
+	peak    int                                  // most entries in done since it was last rebuilt
 	pending map[engine.IdemKey]*pendingRef       // sent to a wallet, not yet durable
 }
 
@@ -21,6 +22,9 @@ type pendingRef struct {
 	amount  int64
 	waiters []*Op
 }
+
+// shrinkMin is the size below which a shard's map is not rebuilt.
+const shrinkMin = 1024
 
 // releaseRef drops a pending reference whose command produced no event.
 type releaseRef struct {
@@ -35,6 +39,10 @@ func (s *shardActor) Receive(ctx actor.Context) {
 	case *shardCommitted:
 		for _, n := range m.notices {
 			s.committed(n)
+		}
+		s.peak = max(s.peak, len(s.done))
+		if s.peak > shrinkMin && len(s.done) < s.peak/4 { // expiry emptied it: give memory back
+			s.done, s.peak = engine.CompactMap(s.done), len(s.done)
 		}
 	case *releaseRef:
 		if p := s.pending[m.key]; p != nil {

@@ -20,6 +20,8 @@ type State struct {
 	refOrder fifo // deduct, refund, credit references
 	keyOrder fifo // Idempotency-Keys
 
+	idemPeak int // most records since Idem was last rebuilt
+
 	// Expired holds the keys the last EvIdemExpired or EvKeysExpired
 	// removed, for the committer to tell the idempotency shards.
 	// Overwritten by the next one.
@@ -70,8 +72,10 @@ func (s *State) Apply(ev *Event) {
 		s.applyCards(ev)
 	case EvIdemExpired:
 		s.Expired = s.expire(&s.refOrder, ev.Amount, s.Expired[:0])
+		s.shrinkIdem()
 	case EvKeysExpired:
 		s.Expired = s.expire(&s.keyOrder, ev.Amount, s.Expired[:0])
+		s.shrinkIdem()
 	case EvAttemptsExpired:
 		s.expireAttempts(ev.Amount)
 	default:
@@ -175,6 +179,7 @@ func (s *State) record(k IdemKey, ev *Event) {
 	if len(s.Idem) == n {
 		panic(invariant("reference applied once", ev, 0))
 	}
+	s.idemPeak = max(s.idemPeak, n+1)
 	s.order(k.Op).keys = append(s.order(k.Op).keys, k)
 }
 
@@ -201,10 +206,36 @@ func (s *State) expire(f *fifo, cutoffMs int64, out []IdemKey) []IdemKey {
 		f.head++
 	}
 	if f.head > len(f.keys)/2 {
-		f.keys = append(f.keys[:0], f.keys[f.head:]...)
+		live := f.keys[f.head:]
+		if cap(f.keys) > 4*len(live)+shrinkMin {
+			f.keys = append(make([]IdemKey, 0, 2*len(live)), live...) // give the memory back
+		} else {
+			f.keys = append(f.keys[:0], live...)
+		}
 		f.head = 0
 	}
 	return out
+}
+
+// shrinkMin is the size below which maps and FIFOs are not rebuilt.
+const shrinkMin = 1024
+
+// shrinkIdem rebuilds the idempotency map once expiry has emptied most of
+// it: Go maps never return memory on delete. It changes no content.
+func (s *State) shrinkIdem() {
+	if s.idemPeak > shrinkMin && len(s.Idem) < s.idemPeak/4 {
+		s.Idem = CompactMap(s.Idem)
+		s.idemPeak = len(s.Idem)
+	}
+}
+
+// CompactMap copies m into a map sized for its current contents.
+func CompactMap[K comparable, V any](m map[K]V) map[K]V {
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
 }
 
 func (s *State) expireAttempts(cutoffMs int64) {
