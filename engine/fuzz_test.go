@@ -18,6 +18,12 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(append([]byte(nil), all...))
 	some, _ := enc.EncodeBatch(randomEvents(7, 40))
 	f.Add(append([]byte(nil), some...))
+	// Cards traffic: keys, codes, attempts with and without keys, expiries.
+	more, _ := enc.EncodeBatch(randomEvents(9, 120)[60:])
+	f.Add(append([]byte(nil), more...))
+	big, _ := enc.EncodeBatch([]*Event{{Type: EvCodesIssued, TimeMs: 1, Partner: "p", Tier: "t", Label: "l", ExpiresMs: 2,
+		Codes: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q"}}})
+	f.Add(append([]byte(nil), big...))
 	f.Add([]byte{0x90})
 	f.Add([]byte{})
 	f.Add([]byte("garbage"))
@@ -57,6 +63,8 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	add(NewState())
 	add(goldenState())
 	add(applyAll(NewState(), randomEvents(8, 60)))
+	add(goldenCardsState())
+	add(applyAll(NewState(), randomEvents(9, 300)))
 	f.Add([]byte{})
 	f.Add([]byte("garbage"))
 	f.Add([]byte{0x97, 0x01, 0x00, 0x00, 0xc0, 0xc0, 0xc0, 0xc0})

@@ -63,7 +63,31 @@ func sampleEvents() []*Event {
 		{Type: EvRefunded, TimeMs: 1700000000005, Partner: "ptr_1", User: "u_123", Reference: "refund_abc_001", Amount: 250, Balance: 1500},
 		{Type: EvRefundRejected, TimeMs: 1700000000006, Partner: "ptr_1", User: "u_123", Reference: "refund_abc_002", Amount: MaxAmount, Balance: 0, Code: CodeRefundExceeds},
 		{Type: EvIdemExpired, TimeMs: 1700000000007, Amount: 1700000000003},
+		// PayPay.cards (types 9-16), appended so older golden bytes stay a prefix.
+		{Type: EvKeyAdded, TimeMs: 1700000000008, Partner: "ptr_1", KeyID: "key_2", KeyHash: keyHash(2), KeyHint: "wxyz"},
+		{Type: EvKeyRevoked, TimeMs: 1700000000009, Partner: "ptr_1", KeyID: "key_1"},
+		{Type: EvPartnerRateLimit, TimeMs: 1700000000010, Partner: "ptr_1", RateLimit: 1200},
+		{Type: EvCodesIssued, TimeMs: 1700000000011, Partner: "ptr_1", Tier: "gold", Label: "Gold ünïcode", ExpiresMs: 1800000000000, Codes: []string{"PP-AAAA-0001", "PP-AAAA-0002", "PP-AAAA-0003"}},
+		{Type: EvCodeRevoked, TimeMs: 1700000000012, Partner: "ptr_1", Card: "PP-AAAA-0003"},
+		{Type: EvCodeAttempt, TimeMs: 1700000000013, Partner: "ptr_1", Card: "PP-AAAA-0001", Action: ActionValidate, Code: CodeOK, RequestID: "req_1", Tier: "gold", Label: "Gold ünïcode", ExpiresMs: 1800000000000},
+		{Type: EvCodeAttempt, TimeMs: 1700000000014, Partner: "ptr_1", Card: "PP-AAAA-0001", Action: ActionRedeem, Code: CodeOK, RequestID: "req_2", RedemptionID: "rdm_1", Reference: "idem_1", Tier: "gold", Label: "Gold ünïcode", ExpiresMs: 1800000000000, RedeemedMs: 1700000000014},
+		// Every CodeAttempt field non-zero.
+		{Type: EvCodeAttempt, TimeMs: 1700000000015, Partner: "ptr_1", Card: "PP-AAAA-0001", Action: ActionRedeem, Code: CodeAlreadyRedeemed, RequestID: "req_3", RedemptionID: "rdm_x", Reference: "idem_2", Tier: "gold", Label: "Gold ünïcode", ExpiresMs: 1800000000000, RedeemedMs: 1700000000014},
+		{Type: EvKeysExpired, TimeMs: 1700000000016, Amount: 1700000000015},
+		{Type: EvAttemptsExpired, TimeMs: 1700000000017, Amount: 1700000000014},
 	}
+}
+
+// legacySampleEvents are the samples of the types that predate PayPay.cards
+// (1-8): the state snapshot_v1.golden was made from.
+func legacySampleEvents() []*Event {
+	var out []*Event
+	for _, ev := range sampleEvents() {
+		if ev.Type <= EvIdemExpired {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // raw builds msgpack bytes field by field, for hand-made (bad) records.
@@ -104,6 +128,18 @@ func statesEqual(a, b *State) string {
 		return "IdemKeys (log order)"
 	case len(a.Wallets) != len(b.Wallets):
 		return "Wallets (count)"
+	case a.Attempt != b.Attempt:
+		return "Attempt (seq counter)"
+	case !reflect.DeepEqual(a.Cards, b.Cards):
+		return "Cards"
+	case len(a.Attempts) != len(b.Attempts):
+		return "Attempts (partners)"
+	}
+	for p, l := range a.Attempts {
+		o := b.Attempts[p]
+		if o == nil || !slices.Equal(l.Items(), o.Items()) {
+			return "Attempts of " + p
+		}
 	}
 	for u, w := range a.Wallets {
 		o := b.Wallets[u]

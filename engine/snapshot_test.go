@@ -12,7 +12,10 @@ import (
 )
 
 // randomEvents returns n events that Apply accepts in order, decided by the
-// Decide functions against a model state, the way actors produce them.
+// Decide functions against a model state, the way actors produce them. It
+// emits every event type: partners of both APIs with several keys, wallet
+// traffic, codes issued, revoked and attempted (with and without
+// Idempotency-Keys, by their partner and by others) and all three expiries.
 func randomEvents(seed uint64, n int) []*Event {
 	rng := rand.New(rand.NewPCG(seed, 0x1edce7))
 	model := NewState()
@@ -26,46 +29,115 @@ func randomEvents(seed uint64, n int) []*Event {
 	users := []string{"u_a", "u_b", "u_c", "u_d", "u_é"}
 	ref := 0
 	nextRef := func() string { ref++; return fmt.Sprintf("ref_%d", ref) }
+	keys := 0
+	nextKey := func() (string, []byte) {
+		keys++
+		h := HashKey(fmt.Appendf(nil, "gen-key-%d", keys))
+		return fmt.Sprintf("key_%d", keys), h[:]
+	}
+	var codes []string // every code issued, in issue order
+	nextCode := 0
+	req := 0
+	pick := func() string { return partners[rng.IntN(len(partners))] }
 	for len(out) < n {
 		t := int64(1700000000000 + len(out))
-		switch k := rng.IntN(10); {
+		switch k := rng.IntN(20); {
 		case k == 0 || len(partners) == 0:
 			id := fmt.Sprintf("ptr_%02d", len(partners))
-			emit(Event{Type: EvPartnerCreated, TimeMs: t, Partner: id, API: "payshards", Name: "P " + id,
-				RateLimit: int64(rng.IntN(1000)), KeyID: "key_1", KeyHint: "abcd", KeyHash: keyHash(byte(len(partners)))})
+			api := "payshards"
+			if rng.IntN(2) == 0 {
+				api = "paypay"
+			}
+			kid, h := nextKey()
+			emit(Event{Type: EvPartnerCreated, TimeMs: t, Partner: id, API: api, Name: "P " + id,
+				RateLimit: int64(rng.IntN(1000)), KeyID: kid, KeyHint: "abcd", KeyHash: h})
 			partners = append(partners, id)
 		case k == 1:
 			st := StatusActive
 			if rng.IntN(2) == 0 {
 				st = StatusInactive
 			}
-			emit(Event{Type: EvPartnerStatus, TimeMs: t, Partner: partners[rng.IntN(len(partners))], Status: st})
+			emit(Event{Type: EvPartnerStatus, TimeMs: t, Partner: pick(), Status: st})
 		case k <= 3:
 			u := users[rng.IntN(len(users))]
 			if ev, ok := DecideCredit(model.Wallets[u], u, nextRef(), 1+rng.Int64N(1000), t); ok {
 				emit(ev)
 			}
-		case k <= 6:
+		case k <= 5:
 			u := users[rng.IntN(len(users))]
 			if rng.IntN(8) == 0 {
 				u = "ghost"
 			}
-			emit(DecideDeduct(model.Wallets[u], partners[rng.IntN(len(partners))], u, nextRef(), 1+rng.Int64N(400), t))
-		case k == 9 && rng.IntN(4) == 0:
-			// Forget records older than a random window (sometimes none,
-			// sometimes all).
-			emit(Event{Type: EvIdemExpired, TimeMs: t, Amount: t - int64(rng.IntN(300))})
-		default:
+			emit(DecideDeduct(model.Wallets[u], pick(), u, nextRef(), 1+rng.Int64N(400), t))
+		case k == 6:
 			u := users[rng.IntN(len(users))]
 			if rng.IntN(8) == 0 {
 				u = "ghost"
 			}
 			amount := 1 + rng.Int64N(300)
-			p := partners[rng.IntN(len(partners))]
+			p := pick()
 			if w := model.Wallets[u]; w != nil && rng.IntN(2) == 0 && w.RefundableFor(p) > 0 {
 				amount = w.RefundableFor(p) // refund all: removes the entry
 			}
 			emit(DecideRefund(model.Wallets[u], p, u, nextRef(), amount, t))
+		case k == 7:
+			kid, h := nextKey()
+			emit(Event{Type: EvKeyAdded, TimeMs: t, Partner: pick(), KeyID: kid, KeyHash: h, KeyHint: kid[len(kid)-1:]})
+		case k == 8:
+			// Revoke a live key of a partner that keeps another one.
+			p := model.Partners[pick()]
+			var live []string
+			for _, key := range p.Keys {
+				if key.RevokedMs == 0 {
+					live = append(live, key.ID)
+				}
+			}
+			if len(live) > 1 {
+				emit(Event{Type: EvKeyRevoked, TimeMs: t, Partner: p.ID, KeyID: live[rng.IntN(len(live))]})
+			}
+		case k == 9:
+			emit(Event{Type: EvPartnerRateLimit, TimeMs: t, Partner: pick(), RateLimit: 1 + rng.Int64N(100000)})
+		case k == 10:
+			batch := make([]string, 1+rng.IntN(4))
+			for i := range batch {
+				nextCode++
+				batch[i] = fmt.Sprintf("PP-%05d", nextCode)
+			}
+			codes = append(codes, batch...)
+			emit(Event{Type: EvCodesIssued, TimeMs: t, Partner: pick(), Tier: []string{"bronze", "gold"}[rng.IntN(2)],
+				Label: "L", ExpiresMs: t + int64(rng.IntN(400)), Codes: batch})
+		case k == 11 && len(codes) > 0:
+			c := codes[rng.IntN(len(codes))]
+			if card := model.Cards[c]; card.RedeemedMs == 0 && card.RevokedMs == 0 {
+				emit(Event{Type: EvCodeRevoked, TimeMs: t, Partner: card.Partner, Card: c})
+			}
+		case k <= 15 && len(codes) > 0:
+			c := codes[rng.IntN(len(codes))]
+			if rng.IntN(10) == 0 {
+				c = "PP-missing"
+			}
+			p := pick()
+			if card := model.Cards[c]; card != nil && rng.IntN(4) != 0 {
+				p = card.Partner // mostly its own partner; sometimes another
+			}
+			action := ActionValidate
+			if rng.IntN(2) == 0 {
+				action = ActionRedeem
+			}
+			var key string
+			if action == ActionRedeem && rng.IntN(2) == 0 {
+				key = "idem-" + nextRef()
+			}
+			req++
+			emit(DecideAttempt(model.Cards[c], p, c, action, t, fmt.Sprintf("req_%d", req), fmt.Sprintf("rdm_%d", req), key))
+		case k == 16 && rng.IntN(4) == 0:
+			// Forget records older than a random window (sometimes none,
+			// sometimes all).
+			emit(Event{Type: EvIdemExpired, TimeMs: t, Amount: t - int64(rng.IntN(300))})
+		case k == 17 && rng.IntN(4) == 0:
+			emit(Event{Type: EvKeysExpired, TimeMs: t, Amount: t - int64(rng.IntN(300))})
+		case k == 18 && rng.IntN(4) == 0:
+			emit(Event{Type: EvAttemptsExpired, TimeMs: t, Amount: t - int64(rng.IntN(300))})
 		}
 	}
 	return out
@@ -95,12 +167,12 @@ func TestRandomEventsCoverEveryType(t *testing.T) {
 		seen[ev.Type]++
 		codes[ev.Code]++
 	}
-	for typ := EvPartnerCreated; typ <= EvIdemExpired; typ++ {
+	for typ := EvPartnerCreated; typ <= EvAttemptsExpired; typ++ {
 		if seen[typ] == 0 {
 			t.Errorf("generator never emits type %d", typ)
 		}
 	}
-	for c := CodeOK; c <= CodeRefundExceeds; c++ {
+	for c := CodeOK; c <= CodeRevoked; c++ {
 		if codes[c] == 0 {
 			t.Errorf("generator never emits code %d", c)
 		}
@@ -195,7 +267,7 @@ func TestSnapshotDeterminism(t *testing.T) {
 
 func goldenState() *State {
 	s := NewState()
-	for _, ev := range sampleEvents() {
+	for _, ev := range legacySampleEvents() {
 		s.Apply(ev)
 	}
 	ev := DecideDeduct(s.Wallets["u_123"], "ptr_1", "u_123", "order_abc_003", 100, 1700000000007)
