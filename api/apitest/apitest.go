@@ -37,6 +37,13 @@ type Options struct {
 	DataDir       string       // default t.TempDir()
 	SnapshotEvery uint64       // default: actors' default
 	Logger        *slog.Logger // default: discard
+	// Now is the System's clock (actors.Config.Now: rate limiter windows,
+	// code expiry, redeemed_at, audit times, idempotency retention);
+	// default time.Now. A Clock's Now lets a test move time by hand.
+	Now func() time.Time
+	// ExpiryEvery is how often the committer drops expired idempotency
+	// records (actors.Config.ExpiryEvery); default: actors' default.
+	ExpiryEvery time.Duration
 }
 
 // Server is a running ledgerd: System, HTTP server and a client for it.
@@ -107,6 +114,8 @@ func (s *Server) start() error {
 		DataDir:       s.DataDir,
 		SnapshotEvery: s.opts.SnapshotEvery,
 		Logger:        s.opts.Logger,
+		Now:           s.opts.Now,
+		ExpiryEvery:   s.opts.ExpiryEvery,
 		// A fail-stop inside a test is a broken invariant: crash loudly
 		// rather than block every later request forever.
 		Fatal: func(err error) { panic(fmt.Sprintf("apitest: ledgerd fail-stop: %v", err)) },

@@ -16,6 +16,13 @@
 // Everything the server answers is durable before it answers (see
 // DESIGN.md), so tests never sleep or poll: a response is the state.
 //
+// PayPay.cards tests use NewPayPayPartner, IssueCodes and PayPay (Bearer
+// key, path below /paypay/api/v1). Options.Now sets the System's clock: an
+// apitest.Clock lets a test move time for rate-limit windows, code expiry
+// and idempotency retention (Options.ExpiryEvery makes the retention tick
+// frequent). The health endpoint and the admin API's expires_at check read
+// the real clock.
+//
 // Restart stops the HTTP server and the System cleanly and starts both
 // again on the same data directory (on a new port: URL changes), to test
 // what survives a restart. The server and System are stopped in t.Cleanup.
