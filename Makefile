@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run build test test-short bench fuzz vet fmt clean
+.PHONY: run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -28,6 +28,28 @@ test:
 ## bench: in-process and WAL benchmarks (figures in README's performance section)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./engine/ ./wal/ ./actors/ ./api/...
+
+## bench-http: ledgerd vs the bare-fasthttp ceiling over HTTP (ledgerbench; reports in bench/out/)
+bench-http: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench run --scenario payshards-deduct --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
+## bench-hot: every deduct on one wallet, vs the ceiling
+bench-hot: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
+## bench-compare: ledgerd vs PostgreSQL (bench/pgref, installed from Debian if missing) vs the ceiling
+bench-compare:
+	bash bench/compare.sh $(BENCH_ARGS)
+
+## bench-recovery: cold start of a 2M-event WAL
+bench-recovery:
+	$(GO) run ./cmd/ledgerbench recovery $(BENCH_ARGS)
+
+## bench-wallets: memory per wallet, 1M wallets of which 10k active
+bench-wallets:
+	$(GO) run ./cmd/ledgerbench wallets $(BENCH_ARGS)
 
 ## fuzz: each Fuzz target for FUZZTIME
 fuzz:

@@ -1,0 +1,54 @@
+// Command ledgerbench is ledgerd's load generator and benchmark harness.
+// Its logic lives in package bench; this file parses the subcommand and
+// dispatches.
+//
+//	ledgerbench run     [--scenario payshards-deduct] [--conns 64] [--duration 10s] [--warmup 2s]
+//	                    [--rate 0] [--users 1000] [--targets ledgerd,ceiling] [--out DIR] [--seed N] ...
+//	ledgerbench ceiling [--listen 127.0.0.1:0]
+//	ledgerbench recovery [--events 2000000] [--users 100000] [--snapshot-at 0.5]
+//	ledgerbench wallets [--wallets 1000000] [--active 10000]
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"ledgerd/bench"
+)
+
+// command is one subcommand: it gets the arguments after its name and
+// returns the exit code. Add a subcommand by adding a row.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = []command{
+	{"run", "drive targets (ledgerd, the ceiling, external servers) with a scenario and report", bench.RunCmd},
+	{"ceiling", "bare fasthttp server answering a deduct-sized JSON body (prints its address)", bench.CeilingCmd},
+	{"recovery", "build a WAL of N events and time a cold start (snapshot + replay)", bench.RecoveryCmd},
+	{"wallets", "memory per wallet with many wallets of which few are active", bench.WalletsCmd},
+}
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		for _, c := range commands {
+			if c.name == args[0] {
+				return c.run(args[1:], stdout, stderr)
+			}
+		}
+		if args[0] != "help" && args[0] != "-h" && args[0] != "--help" {
+			fmt.Fprintf(stderr, "ledgerbench: unknown command %q\n", args[0])
+		}
+	}
+	fmt.Fprintln(stderr, "usage: ledgerbench <command> [flags]  (ledgerbench <command> -h for its flags)")
+	for _, c := range commands {
+		fmt.Fprintf(stderr, "  %-10s %s\n", c.name, c.summary)
+	}
+	return 2
+}
