@@ -60,58 +60,171 @@ type CommitStats struct {
 }
 
 // committer owns the engine's durable state and the WAL's write end.
+//
+// It is a two-stage pipeline. The committer's goroutine gathers a batch,
+// encodes it and hands it to the writer goroutine, which appends it with
+// one write and one fsync. While that fsync runs, the committer gathers the
+// next batch and, when the write returns, dispatches that one at once and
+// only then applies the finished batch to the engine state and answers
+// everyone who waited on it. One batch is in flight at a time, so batches
+// reach the log and the state in the same order, and nobody hears of an
+// event before the fsync that holds it returned.
 type committer struct {
 	sys      *System
 	in       chan item
 	log      Log
 	state    *engine.State
-	enc      *engine.Encoder
 	maxBatch int
-	batch    []item
-	events   []*engine.Event
 	notices  [][]notice
 	snaps    *snapshotter
 	stopped  chan struct{}
 	batches  atomic.Uint64
 	applied  atomic.Uint64
 	onCommit []func(index uint64, events []*engine.Event)
+
+	toWrite chan *batch // committer -> writer
+	written chan *batch // writer -> committer
+}
+
+// batch is a group of items committed together; two of them alternate.
+type batch struct {
+	items   []item
+	events  []*engine.Event
+	enc     *engine.Encoder
+	payload []byte
+	index   uint64        // WAL index of the entry, set by the writer
+	took    time.Duration // append + fsync
+}
+
+func (b *batch) hasEvents() bool {
+	for i := range b.items {
+		if b.items[i].kind == itemEvent {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *batch) reset() {
+	clear(b.items)
+	b.items, b.events, b.payload = b.items[:0], b.events[:0], nil
 }
 
 func newCommitter(sys *System, log Log, state *engine.State, snaps *snapshotter) *committer {
 	return &committer{
 		sys: sys, log: log, state: state, snaps: snaps,
 		in:       make(chan item, sys.cfg.QueueMax),
-		enc:      engine.NewEncoder(),
 		maxBatch: sys.cfg.BatchMax,
 		notices:  make([][]notice, len(sys.shards)),
 		stopped:  make(chan struct{}),
+		toWrite:  make(chan *batch),
+		written:  make(chan *batch),
 	}
 }
 
 func (c *committer) run() {
 	defer close(c.stopped)
+	go c.writer()
+	defer close(c.toWrite)
 	expiry := time.NewTicker(c.sys.cfg.ExpiryEvery)
 	defer expiry.Stop()
+	cur, spare := &batch{enc: engine.NewEncoder()}, &batch{enc: engine.NewEncoder()}
+	var flight *batch
+	stopping := false
 	for {
+		if flight == nil && len(cur.items) > 0 {
+			if cur.hasEvents() {
+				c.dispatch(cur)
+				flight, cur, spare = cur, spare, nil
+			} else {
+				c.finish(cur) // loads, barriers, reads: everything before them is applied
+				cur.reset()
+			}
+		}
+		if stopping && flight == nil && len(cur.items) == 0 {
+			c.shutdown()
+			return
+		}
+		in := c.in
+		if stopping || len(cur.items) >= c.maxBatch {
+			in = nil // backpressure: the queue fills and the actors wait
+		}
 		select {
-		case it := <-c.in:
-			if stop := c.collect(it); stop {
-				c.shutdown()
-				return
+		case it := <-in:
+			stopping = c.gather(cur, it)
+		case b := <-c.written:
+			flight = nil
+			if cur.hasEvents() { // keep the disk busy: dispatch before applying
+				c.dispatch(cur)
+				flight, cur = cur, nil
+			}
+			c.finish(b)
+			b.reset()
+			if cur == nil {
+				cur = b
+			} else {
+				spare = b
 			}
 		case res := <-c.snaps.done:
 			c.snaps.finish(res, c.log)
 		case <-expiry.C:
-			c.expire()
+			c.expire(cur)
 		}
 	}
 }
 
-// expire commits the event that forgets idempotency records older than
-// the retention window. The committer stamps the time; Apply does not.
-func (c *committer) expire() {
+// gather adds it and whatever else is queued (up to maxBatch) to b; it
+// reports whether a stop item was reached (it and what follows stay out).
+func (c *committer) gather(b *batch, it item) bool {
+	for {
+		if it.kind == itemStop {
+			return true
+		}
+		b.items = append(b.items, it)
+		if len(b.items) >= c.maxBatch {
+			return false
+		}
+		select {
+		case it = <-c.in:
+		default:
+			return false
+		}
+	}
+}
+
+// dispatch encodes b and hands it to the writer.
+func (c *committer) dispatch(b *batch) {
+	for i := range b.items {
+		if b.items[i].kind == itemEvent {
+			b.events = append(b.events, &b.items[i].ev)
+		}
+	}
+	payload, err := b.enc.EncodeBatch(b.events)
+	if err != nil {
+		c.sys.fatal(fmt.Errorf("actors: encode batch: %w", err))
+	}
+	b.payload = payload
+	c.toWrite <- b
+}
+
+// writer appends each batch with one write and one fsync. A failed write
+// stops the process: the batch's waiters are never answered.
+func (c *committer) writer() {
+	for b := range c.toWrite {
+		start := time.Now()
+		index, err := c.log.Append(b.payload)
+		if err != nil {
+			c.sys.fatal(fmt.Errorf("actors: wal append: %w", err))
+		}
+		b.index, b.took = index, time.Since(start)
+		c.written <- b
+	}
+}
+
+// expire adds the events that forget records older than their retention
+// windows. The committer stamps the time; Apply does not.
+func (c *committer) expire(b *batch) {
 	now := c.sys.cfg.Now()
-	c.batch = c.batch[:0]
 	for _, e := range []struct {
 		typ    engine.EventType
 		window time.Duration
@@ -121,76 +234,36 @@ func (c *committer) expire() {
 		{engine.EvAttemptsExpired, c.sys.cfg.AttemptRetention},
 	} {
 		cutoff := max(now.Add(-e.window).UnixMilli(), 0)
-		c.batch = append(c.batch, item{kind: itemEvent, ev: engine.Event{Type: e.typ, TimeMs: now.UnixMilli(), Amount: cutoff}})
+		b.items = append(b.items, item{kind: itemEvent, ev: engine.Event{Type: e.typ, TimeMs: now.UnixMilli(), Amount: cutoff}})
 	}
-	c.commit()
 }
 
-// collect drains what is queued (up to maxBatch) behind first and commits
-// it; it reports whether a stop item was reached.
-func (c *committer) collect(first item) bool {
-	c.batch = append(c.batch[:0], first)
-	stop := first.kind == itemStop
-	for !stop && len(c.batch) < c.maxBatch {
-		select {
-		case it := <-c.in:
-			c.batch = append(c.batch, it)
-			stop = it.kind == itemStop
-		default:
-			c.commit()
-			return false
-		}
-	}
-	c.commit()
-	return stop
-}
-
-// commit writes the batch's events with one append, applies them in log
-// order, and only then answers everyone who waits on the batch.
-func (c *committer) commit() {
-	c.events = c.events[:0]
-	for i := range c.batch {
-		if c.batch[i].kind == itemEvent {
-			c.events = append(c.events, &c.batch[i].ev)
-		}
-	}
-	if len(c.events) > 0 {
-		c.write()
+// finish applies a durable batch in log order, and only then answers
+// everyone who waits on it.
+func (c *committer) finish(b *batch) {
+	if len(b.events) > 0 {
+		c.state.Index = b.index
+		c.sys.metrics.observeAppend(b.took, len(b.events))
+		c.batches.Add(1)
+		c.applied.Add(uint64(len(b.events)))
 	}
 	partnersChanged := false
-	for i := range c.batch {
-		partnersChanged = c.apply(&c.batch[i]) || partnersChanged
+	for i := range b.items {
+		partnersChanged = c.apply(&b.items[i]) || partnersChanged
 	}
 	if partnersChanged {
 		c.sys.publishAuth(c.state)
 	}
 	c.sendNotices()
-	for i := range c.batch {
-		c.answer(&c.batch[i])
-		c.batch[i] = item{}
+	for i := range b.items {
+		c.answer(&b.items[i])
 	}
-	if len(c.events) > 0 {
+	if len(b.events) > 0 {
 		for _, fn := range c.onCommit {
-			fn(c.state.Index, c.events)
+			fn(c.state.Index, b.events)
 		}
-		c.snaps.maybeStart(c.state, len(c.events))
+		c.snaps.maybeStart(c.state, len(b.events))
 	}
-}
-
-func (c *committer) write() {
-	payload, err := c.enc.EncodeBatch(c.events)
-	if err != nil {
-		c.sys.fatal(fmt.Errorf("actors: encode batch: %w", err))
-	}
-	start := time.Now()
-	index, err := c.log.Append(payload)
-	if err != nil {
-		c.sys.fatal(fmt.Errorf("actors: wal append: %w", err))
-	}
-	c.sys.metrics.observeAppend(time.Since(start), len(c.events))
-	c.state.Index = index
-	c.batches.Add(1)
-	c.applied.Add(uint64(len(c.events)))
 }
 
 // apply makes a durable event part of the engine state; it reports whether
