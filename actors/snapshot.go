@@ -28,6 +28,7 @@ type snapResult struct {
 type snapshotter struct {
 	dir      string
 	every    uint64
+	fixed    bool // ignore the state's size
 	since    uint64
 	last     uint64 // index of the newest snapshot on disk
 	inflight bool
@@ -43,7 +44,7 @@ type snapshotter struct {
 // the state is large.
 func (s *snapshotter) maybeStart(state *engine.State, events int) {
 	s.since += uint64(events)
-	if s.every == 0 || s.inflight || s.since < s.every || s.since < stateSize(state) {
+	if s.every == 0 || s.inflight || s.since < s.every || (!s.fixed && s.since < stateSize(state)) {
 		return
 	}
 	payload, err := state.EncodeSnapshot()

@@ -22,7 +22,8 @@ import (
 // Config sets up a System. Zero values take the defaults noted.
 type Config struct {
 	DataDir          string        // WAL in DataDir/wal, snapshots in DataDir/snapshots
-	SnapshotEvery    uint64        // events between snapshots; default 100,000
+	SnapshotEvery    uint64        // events between snapshots; default 100,000 (or the state's size, if larger)
+	SnapshotFixed    bool          // snapshot every SnapshotEvery events whatever the state's size (tests)
 	BatchMax         int           // events per WAL append at most; default 4,096
 	QueueMax         int           // committer queue; default 16,384
 	InflightMax      int32         // queued Ops per wallet before StatusOverloaded; default 4,096
@@ -151,7 +152,7 @@ func Start(cfg Config) (*System, error) {
 	s.codes.init(cfg.InflightMax, s.spawnCode)
 	s.publishAuth(state)
 	snaps := &snapshotter{
-		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery,
+		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery, fixed: cfg.SnapshotFixed,
 		last: state.Index, done: make(chan snapResult, 1), logger: cfg.Logger, took: s.metrics.snapshot,
 	}
 	s.committer = newCommitter(s, log, state, snaps)
