@@ -193,3 +193,28 @@ func TestWindowResizeKeepsRequests(t *testing.T) {
 		t.Fatal("lowering the limit to 10 with 61 in the window still admits")
 	}
 }
+
+// TestOverloadRefusesFast: beyond OpsMax Ops in flight, Do answers
+// StatusOverloaded at once instead of queueing.
+func TestOverloadRefusesFast(t *testing.T) {
+	s, err := Start(Config{DataDir: t.TempDir(), OpsMax: 1, Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	s.inflight.Add(1) // one Op "in flight"
+	op := NewOp()
+	op.Kind, op.User = KindBalance, "u"
+	s.Do(op)
+	if op.Status != StatusOverloaded {
+		t.Fatalf("status %d, want overloaded", op.Status)
+	}
+	op.Release()
+	s.inflight.Add(-1)
+	op = NewOp()
+	op.Kind, op.User = KindBalance, "u"
+	s.Do(op)
+	if op.Status != StatusUnknownUser {
+		t.Fatalf("status %d after the flood, want unknown user", op.Status)
+	}
+}

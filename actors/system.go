@@ -27,6 +27,7 @@ type Config struct {
 	BatchMax         int           // events per WAL append at most; default 4,096
 	QueueMax         int           // committer queue; default 16,384
 	InflightMax      int32         // queued Ops per wallet before StatusOverloaded; default 4,096
+	OpsMax           int64         // Ops in flight in the whole System before StatusOverloaded; default 32,768
 	Shards           int           // idempotency shards; default 32
 	IdemRetention    time.Duration // how long a reference is remembered; default 7 days
 	KeyRetention     time.Duration // how long an Idempotency-Key's response is remembered; default 24 hours
@@ -51,6 +52,9 @@ func (c *Config) defaults() {
 	}
 	if c.QueueMax == 0 {
 		c.QueueMax = 1 << 14 // an item is ~370 bytes: the buffer is allocated up front
+	}
+	if c.OpsMax == 0 {
+		c.OpsMax = 1 << 15
 	}
 	if c.InflightMax == 0 {
 		c.InflightMax = 4096
@@ -124,6 +128,7 @@ type System struct {
 
 	sweeperStop, sweeperDone chan struct{}
 	auth                     atomic.Pointer[AuthTable]
+	inflight                 atomic.Int64 // Ops inside Do
 	fatalOnce                sync.Once
 	stopOnce                 sync.Once
 }
@@ -266,7 +271,17 @@ func (s *System) publishAuth(state *engine.State) { s.auth.Store(buildAuth(state
 
 // Do runs op through the rate limiter (when op.RateLimit > 0), the
 // idempotency shard and the wallet, and returns once its result is durable.
+//
+// Admission is bounded: with more than OpsMax Ops in flight, op gets
+// StatusOverloaded at once, so a flood meets fast refusals instead of
+// queues that grow without bound.
 func (s *System) Do(op *Op) {
+	if s.inflight.Add(1) > s.cfg.OpsMax {
+		s.inflight.Add(-1)
+		op.Status = StatusOverloaded
+		return
+	}
+	defer s.inflight.Add(-1)
 	if op.RateLimit > 0 {
 		s.root.Send(s.limiter(op.KeyHash), op)
 	} else {
