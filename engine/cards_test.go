@@ -525,8 +525,8 @@ func TestSnapshotCardsGolden(t *testing.T) {
 		t.Fatalf("golden state lacks cards structures: %d cards, %d logs, seq %d", len(s.Cards), len(s.Attempts), s.Attempt)
 	}
 	data := mustSnapshot(t, s)
-	golden(t, "snapshot_cards_v1.golden", data)
-	want, err := readGolden("snapshot_cards_v1.golden")
+	golden(t, "snapshot_cards_v2.golden", data)
+	want, err := readGolden("snapshot_cards_v2.golden")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +545,7 @@ func TestDecodeSnapshotRejectsCards(t *testing.T) {
 	att := func(seq uint64) Attempt {
 		return Attempt{Seq: seq, TimeMs: 1, Card: "c", Action: ActionValidate, RequestID: "r"}
 	}
-	control := snapshot{Version: 1, Partners: []Partner{p}, Cards: []cardEntry{{Code: "c1", Card: card}, {Code: "c2", Card: card}},
+	control := snapshot{Version: SnapshotVersion, Partners: []Partner{p}, Cards: []cardEntry{{Code: "c1", Card: card}, {Code: "c2", Card: card}},
 		Attempts: []attemptEntry{{Partner: "pp", Items: []Attempt{att(1), att(2)}}}, Attempt: 2,
 		Idem: []idemEntry{{Key: IdemKey{Partner: "pp", Op: OpRedeemKey, Reference: "K"}, Record: IdemRecord{User: "c1", Detail: &RedeemDetail{RequestID: "r"}}}}}
 	s, err := DecodeSnapshot(encodeSnap(t, control))

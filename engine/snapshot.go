@@ -7,10 +7,12 @@ import (
 	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // SnapshotVersion is the snapshot payload's format. Never renumber.
-const SnapshotVersion = 1
+// Version 1 (reflection-encoded) was never released.
+const SnapshotVersion = 2
 
 // snapshot is the msgpack form of a State. Maps become slices sorted by
 // key, and order-carrying lists keep their order, so the same state always
@@ -54,9 +56,56 @@ type attemptEntry struct {
 	Items    []Attempt
 }
 
+// Snapshot wire format, version 2 (msgpack) — never reorder:
+//
+//	array(10): version, index, events, attempt seq,
+//	  partners (array of Partner, msgpack's struct encoding),
+//	  wallets  (array of [user, balance, [[partner, amount]...]]),
+//	  idem     (array of [partner, op, reference, user, amount, code, value, timeMs, detail|nil],
+//	            detail = [requestID, redemptionID, tier, label, expiresMs, redeemedMs]),
+//	  cards    (array of [code, partner, tier, label, issued, expires, revoked, redeemed, redemptionID]),
+//	  attempts (array of [partner, [[seq, timeMs, code, action, outcome, requestID]...]]),
+//	  extra    (map, reserved)
+//
+// The large lists are written and read with msgpack's primitives, not
+// reflection: a snapshot pauses the committer while it is encoded, and
+// start-up waits while it is decoded.
+const snapshotFields = 10
+
 // EncodeSnapshot returns the msgpack bytes of the whole state.
 func (s *State) EncodeSnapshot() ([]byte, error) {
-	snap := snapshot{Version: SnapshotVersion, Index: s.Index, Events: s.Events, Attempt: s.Attempt}
+	return encodeSnapshot(s.toSnapshot())
+}
+
+func encodeSnapshot(snap *snapshot) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(64 * (len(snap.Wallets) + len(snap.Idem) + len(snap.Cards)))
+	enc := msgpack.NewEncoder(&buf)
+	w := writer{enc: enc}
+	w.len(snapshotFields)
+	w.int(int64(snap.Version))
+	w.uint(snap.Index)
+	w.uint(snap.Events)
+	w.uint(snap.Attempt)
+	if w.err == nil {
+		w.err = enc.Encode(snap.Partners)
+	}
+	w.wallets(snap.Wallets)
+	w.idem(snap.Idem)
+	w.cards(snap.Cards)
+	w.attempts(snap.Attempts)
+	if w.err == nil {
+		w.err = enc.EncodeMapLen(0)
+	}
+	if w.err != nil {
+		return nil, fmt.Errorf("engine: encode snapshot: %w", w.err)
+	}
+	return buf.Bytes(), nil
+}
+
+// toSnapshot lays the state out in its deterministic order.
+func (s *State) toSnapshot() *snapshot {
+	snap := &snapshot{Version: SnapshotVersion, Index: s.Index, Events: s.Events, Attempt: s.Attempt}
 	for _, p := range s.Partners {
 		snap.Partners = append(snap.Partners, *p)
 	}
@@ -81,35 +130,247 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 		snap.Attempts = append(snap.Attempts, attemptEntry{Partner: p, Items: log.Items()})
 	}
 	slices.SortFunc(snap.Attempts, func(a, b attemptEntry) int { return cmp.Compare(a.Partner, b.Partner) })
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
-	if err := enc.Encode(&snap); err != nil {
-		return nil, fmt.Errorf("engine: encode snapshot: %w", err)
+	return snap
+}
+
+func (w *writer) uint(v uint64) {
+	if w.err == nil {
+		w.err = w.enc.EncodeUint(v)
 	}
-	return buf.Bytes(), nil
+}
+
+func (w *writer) wallets(ws []walletEntry) {
+	w.len(len(ws))
+	for _, e := range ws {
+		w.len(3)
+		w.str(e.User)
+		w.int(e.Balance)
+		w.len(len(e.Refundable))
+		for _, r := range e.Refundable {
+			w.len(2)
+			w.str(r.Partner)
+			w.int(r.Amount)
+		}
+	}
+}
+
+func (w *writer) idem(es []idemEntry) {
+	w.len(len(es))
+	for _, e := range es {
+		w.len(9)
+		w.str(e.Key.Partner)
+		w.int(int64(e.Key.Op))
+		w.str(e.Key.Reference)
+		r := e.Record
+		w.str(r.User)
+		w.int(r.Amount)
+		w.int(int64(r.Code))
+		w.int(r.Value)
+		w.int(r.TimeMs)
+		if r.Detail == nil {
+			if w.err == nil {
+				w.err = w.enc.EncodeNil()
+			}
+			continue
+		}
+		d := r.Detail
+		w.len(6)
+		w.str(d.RequestID)
+		w.str(d.RedemptionID)
+		w.str(d.Tier)
+		w.str(d.Label)
+		w.int(d.ExpiresMs)
+		w.int(d.RedeemedMs)
+	}
+}
+
+func (w *writer) cards(cs []cardEntry) {
+	w.len(len(cs))
+	for _, e := range cs {
+		c := e.Card
+		w.len(9)
+		w.str(e.Code)
+		w.str(c.Partner)
+		w.str(c.Tier)
+		w.str(c.Label)
+		w.int(c.IssuedMs)
+		w.int(c.ExpiresMs)
+		w.int(c.RevokedMs)
+		w.int(c.RedeemedMs)
+		w.str(c.RedemptionID)
+	}
+}
+
+func (w *writer) attempts(as []attemptEntry) {
+	w.len(len(as))
+	for _, e := range as {
+		w.len(2)
+		w.str(e.Partner)
+		w.len(len(e.Items))
+		for _, a := range e.Items {
+			w.len(6)
+			w.uint(a.Seq)
+			w.int(a.TimeMs)
+			w.str(a.Card)
+			w.int(int64(a.Action))
+			w.int(int64(a.Outcome))
+			w.str(a.RequestID)
+		}
+	}
 }
 
 // DecodeSnapshot rebuilds a State from EncodeSnapshot's bytes and checks
 // the invariants a snapshot must satisfy.
 func DecodeSnapshot(data []byte) (*State, error) {
-	if err := checkShape(data); err != nil {
+	snap, err := readSnapshot(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
-	}
-	var snap snapshot
-	if err := msgpack.Unmarshal(data, &snap); err != nil {
-		return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
-	}
-	if snap.Version != SnapshotVersion {
-		return nil, fmt.Errorf("%w: snapshot version %d", ErrBadRecord, snap.Version)
 	}
 	s := NewState()
 	s.Index, s.Events, s.Attempt = snap.Index, snap.Events, snap.Attempt
+	s.Wallets = make(map[string]*Wallet, len(snap.Wallets))
+	s.Idem = make(map[IdemKey]IdemRecord, len(snap.Idem))
+	s.Cards = make(map[string]*Card, len(snap.Cards))
 	for _, load := range []func(*State, *snapshot) error{loadPartners, loadWallets, loadIdem, loadCards, loadAttempts} {
-		if err := load(s, &snap); err != nil {
+		if err := load(s, snap); err != nil {
 			return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
 		}
 	}
 	return s, nil
+}
+
+// readSnapshot parses the wire format. Every count is checked against the
+// bytes left before anything is allocated for it.
+func readSnapshot(data []byte) (*snapshot, error) {
+	rd := bytes.NewReader(data)
+	r := &reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	snap := &snapshot{}
+	if n := r.len(); r.err == nil && n != snapshotFields {
+		return nil, fmt.Errorf("%d fields", n)
+	}
+	snap.Version = int(r.int())
+	if r.err == nil && snap.Version != SnapshotVersion {
+		return nil, fmt.Errorf("version %d", snap.Version)
+	}
+	snap.Index, snap.Events, snap.Attempt = r.uint(), r.uint(), r.uint()
+	if r.err == nil {
+		if err := checkShape(data[len(data)-rd.Len():], true); err != nil {
+			return nil, err
+		}
+		r.err = r.dec.Decode(&snap.Partners)
+	}
+	snap.Wallets = r.wallets()
+	snap.Idem = r.idem()
+	snap.Cards = r.cards()
+	snap.Attempts = r.attempts()
+	if n, err := r.dec.DecodeMapLen(); r.err == nil && (err != nil || n > 0) {
+		r.err = fmt.Errorf("extra: %d entries, %v", n, err)
+	}
+	if r.err == nil && rd.Len() != 0 {
+		r.err = fmt.Errorf("%d trailing bytes", rd.Len())
+	}
+	return snap, r.err
+}
+
+// count reads an array header whose every element takes at least minBytes.
+func (r *reader) count(want, minBytes int) int {
+	n := r.len()
+	if r.err == nil && want >= 0 && n != want {
+		r.err = fmt.Errorf("array of %d, want %d", n, want)
+	}
+	if r.err == nil && (n < 0 || n > r.rd.Len()/minBytes) {
+		r.err = fmt.Errorf("array of %d does not fit in %d bytes", n, r.rd.Len())
+	}
+	if r.err != nil {
+		return 0
+	}
+	return n
+}
+
+func (r *reader) uint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	var v uint64
+	v, r.err = r.dec.DecodeUint64()
+	return v
+}
+
+func (r *reader) wallets() []walletEntry {
+	out := make([]walletEntry, r.count(-1, 4))
+	for i := range out {
+		if r.count(3, 1); r.err != nil {
+			return nil
+		}
+		e := &out[i]
+		e.User, e.Balance = r.str(), r.int()
+		if n := r.count(-1, 3); n > 0 && r.err == nil {
+			e.Refundable = make([]Refundable, n)
+			for j := range e.Refundable {
+				r.count(2, 1)
+				e.Refundable[j] = Refundable{Partner: r.str(), Amount: r.int()}
+			}
+		}
+	}
+	return out
+}
+
+func (r *reader) idem() []idemEntry {
+	out := make([]idemEntry, r.count(-1, 10))
+	for i := range out {
+		if r.count(9, 1); r.err != nil {
+			return nil
+		}
+		e := &out[i]
+		e.Key.Partner, e.Key.Op, e.Key.Reference = r.str(), Op(r.small(255)), r.str()
+		e.Record.User, e.Record.Amount, e.Record.Code = r.str(), r.int(), Code(r.small(255))
+		e.Record.Value, e.Record.TimeMs = r.int(), r.int()
+		if r.err != nil {
+			return nil
+		}
+		if c, err := r.dec.PeekCode(); err == nil && c == msgpcode.Nil {
+			r.err = r.dec.DecodeNil()
+			continue
+		}
+		r.count(6, 1)
+		e.Record.Detail = &RedeemDetail{RequestID: r.str(), RedemptionID: r.str(), Tier: r.str(), Label: r.str(),
+			ExpiresMs: r.int(), RedeemedMs: r.int()}
+	}
+	return out
+}
+
+func (r *reader) cards() []cardEntry {
+	out := make([]cardEntry, r.count(-1, 10))
+	for i := range out {
+		if r.count(9, 1); r.err != nil {
+			return nil
+		}
+		e := &out[i]
+		e.Code, e.Card.Partner, e.Card.Tier, e.Card.Label = r.str(), r.str(), r.str(), r.str()
+		e.Card.IssuedMs, e.Card.ExpiresMs, e.Card.RevokedMs, e.Card.RedeemedMs = r.int(), r.int(), r.int(), r.int()
+		e.Card.RedemptionID = r.str()
+	}
+	return out
+}
+
+func (r *reader) attempts() []attemptEntry {
+	out := make([]attemptEntry, r.count(-1, 3))
+	for i := range out {
+		if r.count(2, 1); r.err != nil {
+			return nil
+		}
+		out[i].Partner = r.str()
+		items := make([]Attempt, r.count(-1, 7))
+		for j := range items {
+			if r.count(6, 1); r.err != nil {
+				return nil
+			}
+			items[j] = Attempt{Seq: r.uint(), TimeMs: r.int(), Card: r.str(), Action: Action(r.small(255)),
+				Outcome: Code(r.small(255)), RequestID: r.str()}
+		}
+		out[i].Items = items
+	}
+	return out
 }
 
 func loadPartners(s *State, snap *snapshot) error {
@@ -196,16 +457,16 @@ func checkWallet(e walletEntry) error {
 	return nil
 }
 
-// checkShape walks data as one msgpack value without allocating, so that a
-// length that announces more elements than the bytes can hold fails here
-// instead of making the reflecting decoder allocate for it, and so that
-// trailing bytes are refused.
-func checkShape(data []byte) error {
+// checkShape walks one msgpack value at the start of data without
+// allocating, so that a length that announces more elements than the bytes
+// can hold fails here instead of making the reflecting decoder allocate for
+// it; unless prefix, nothing may follow it.
+func checkShape(data []byte, prefix bool) error {
 	rd := bytes.NewReader(data)
 	if err := msgpack.NewDecoder(rd).Skip(); err != nil {
 		return err
 	}
-	if rd.Len() != 0 {
+	if !prefix && rd.Len() != 0 {
 		return fmt.Errorf("%d trailing bytes", rd.Len())
 	}
 	return nil

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // randomEvents returns n events that Apply accepts in order, decided by the
@@ -282,8 +280,8 @@ func goldenState() *State {
 func TestSnapshotGolden(t *testing.T) {
 	s := goldenState()
 	data := mustSnapshot(t, s)
-	golden(t, "snapshot_v1.golden", data)
-	want, err := readGolden("snapshot_v1.golden")
+	golden(t, "snapshot_v2.golden", data)
+	want, err := readGolden("snapshot_v2.golden")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +298,7 @@ func TestSnapshotGolden(t *testing.T) {
 // checks and sorting.
 func encodeSnap(t *testing.T, snap snapshot) []byte {
 	t.Helper()
-	b, err := msgpack.Marshal(&snap)
+	b, err := encodeSnapshot(&snap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +307,7 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 
 func TestDecodeSnapshotRejects(t *testing.T) {
 	good := Partner{ID: "p1", API: "payshards", Name: "n", Status: StatusActive, Keys: []APIKey{{ID: "k1", Hash: keyHash(1)}}}
-	if _, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: 1, Partners: []Partner{good}})); err != nil {
+	if _, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: SnapshotVersion, Partners: []Partner{good}})); err != nil {
 		t.Fatalf("control snapshot rejected: %v", err)
 	}
 	noID, shortKey := good, good
@@ -321,17 +319,18 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 		"empty":               nil,
 		"garbage":             []byte("not a snapshot"),
 		"version 0":           encodeSnap(t, snapshot{Version: 0}),
-		"version 2":           encodeSnap(t, snapshot{Version: 2}),
-		"partner without id":  encodeSnap(t, snapshot{Version: 1, Partners: []Partner{noID}}),
-		"partner short key":   encodeSnap(t, snapshot{Version: 1, Partners: []Partner{shortKey}}),
-		"partner long key":    encodeSnap(t, snapshot{Version: 1, Partners: []Partner{longKey}}),
-		"duplicate partner":   encodeSnap(t, snapshot{Version: 1, Partners: []Partner{good, good}}),
-		"negative balance":    encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Balance: -1}}}),
-		"balance above max":   encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Balance: MaxBalance + 1}}}),
-		"zero refundable":     encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Refundable: []Refundable{{"p", 0}}}}}),
-		"negative refundable": encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u", Refundable: []Refundable{{"p", -3}}}}}),
-		"duplicate wallet":    encodeSnap(t, snapshot{Version: 1, Wallets: []walletEntry{{User: "u"}, {User: "u"}}}),
-		"duplicate idem":      encodeSnap(t, snapshot{Version: 1, Idem: []idemEntry{{Key: IdemKey{Op: OpCredit, Reference: "r"}}, {Key: IdemKey{Op: OpCredit, Reference: "r"}}}}),
+		"version 1":           encodeSnap(t, snapshot{Version: 1}),
+		"version 3":           encodeSnap(t, snapshot{Version: 3}),
+		"partner without id":  encodeSnap(t, snapshot{Version: SnapshotVersion, Partners: []Partner{noID}}),
+		"partner short key":   encodeSnap(t, snapshot{Version: SnapshotVersion, Partners: []Partner{shortKey}}),
+		"partner long key":    encodeSnap(t, snapshot{Version: SnapshotVersion, Partners: []Partner{longKey}}),
+		"duplicate partner":   encodeSnap(t, snapshot{Version: SnapshotVersion, Partners: []Partner{good, good}}),
+		"negative balance":    encodeSnap(t, snapshot{Version: SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: -1}}}),
+		"balance above max":   encodeSnap(t, snapshot{Version: SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: MaxBalance + 1}}}),
+		"zero refundable":     encodeSnap(t, snapshot{Version: SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []Refundable{{"p", 0}}}}}),
+		"negative refundable": encodeSnap(t, snapshot{Version: SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []Refundable{{"p", -3}}}}}),
+		"duplicate wallet":    encodeSnap(t, snapshot{Version: SnapshotVersion, Wallets: []walletEntry{{User: "u"}, {User: "u"}}}),
+		"duplicate idem":      encodeSnap(t, snapshot{Version: SnapshotVersion, Idem: []idemEntry{{Key: IdemKey{Op: OpCredit, Reference: "r"}}, {Key: IdemKey{Op: OpCredit, Reference: "r"}}}}),
 		"truncated":           mustSnapshot(t, goldenState())[:40],
 	}
 	for name, data := range cases {
@@ -350,7 +349,7 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 func TestDecodeSnapshotDuplicateKeyHash(t *testing.T) {
 	a := Partner{ID: "p_a", Status: StatusActive, Keys: []APIKey{{ID: "k", Hash: keyHash(1)}}}
 	b := Partner{ID: "p_b", Status: StatusActive, Keys: []APIKey{{ID: "k", Hash: keyHash(1)}}}
-	if s, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: 1, Partners: []Partner{b, a}})); err == nil {
+	if s, err := DecodeSnapshot(encodeSnap(t, snapshot{Version: SnapshotVersion, Partners: []Partner{b, a}})); err == nil {
 		var h [KeyHashLen]byte
 		copy(h[:], keyHash(1))
 		t.Errorf("accepted two partners with one key hash; Keys has %d entries, key -> %q", len(s.Keys), s.Keys[h])
