@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"time"
@@ -84,6 +85,7 @@ func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
 	}
 	start, lastLog := time.Now(), time.Now()
 	events := state.Events
+	presize(state, l.Dir())
 	err := l.Replay(state.Index+1, func(index uint64, payload []byte) error {
 		batch, err := engine.DecodeBatch(payload)
 		if err != nil {
@@ -107,3 +109,28 @@ func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
 		slog.Uint64("events", state.Events-events), slog.Duration("took", took))
 	return nil
 }
+
+// Each logged event takes at least this many bytes of WAL, and leaves at
+// most one idempotency record.
+const minEventBytes = 24
+
+// presize grows the idempotency map once, to what the WAL can hold, before
+// replay fills it: growing it step by step rehashed every record again and
+// again (half of replay time). The estimate errs high by at most the
+// bytes per event ratio, and the map is compacted after the first expiry.
+func presize(state *engine.State, walDir string) {
+	var bytes int64
+	entries, _ := os.ReadDir(walDir)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && !e.IsDir() {
+			bytes += info.Size()
+		}
+	}
+	want := len(state.Idem) + int(min(bytes/minEventBytes, maxPresize))
+	if want > 2*len(state.Idem)+shrinkMin {
+		state.Idem = engine.GrowMap(state.Idem, want)
+	}
+}
+
+// maxPresize bounds the guess (a corrupt size must not exhaust memory).
+const maxPresize = 64 << 20

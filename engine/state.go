@@ -229,6 +229,15 @@ func (s *State) shrinkIdem() {
 	}
 }
 
+// GrowMap copies m into a map with room for size entries.
+func GrowMap[K comparable, V any](m map[K]V, size int) map[K]V {
+	c := make(map[K]V, size)
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
 // CompactMap copies m into a map sized for its current contents.
 func CompactMap[K comparable, V any](m map[K]V) map[K]V {
 	c := make(map[K]V, len(m))
