@@ -41,6 +41,9 @@ type item struct {
 	fn     func(*engine.State)
 }
 
+// noticesKeep is the capacity of a notices buffer kept between batches.
+const noticesKeep = 4096
+
 // notice tells an idempotency shard that a reference's outcome is durable.
 type notice struct {
 	key     engine.IdemKey
@@ -286,6 +289,9 @@ func (c *committer) apply(it *item) bool {
 			s := c.sys.shardIndex(k)
 			c.notices[s] = append(c.notices[s], notice{key: k, expired: true})
 		}
+		if cap(c.state.Expired) > noticesKeep {
+			c.state.Expired = nil
+		}
 	}
 	switch ev.Type {
 	case engine.EvPartnerCreated, engine.EvPartnerStatus, engine.EvKeyAdded, engine.EvKeyRevoked, engine.EvPartnerRateLimit:
@@ -303,6 +309,9 @@ func (c *committer) sendNotices() {
 		// reuse the committer's buffer
 		c.sys.root.Send(c.sys.shards[s], &shardCommitted{notices: append([]notice(nil), ns...)})
 		c.notices[s] = ns[:0]
+		if cap(ns) > noticesKeep { // an expiry's burst: do not hold its memory
+			c.notices[s] = nil
+		}
 	}
 }
 

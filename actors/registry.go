@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"ledgerd/engine"
 )
 
 // entry is the registry's handle on a live entity actor. inflight
@@ -31,8 +33,9 @@ type registry struct {
 	inflightMax int32
 	spawn       func(user string, e *entry) *actor.PID
 	stripes     [registryStripes]struct {
-		mu sync.Mutex
-		m  map[string]*entry
+		mu   sync.Mutex
+		m    map[string]*entry
+		peak int // most entries since m was last rebuilt
 	}
 }
 
@@ -53,6 +56,7 @@ func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
 		e = &entry{}
 		e.pid = r.spawn(id, e)
 		st.m[id] = e
+		st.peak = max(st.peak, len(st.m))
 		r.count.Add(1)
 	}
 	if e.inflight.Load() >= r.inflightMax {
@@ -109,6 +113,9 @@ func (r *registry) sweep(root *actor.RootContext, idleBefore int64) (asked int) 
 				root.Send(e.pid, &passivate{})
 				asked++
 			}
+		}
+		if st.peak > shrinkMin && len(st.m) < st.peak/4 { // Go maps keep their size after deletes
+			st.m, st.peak = engine.CompactMap(st.m), len(st.m)
 		}
 		st.mu.Unlock()
 	}
