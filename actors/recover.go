@@ -63,6 +63,7 @@ func loadSnapshot(dir string, l *wal.Log, logger *slog.Logger) (*engine.State, e
 		}
 		if err != nil {
 			logger.Error("snapshot unusable, trying an older one", slog.String("path", info.Path), slog.Any("err", err))
+			moveAside(info.Path, logger)
 			continue
 		}
 		logger.Info("snapshot loaded", slog.String("path", info.Path), slog.Uint64("index", state.Index),
@@ -134,3 +135,14 @@ func presize(state *engine.State, walDir string) {
 
 // maxPresize bounds the guess (a corrupt size must not exhaust memory).
 const maxPresize = 64 << 20
+
+// moveAside renames an unusable snapshot to <name>.corrupt: its bytes stay
+// for inspection, but it no longer counts as one of the snapshots kept, so
+// pruning can never delete the good older one in its favour.
+func moveAside(path string, logger *slog.Logger) {
+	if err := os.Rename(path, path+".corrupt"); err != nil {
+		logger.Error("could not move the unusable snapshot aside", slog.String("path", path), slog.Any("err", err))
+		return
+	}
+	logger.Warn("unusable snapshot moved aside", slog.String("path", path+".corrupt"))
+}

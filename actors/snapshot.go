@@ -35,6 +35,7 @@ type snapshotter struct {
 	done     chan snapResult
 	logger   *slog.Logger
 	took     prometheus.Histogram
+	verified map[uint64]bool // snapshot indexes read back and found valid
 }
 
 // maybeStart takes a snapshot once the events since the last one reach
@@ -85,7 +86,28 @@ func (s *snapshotter) truncate(log Log) error {
 	if err != nil || len(infos) < snapshotKeep {
 		return err
 	}
-	return log.TruncateFront(infos[snapshotKeep-1].Index + 1)
+	older := infos[snapshotKeep-1]
+	if !s.usable(older) {
+		s.logger.Error("older snapshot unreadable: keeping the whole WAL", slog.String("path", older.Path))
+		return nil
+	}
+	return log.TruncateFront(older.Index + 1)
+}
+
+// usable reads a snapshot back before the WAL is cut to it: the log is
+// only given up for a snapshot known to load.
+func (s *snapshotter) usable(info wal.SnapshotInfo) bool {
+	if s.verified[info.Index] {
+		return true
+	}
+	if _, err := wal.ReadSnapshot(info.Path); err != nil {
+		return false
+	}
+	if s.verified == nil {
+		s.verified = make(map[uint64]bool)
+	}
+	s.verified[info.Index] = true
+	return true
 }
 
 // wait finishes a background snapshot, if one is running.
