@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets fuzz vet fmt clean
+.PHONY: run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -50,6 +50,11 @@ bench-recovery:
 ## bench-wallets: memory per wallet, 1M wallets of which 10k active
 bench-wallets:
 	$(GO) run ./cmd/ledgerbench wallets $(BENCH_ARGS)
+
+CYCLES ?= 100
+## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards and PayPay.cards
+crash-soak:
+	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9' -count=1 -v -timeout 90m ./cmd/ledgerd/
 
 ## fuzz: each Fuzz target for FUZZTIME
 fuzz:

@@ -7,7 +7,8 @@ package main
 //
 // Environment:
 //
-//	LEDGERD_CRASH_CYCLES  kill/restart cycles (default 5; -short: 2)
+//	LEDGERD_CRASH_CYCLES  kill/restart cycles (default 5; -short: 2); after
+//	                      each kill, `ledgerd verify` checks the data dir
 //	LEDGERD_CRASH_SEED    seed for delays, users and amounts (default: time)
 
 import (
@@ -522,7 +523,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	// A small snapshot interval makes snapshots and WAL truncation happen
 	// while the process is killed.
-	args := []string{"--snapshot-every", "300"}
+	args := []string{"--snapshot-every", "300", "--snapshot-fixed"}
 	start := time.Now()
 
 	p := startLedgerd(t, bin, dataDir, logDir, 0, args...)
@@ -556,6 +557,10 @@ func TestCrashRecoveryKill9(t *testing.T) {
 			}
 		}
 		refs = append(refs, sent...)
+
+		// While ledgerd is down: the offline verifier replays the data
+		// dir and checks its invariants before the restart touches it.
+		verifyDataDir(t, dataDir, fmt.Sprintf("after kill %d", cycle))
 
 		p = startLedgerd(t, bin, dataDir, logDir, cycle, args...)
 		torn := checkRestartLog(t, p.logPath)
@@ -623,6 +628,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 	} else {
 		t.Logf("SIGTERM to exit: %v", took.Round(time.Millisecond))
 	}
+	verifyWithBinary(t, bin, dataDir)
 	t.Logf("%d cycles, %d references, total %v", cycles, len(refs), time.Since(start).Round(time.Millisecond))
 	failed = false
 }

@@ -39,6 +39,7 @@ type options struct {
 	listen        string
 	demo          bool
 	snapshotEvery uint64
+	snapshotFixed bool
 	logLevel      string
 	cpuProfile    string
 	tlsCert       string // PEM certificate chain; with tlsKey, serve HTTPS
@@ -57,7 +58,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dataDir, "data", envOr("LEDGERD_DATA", "./data"), "data directory (WAL, snapshots, admin token); env LEDGERD_DATA")
 	fs.StringVar(&o.listen, "listen", envOr("LEDGERD_LISTEN", ":8080"), "listen address; env LEDGERD_LISTEN")
 	fs.BoolVar(&o.demo, "demo", false, "seed a demo PayShards partner and user u_123 with 1500 shards, print the key")
-	fs.Uint64Var(&o.snapshotEvery, "snapshot-every", 100_000, "events between snapshots")
+	fs.Uint64Var(&o.snapshotEvery, "snapshot-every", 100_000, "events between snapshots (at least; also at least the state's size unless --snapshot-fixed)")
+	fs.BoolVar(&o.snapshotFixed, "snapshot-fixed", false, "snapshot every --snapshot-every events whatever the state's size (tests, soaks)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (profiling)")
 	fs.StringVar(&o.tlsCert, "tls-cert", os.Getenv("LEDGERD_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file; needs --tls-key; env LEDGERD_TLS_CERT")
@@ -100,6 +102,9 @@ func envOr(name, def string) string {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "verify" {
+		return runVerify(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return 2
@@ -149,7 +154,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	start := time.Now()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, Logger: logger, Metrics: reg})
+	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, SnapshotFixed: o.snapshotFixed, Logger: logger, Metrics: reg})
 	if err != nil {
 		return fmt.Errorf("recover ledger: %w", err)
 	}

@@ -8,7 +8,8 @@ package main
 //
 // Environment:
 //
-//	LEDGERD_PAYPAY_CRASH_CYCLES  kill/restart cycles (default 3)
+//	LEDGERD_PAYPAY_CRASH_CYCLES  kill/restart cycles (default: LEDGERD_CRASH_CYCLES, else 3);
+//	                             after each kill, `ledgerd verify` checks the data dir
 //	LEDGERD_CRASH_SEED           seed for delays and code choice (default: time)
 
 import (
@@ -140,12 +141,14 @@ func (p *ledgerProc) ppValidate(apiKey, code string) (string, error) {
 }
 
 func ppCycles(t *testing.T) int {
-	if s := os.Getenv("LEDGERD_PAYPAY_CRASH_CYCLES"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			t.Fatalf("LEDGERD_PAYPAY_CRASH_CYCLES=%q", s)
+	for _, name := range []string{"LEDGERD_PAYPAY_CRASH_CYCLES", "LEDGERD_CRASH_CYCLES"} {
+		if s := os.Getenv(name); s != "" {
+			v, err := strconv.Atoi(s)
+			if err != nil || v < 1 {
+				t.Fatalf("%s=%q", name, s)
+			}
+			return v
 		}
-		return v
 	}
 	return 3
 }
@@ -218,7 +221,7 @@ func TestPayPayCrashRecoveryKill9(t *testing.T) {
 		}
 	}()
 	rng := rand.New(rand.NewPCG(seed, 1))
-	args := []string{"--snapshot-every", "500"}
+	args := []string{"--snapshot-every", "500", "--snapshot-fixed"}
 	start := time.Now()
 	p := startLedgerd(t, bin, dataDir, logDir, 0, args...)
 	partner, apiKey := p.ppPartner()
@@ -276,6 +279,7 @@ func TestPayPayCrashRecoveryKill9(t *testing.T) {
 		close(stop)
 		batch := <-loaded
 		sent = append(sent, batch...)
+		verifyDataDir(t, dataDir, fmt.Sprintf("after kill %d", cycle))
 		answered := 0
 		for _, s := range batch {
 			if s.status != 0 {

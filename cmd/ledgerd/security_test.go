@@ -24,7 +24,7 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 	dataDir, logDir := t.TempDir(), t.TempDir()
 	ftDumpLogsOnFailure(t, logDir)
 	// No LEDGERD_ADMIN_TOKEN: the token is generated into <data>/admin-token.
-	p := ftStart(t, bin, dataDir, logDir, "run0", ftOpts{noToken: true, args: []string{"--snapshot-every", "5"}})
+	p := ftStart(t, bin, dataDir, logDir, "run0", ftOpts{noToken: true, args: []string{"--snapshot-every", "5", "--snapshot-fixed"}})
 	tokenPath := filepath.Join(dataDir, adminTokenFile)
 	raw, err := os.ReadFile(tokenPath)
 	if err != nil {
@@ -161,7 +161,7 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 	p.terminate(t)
 	// A restart replays everything (WAL and snapshots hold the state), then
 	// stop again so both are on disk.
-	p = ftStart(t, bin, dataDir, logDir, "run1", ftOpts{noToken: true, args: []string{"--snapshot-every", "5"}})
+	p = ftStart(t, bin, dataDir, logDir, "run1", ftOpts{noToken: true, args: []string{"--snapshot-every", "5", "--snapshot-fixed"}})
 	expect("after restart, B's replay", "deduct", b.APIKey, 50, "same", 200, replay(850))
 	p.terminate(t)
 
