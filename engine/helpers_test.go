@@ -79,7 +79,7 @@ func sampleEvents() []*Event {
 }
 
 // legacySampleEvents are the samples of the types that predate PayPay.cards
-// (1-8): the state snapshot_v1.golden was made from.
+// (1-8): the state snapshot_v2.golden was made from.
 func legacySampleEvents() []*Event {
 	var out []*Event
 	for _, ev := range sampleEvents() {
