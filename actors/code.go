@@ -18,12 +18,11 @@ type inspectCard struct{ reply chan *engine.Card }
 // actor retires as soon as nothing is queued for it; its state lives on in
 // the engine and the next request loads it again.
 type codeActor struct {
-	sys    *System
-	code   string
-	entry  *entry
-	card   *engine.Card // nil: no such code
-	loaded bool
-	stash  []*Op
+	sys   *System
+	code  string
+	entry *entry
+	card  *engine.Card // nil: no such code
+	loading
 }
 
 func (a *codeActor) Receive(ctx actor.Context) {
@@ -31,15 +30,13 @@ func (a *codeActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.sys.committer.in <- item{kind: itemLoadCard, user: a.code, pid: ctx.Self()}
 	case *cardState:
-		a.card, a.loaded = m.card, true
-		for _, op := range a.stash {
+		a.card = m.card
+		for _, op := range a.release() {
 			a.handle(op)
 		}
-		a.stash = nil
 		a.maybeRetire(ctx)
 	case *Op:
-		if !a.loaded {
-			a.stash = append(a.stash, m)
+		if a.hold(m) {
 			return
 		}
 		a.handle(m)

@@ -121,3 +121,27 @@ func (r *registry) sweep(root *actor.RootContext, idleBefore int64) (asked int) 
 	}
 	return asked
 }
+
+// loading holds an entity actor's Ops until its durable state arrives from
+// the committer (the first message after Started).
+type loading struct {
+	loaded bool
+	stash  []*Op
+}
+
+// hold keeps op for later and reports true while the state is not loaded.
+func (l *loading) hold(op *Op) bool {
+	if l.loaded {
+		return false
+	}
+	l.stash = append(l.stash, op)
+	return true
+}
+
+// release marks the state loaded and returns the Ops that waited, in order.
+func (l *loading) release() []*Op {
+	l.loaded = true
+	held := l.stash
+	l.stash = nil
+	return held
+}

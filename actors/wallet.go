@@ -8,12 +8,11 @@ import (
 
 // walletActor owns one user's working balance.
 type walletActor struct {
-	sys    *System
-	user   string
-	entry  *entry
-	w      *engine.Wallet // nil: no such user
-	loaded bool
-	stash  []*Op
+	sys   *System
+	user  string
+	entry *entry
+	w     *engine.Wallet // nil: no such user
+	loading
 }
 
 // inspectWallet asks a wallet actor for a copy of its working state.
@@ -26,15 +25,13 @@ func (a *walletActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.sys.committer.in <- item{kind: itemLoad, user: a.user, pid: ctx.Self()}
 	case *walletState:
-		a.w, a.loaded = m.w, true
-		for _, op := range a.stash {
+		a.w = m.w
+		for _, op := range a.release() {
 			a.handle(op)
 		}
-		a.stash = nil
 		a.maybeRetire(ctx)
 	case *Op:
-		if !a.loaded {
-			a.stash = append(a.stash, m)
+		if a.hold(m) {
 			return
 		}
 		a.handle(m)
