@@ -13,16 +13,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -34,303 +29,20 @@ import (
 )
 
 const (
-	crashAdminToken   = "adm_crash_test_0123456789abcdef"
-	crashInitial      = int64(1_000_000_000)
-	crashUsers        = 4
-	crashWorkers      = 16
-	crashReadyTimeout = 20 * time.Second
+	crashAdminToken = "adm_crash_test_0123456789abcdef"
+	crashInitial    = int64(1_000_000_000)
+	crashUsers      = 4
+	crashWorkers    = 16
 )
 
-// buildLedgerd compiles this package into a temporary binary.
-func buildLedgerd(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if root := os.Getenv("GOROOT"); root != "" {
-			goTool = filepath.Join(root, "bin", "go")
-		}
-	}
-	if goTool == "" {
-		t.Skipf("cannot build the ledgerd binary: no go tool in PATH (%v)", err)
-	}
-	bin := filepath.Join(t.TempDir(), "ledgerd")
-	start := time.Now()
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("cannot build the ledgerd binary (%v):\n%s", err, out)
-	}
-	t.Logf("built %s in %v", bin, time.Since(start).Round(time.Millisecond))
-	return bin
-}
-
-// ledgerProc is one running ledgerd child process.
-type ledgerProc struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	addr    string
-	logPath string
-	client  *http.Client
-	exited  chan struct{}
-	waitErr error
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "LEDGERD_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "LEDGERD_ADMIN_TOKEN="+crashAdminToken)
-}
-
-// startLedgerd starts the binary on dataDir with a fresh port and waits until
-// it answers HTTP. A port lost to another process between picking and
-// listening is retried with a new one.
+// startLedgerd starts the binary on dataDir with the crash tests' admin
+// token, logging to <logDir>/run-<run>-<attempt>.log, and waits until it
+// answers HTTP.
 func startLedgerd(t *testing.T, bin, dataDir, logDir string, run int, args ...string) *ledgerProc {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		p, err := tryStart(t, bin, dataDir, filepath.Join(logDir, fmt.Sprintf("run-%02d-%d.log", run, attempt)), args)
-		if err == nil {
-			return p
-		}
-		if attempt < 3 && strings.Contains(readLog(p.logPath), "listen:") {
-			continue
-		}
-		t.Fatalf("ledgerd run %d did not start: %v\n--- log ---\n%s", run, err, readLog(p.logPath))
-	}
-}
-
-func tryStart(t *testing.T, bin, dataDir, logPath string, args []string) (*ledgerProc, error) {
-	addr := freePort(t)
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append([]string{"--data", dataDir, "--listen", addr}, args...)...)
-	cmd.Env = childEnv()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	p := &ledgerProc{t: t, cmd: cmd, addr: addr, logPath: logPath, exited: make(chan struct{}),
-		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true,
-		}}}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return p, fmt.Errorf("start: %w", err)
-	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		logFile.Close()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	deadline := time.Now().Add(crashReadyTimeout)
-	probe := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-p.exited:
-			return p, fmt.Errorf("exited before ready: %v", p.waitErr)
-		default:
-		}
-		resp, err := probe.Get("http://" + addr + "/payshards/api/partner/balance?userId=probe")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return p, nil // any HTTP answer (401 without a key) means it serves
-		}
-		if time.Now().After(deadline) {
-			p.cmd.Process.Kill()
-			<-p.exited
-			return p, fmt.Errorf("not ready after %v: %v", crashReadyTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func readLog(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
-}
-
-// kill sends SIGKILL and checks that the process was still running: a
-// process that already exited on its own (fail-stop) is a failure.
-func (p *ledgerProc) kill() {
-	p.t.Helper()
-	select {
-	case <-p.exited:
-		p.t.Fatalf("ledgerd exited on its own before the kill: %v\n--- log ---\n%s", p.waitErr, readLog(p.logPath))
-	default:
-	}
-	if err := p.cmd.Process.Kill(); err != nil {
-		p.t.Fatalf("kill: %v", err)
-	}
-	<-p.exited
-	p.client.CloseIdleConnections()
-	var ee *exec.ExitError
-	if !errors.As(p.waitErr, &ee) {
-		p.t.Fatalf("after kill: wait = %v", p.waitErr)
-	}
-	ws, ok := ee.Sys().(syscall.WaitStatus)
-	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		p.t.Fatalf("ledgerd did not die by SIGKILL: %v\n--- log ---\n%s", p.waitErr, readLog(p.logPath))
-	}
-}
-
-// terminate sends SIGTERM and returns the exit code.
-func (p *ledgerProc) terminate(timeout time.Duration) int {
-	p.t.Helper()
-	// Connections this client dialed but never used would hold the drain
-	// open (see TestGracefulShutdownWithUnusedConnection).
-	p.client.CloseIdleConnections()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(timeout):
-		p.cmd.Process.Kill()
-		<-p.exited
-		p.t.Fatalf("ledgerd did not exit within %v of SIGTERM\n--- log ---\n%s", timeout, readLog(p.logPath))
-	}
-	p.client.CloseIdleConnections()
-	return p.cmd.ProcessState.ExitCode()
-}
-
-func (p *ledgerProc) do(method, path string, header map[string]string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, "http://"+p.addr+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode, b, nil
-}
-
-func (p *ledgerProc) mustJSON(method, path string, header map[string]string, body any, want int, out any) {
-	p.t.Helper()
-	st, b, err := p.do(method, path, header, body)
-	if err != nil || st != want {
-		p.t.Fatalf("%s %s: status %d err %v body %s (want %d)", method, path, st, err, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			p.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
-		}
-	}
-}
-
-func adminHeader() map[string]string {
-	return map[string]string{"Authorization": "Bearer " + crashAdminToken}
-}
-
-func (p *ledgerProc) createPartner(name string) string {
-	p.t.Helper()
-	var out struct {
-		APIKey string `json:"apiKey"`
-	}
-	p.mustJSON("POST", "/admin/partners", adminHeader(),
-		map[string]any{"api": "payshards", "name": name, "rateLimitPerMinute": 100_000_000}, http.StatusCreated, &out)
-	if !strings.HasPrefix(out.APIKey, "pk_") {
-		p.t.Fatalf("partner key %q", out.APIKey)
-	}
-	return out.APIKey
-}
-
-func (p *ledgerProc) credit(user string, amount int64, ref string) int64 {
-	p.t.Helper()
-	var out struct {
-		UserID  string `json:"userId"`
-		Balance int64  `json:"balance"`
-	}
-	p.mustJSON("POST", "/admin/payshards/users/"+user+"/credit", adminHeader(),
-		map[string]any{"amount": amount, "reference": ref}, http.StatusOK, &out)
-	return out.Balance
-}
-
-type deductResult struct {
-	Success    bool   `json:"success"`
-	NewBalance int64  `json:"newBalance"`
-	Idempotent bool   `json:"idempotent"`
-	Error      string `json:"error"`
-	Balance    int64  `json:"balance"`
-}
-
-func (p *ledgerProc) deduct(key, user string, amount int64, ref string) (int, deductResult, error) {
-	st, b, err := p.do("POST", "/payshards/api/partner/deduct", map[string]string{"x-api-key": key},
-		map[string]any{"userId": user, "amount": amount, "reference": ref})
-	var r deductResult
-	if err == nil {
-		if jerr := json.Unmarshal(b, &r); jerr != nil {
-			err = fmt.Errorf("decode %q: %w", b, jerr)
-		}
-	}
-	return st, r, err
-}
-
-func (p *ledgerProc) balance(key, user string) (int64, error) {
-	st, b, err := p.do("GET", "/payshards/api/partner/balance?userId="+user, map[string]string{"x-api-key": key}, nil)
-	if err != nil {
-		return 0, err
-	}
-	if st != http.StatusOK {
-		return 0, fmt.Errorf("balance %s: status %d body %s", user, st, b)
-	}
-	var out struct {
-		Balance int64 `json:"balance"`
-	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return 0, err
-	}
-	return out.Balance, nil
-}
-
-func (p *ledgerProc) mustBalance(key, user string) int64 {
-	p.t.Helper()
-	b, err := p.balance(key, user)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return b
+	return start(t, bin, dataDir, fmt.Sprintf("run %d", run), func(attempt int) string {
+		return filepath.Join(logDir, fmt.Sprintf("run-%02d-%d.log", run, attempt))
+	}, procOpts{args: args, token: crashAdminToken})
 }
 
 // sentRef is one deduct the test sent: acked once a 200 came back.
@@ -436,32 +148,12 @@ func loadUntil(t *testing.T, p *ledgerProc, key string, seed uint64, cycle int, 
 	return all
 }
 
-// parallel runs fn(i) for i in [0,n) on crashWorkers goroutines.
-func parallel(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range crashWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
 // deductDefinite retries a deduct until it gets an HTTP answer other than
 // 503 (bounded), so that every reference ends with a definite outcome.
-func deductDefinite(p *ledgerProc, key string, r *sentRef) (int, deductResult, error) {
+func deductDefinite(p *ledgerProc, key string, r *sentRef) (int, opResult, error) {
 	var (
 		st  int
-		res deductResult
+		res opResult
 		err error
 	)
 	for attempt := 0; attempt < 50; attempt++ {

@@ -5,8 +5,8 @@ package main
 // middle WAL entry, a torn tail after kill -9, and overload (a hot wallet,
 // many wallets, and a flood of reads for unknown users).
 //
-// These tests keep their own small harness (prefix ft) so that they do not
-// depend on helpers of the other test files of this package.
+// They run ledgerd with the package's harness (harness_test.go); their own
+// helpers keep the prefix ft.
 //
 // Environment:
 //
@@ -14,19 +14,14 @@ package main
 //	                        (default 200000; e.g. 1000000 for the full run)
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -43,280 +38,8 @@ import (
 
 const (
 	ftAdminToken = "adm_faults_test_0123456789abcdef"
-	ftReady      = 20 * time.Second
 	ftInitial    = int64(1_000_000_000)
 )
-
-// ftBuild compiles this package into a temporary binary.
-func ftBuild(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if root := os.Getenv("GOROOT"); root != "" {
-			goTool = filepath.Join(root, "bin", "go")
-		}
-	}
-	if goTool == "" {
-		t.Skipf("cannot build the ledgerd binary: no go tool (%v)", err)
-	}
-	bin := filepath.Join(t.TempDir(), "ledgerd")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("cannot build the ledgerd binary (%v):\n%s", err, out)
-	}
-	return bin
-}
-
-// ftProc is one ledgerd child process.
-type ftProc struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	addr    string
-	logPath string
-	client  *http.Client
-	exited  chan struct{}
-	waitErr error
-}
-
-type ftOpts struct {
-	args    []string
-	noToken bool // do not set LEDGERD_ADMIN_TOKEN: the token goes to <data>/admin-token
-}
-
-func ftEnv(o ftOpts) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LEDGERD_") {
-			env = append(env, kv)
-		}
-	}
-	if !o.noToken {
-		env = append(env, "LEDGERD_ADMIN_TOKEN="+ftAdminToken)
-	}
-	return env
-}
-
-func ftFreePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// ftLaunch starts ledgerd and returns at once (no readiness wait).
-func ftLaunch(t *testing.T, bin, dataDir, logPath string, o ftOpts) *ftProc {
-	t.Helper()
-	addr := ftFreePort(t)
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append([]string{"--data", dataDir, "--listen", addr}, o.args...)...)
-	cmd.Env = ftEnv(o)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	p := &ftProc{t: t, cmd: cmd, addr: addr, logPath: logPath, exited: make(chan struct{}),
-		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
-			Proxy: nil, MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true,
-		}}}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start ledgerd: %v", err)
-	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		logFile.Close()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		p.client.CloseIdleConnections()
-	})
-	return p
-}
-
-// ready waits until the process answers HTTP; it returns an error if the
-// process exits first or is not ready within ftReady.
-func (p *ftProc) ready() error {
-	deadline := time.Now().Add(ftReady)
-	probe := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("exited before ready: %v", p.waitErr)
-		default:
-		}
-		resp, err := probe.Get("http://" + p.addr + "/paypay/api/v1/health")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %v: %v", ftReady, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// ftStart starts ledgerd and waits until it serves; a port lost between
-// picking and listening is retried.
-func ftStart(t *testing.T, bin, dataDir, logDir, name string, o ftOpts) *ftProc {
-	t.Helper()
-	for attempt := 0; ; attempt++ {
-		p := ftLaunch(t, bin, dataDir, filepath.Join(logDir, fmt.Sprintf("%s-%d.log", name, attempt)), o)
-		err := p.ready()
-		if err == nil {
-			return p
-		}
-		if attempt < 3 && strings.Contains(readFileString(p.logPath), "listen:") {
-			continue
-		}
-		t.Fatalf("ledgerd %s did not start: %v\n--- log ---\n%s", name, err, readFileString(p.logPath))
-	}
-}
-
-// exitWithin waits for the process to exit by itself and returns its code.
-func (p *ftProc) exitWithin(d time.Duration) (int, bool) {
-	select {
-	case <-p.exited:
-		return p.cmd.ProcessState.ExitCode(), true
-	case <-time.After(d):
-		return 0, false
-	}
-}
-
-func (p *ftProc) terminate(t *testing.T) {
-	t.Helper()
-	p.client.CloseIdleConnections()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	code, ok := p.exitWithin(30 * time.Second)
-	if !ok {
-		p.cmd.Process.Kill()
-		<-p.exited
-		t.Fatalf("no exit within 30 s of SIGTERM\n--- log ---\n%s", readFileString(p.logPath))
-	}
-	if code != 0 {
-		t.Fatalf("exit code %d after SIGTERM\n--- log ---\n%s", code, readFileString(p.logPath))
-	}
-}
-
-func (p *ftProc) kill9(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.exited:
-		t.Fatalf("ledgerd exited on its own before kill -9: %v\n--- log ---\n%s", p.waitErr, readFileString(p.logPath))
-	default:
-	}
-	p.cmd.Process.Kill()
-	<-p.exited
-	p.client.CloseIdleConnections()
-}
-
-func readFileString(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
-}
-
-func (p *ftProc) do(method, path string, header map[string]string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, "http://"+p.addr+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-func (p *ftProc) must(method, path string, header map[string]string, body any, want int, out any) {
-	p.t.Helper()
-	st, b, err := p.do(method, path, header, body)
-	if err != nil || st != want {
-		p.t.Fatalf("%s %s: status %d err %v body %s (want %d)", method, path, st, err, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			p.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
-		}
-	}
-}
-
-func ftAdmin(token string) map[string]string {
-	return map[string]string{"Authorization": "Bearer " + token}
-}
-
-type ftPartner struct {
-	ID     string `json:"id"`
-	APIKey string `json:"apiKey"`
-}
-
-func (p *ftProc) partner(token, api, name string, rate int64) ftPartner {
-	p.t.Helper()
-	var out ftPartner
-	p.must("POST", "/admin/partners", ftAdmin(token), map[string]any{"api": api, "name": name, "rateLimitPerMinute": rate}, http.StatusCreated, &out)
-	if !strings.HasPrefix(out.APIKey, "pk_live_") || out.ID == "" {
-		p.t.Fatalf("partner %+v", out)
-	}
-	return out
-}
-
-func (p *ftProc) credit(user string, amount int64, ref string) {
-	p.t.Helper()
-	p.must("POST", "/admin/payshards/users/"+user+"/credit", ftAdmin(ftAdminToken), map[string]any{"amount": amount, "reference": ref}, http.StatusOK, nil)
-}
-
-type ftResult struct {
-	Success    bool   `json:"success"`
-	NewBalance int64  `json:"newBalance"`
-	Idempotent bool   `json:"idempotent"`
-	Error      string `json:"error"`
-	Refundable *int64 `json:"refundable"`
-	Balance    int64  `json:"balance"`
-}
-
-func (p *ftProc) op(kind, key, user string, amount int64, ref string) (int, ftResult, error) {
-	st, b, err := p.do("POST", "/payshards/api/partner/"+kind, map[string]string{"x-api-key": key},
-		map[string]any{"userId": user, "amount": amount, "reference": ref})
-	var r ftResult
-	if err == nil {
-		if jerr := json.Unmarshal(b, &r); jerr != nil {
-			err = fmt.Errorf("decode %q: %w", b, jerr)
-		}
-	}
-	return st, r, err
-}
-
-func (p *ftProc) balance(key, user string) int64 {
-	p.t.Helper()
-	var out struct {
-		Balance int64 `json:"balance"`
-	}
-	p.must("GET", "/payshards/api/partner/balance?userId="+user, map[string]string{"x-api-key": key}, nil, http.StatusOK, &out)
-	return out.Balance
-}
 
 // ftRef is one deduct the test sent.
 type ftRef struct {
@@ -330,7 +53,7 @@ type ftRef struct {
 // users until stop is closed or the process exits. A 200 marks a reference
 // acknowledged; anything else except a transport error, 503 or a closed
 // process is a test error.
-func ftLoad(t *testing.T, p *ftProc, key, prefix string, users []string, workers int, stop <-chan struct{}) []*ftRef {
+func ftLoad(t *testing.T, p *ledgerProc, key, prefix string, users []string, workers int, stop <-chan struct{}) []*ftRef {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -382,31 +105,11 @@ func ftLoad(t *testing.T, p *ftProc, key, prefix string, users []string, workers
 	return all
 }
 
-// ftParallel runs fn(i) for i in [0,n) on 16 goroutines.
-func ftParallel(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
 // ftDefinite retries a deduct until it gets an answer other than 503.
-func ftDefinite(p *ftProc, key string, r *ftRef) (int, ftResult, error) {
+func ftDefinite(p *ledgerProc, key string, r *ftRef) (int, opResult, error) {
 	var (
 		st  int
-		res ftResult
+		res opResult
 		err error
 	)
 	for range 50 {
@@ -428,7 +131,7 @@ func ftDefinite(p *ftProc, key string, r *ftRef) (int, ftResult, error) {
 //     exactly initial minus every reference, and the newBalances form one
 //     serial history (nothing lost, nothing applied twice);
 //   - a second retry of everything is idempotent.
-func ftCheckAfterRestart(t *testing.T, p *ftProc, key string, users []string, refs []*ftRef) (acked, unknownApplied int) {
+func ftCheckAfterRestart(t *testing.T, p *ledgerProc, key string, users []string, refs []*ftRef) (acked, unknownApplied int) {
 	t.Helper()
 	lo, hi := map[string]int64{}, map[string]int64{}
 	for _, u := range users {
@@ -442,7 +145,7 @@ func ftCheckAfterRestart(t *testing.T, p *ftProc, key string, users []string, re
 		}
 	}
 	for _, u := range users {
-		if b := p.balance(key, u); b < lo[u] || b > hi[u] {
+		if b := p.mustBalance(key, u); b < lo[u] || b > hi[u] {
 			t.Errorf("after restart, before retries: %s balance %d, want within [%d, %d] (an acknowledged deduct lost, or one applied twice)", u, b, lo[u], hi[u])
 		}
 	}
@@ -452,7 +155,7 @@ func ftCheckAfterRestart(t *testing.T, p *ftProc, key string, users []string, re
 		t.Errorf(format, a...)
 		mu.Unlock()
 	}
-	ftParallel(len(refs), func(i int) {
+	parallel(len(refs), func(i int) {
 		r := refs[i]
 		st, res, err := ftDefinite(p, key, r)
 		if err != nil || st != http.StatusOK || !res.Success {
@@ -472,7 +175,7 @@ func ftCheckAfterRestart(t *testing.T, p *ftProc, key string, users []string, re
 		mu.Unlock()
 		r.newBalance = res.NewBalance
 	})
-	ftParallel(len(refs), func(i int) {
+	parallel(len(refs), func(i int) {
 		r := refs[i]
 		st, res, err := p.op("deduct", key, r.user, r.amount, r.ref)
 		if err != nil || st != http.StatusOK || !res.Idempotent || res.NewBalance != r.newBalance {
@@ -484,7 +187,7 @@ func ftCheckAfterRestart(t *testing.T, p *ftProc, key string, users []string, re
 		byUser[r.user] = append(byUser[r.user], r)
 	}
 	for _, u := range users {
-		if got := p.balance(key, u); got != lo[u] {
+		if got := p.mustBalance(key, u); got != lo[u] {
 			t.Errorf("%s: balance %d after every reference got an answer, want %d", u, got, lo[u])
 		}
 		rs := byUser[u]
@@ -499,43 +202,6 @@ func ftCheckAfterRestart(t *testing.T, p *ftProc, key string, users []string, re
 		}
 	}
 	return acked, unknownApplied
-}
-
-// ftLogErrors returns the log's ERROR lines that match none of allowed.
-func ftLogErrors(path string, allowed ...string) []string {
-	var bad []string
-	sc := bufio.NewScanner(strings.NewReader(readFileString(path)))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-lines:
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.Contains(line, "level=ERROR") {
-			continue
-		}
-		for _, a := range allowed {
-			if strings.Contains(line, a) {
-				continue lines
-			}
-		}
-		bad = append(bad, line)
-	}
-	return bad
-}
-
-func ftDumpLogsOnFailure(t *testing.T, logDir string) {
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		ents, _ := os.ReadDir(logDir)
-		for _, e := range ents {
-			log := readFileString(filepath.Join(logDir, e.Name()))
-			if len(log) > 20000 {
-				log = log[:10000] + "\n…\n" + log[len(log)-10000:]
-			}
-			t.Logf("--- %s ---\n%s", e.Name(), log)
-		}
-	})
 }
 
 // ---- disk full ----
@@ -599,12 +265,12 @@ func ftFill(t *testing.T, dir string, leave int64) string {
 // restart cleanly with every acknowledged deduct exactly once.
 func TestFaultDiskFullFailStop(t *testing.T) {
 	mnt := ftMountTmpfs(t, 12<<20)
-	bin := ftBuild(t)
+	bin := buildLedgerd(t)
 	dataDir, logDir := filepath.Join(mnt, "data"), t.TempDir()
-	ftDumpLogsOnFailure(t, logDir)
+	dumpLogsOnFailure(t, logDir)
 	users := []string{"df_u0", "df_u1", "df_u2", "df_u3"}
 
-	p := ftStart(t, bin, dataDir, logDir, "run0", ftOpts{})
+	p := startNamed(t, bin, dataDir, logDir, "run0", procOpts{token: ftAdminToken, readyPath: healthPath})
 	key := p.partner(ftAdminToken, "payshards", "diskfull", 100_000_000).APIKey
 	for i, u := range users {
 		p.credit(u, ftInitial, "df_topup_"+strconv.Itoa(i))
@@ -620,7 +286,7 @@ func TestFaultDiskFullFailStop(t *testing.T) {
 	if !exited {
 		t.Fatalf("ledgerd still running 20 s into a full disk: no fail-stop (sent %d deducts)", len(refs))
 	}
-	log := readFileString(p.logPath)
+	log := readLog(p.logPath)
 	if code == 0 || !strings.Contains(log, "fail-stop") {
 		t.Errorf("exit code %d, want non-zero with a fail-stop line in the log", code)
 	}
@@ -640,9 +306,9 @@ func TestFaultDiskFullFailStop(t *testing.T) {
 
 	// Still full: a restart must either refuse with a clear message or come
 	// up with a consistent state; it must never half-start.
-	q := ftLaunch(t, bin, dataDir, filepath.Join(logDir, "run1-still-full.log"), ftOpts{})
+	q := launch(t, bin, dataDir, filepath.Join(logDir, "run1-still-full.log"), procOpts{token: ftAdminToken, readyPath: healthPath})
 	if err := q.ready(); err != nil {
-		qlog := readFileString(q.logPath)
+		qlog := readLog(q.logPath)
 		if qc, ok := q.exitWithin(5 * time.Second); !ok || qc == 0 || !strings.Contains(qlog, "no space left on device") {
 			t.Errorf("restart on a full disk: %v, exit %d/%v, want a non-zero exit naming the full disk", err, qc, ok)
 		}
@@ -655,16 +321,16 @@ func TestFaultDiskFullFailStop(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	p = ftStart(t, bin, dataDir, logDir, "run2", ftOpts{})
-	if bad := ftLogErrors(p.logPath); len(bad) > 0 {
+	p = startNamed(t, bin, dataDir, logDir, "run2", procOpts{token: ftAdminToken, readyPath: healthPath})
+	if bad := logErrors(p.logPath); len(bad) > 0 {
 		t.Errorf("restart with space back logged errors:\n%s", strings.Join(bad, "\n"))
 	}
-	if log := readFileString(p.logPath); strings.Contains(log, "torn tail repaired") {
+	if log := readLog(p.logPath); strings.Contains(log, "torn tail repaired") {
 		t.Logf("restart repaired a torn tail (the write that failed): %s", grepLine(log, "torn tail repaired"))
 	}
 	a, applied := ftCheckAfterRestart(t, p, key, users, refs)
 	t.Logf("after restart: %d acknowledged all replayed; %d of %d unacknowledged had been durable", a, applied, len(refs)-a)
-	p.terminate(t)
+	p.stop(t)
 }
 
 func lastLine(s string) string {
@@ -688,14 +354,14 @@ func grepLine(s, sub string) string {
 // space back, both recover.
 func TestFaultDiskFullAtStartup(t *testing.T) {
 	mnt := ftMountTmpfs(t, 4<<20)
-	bin := ftBuild(t)
+	bin := buildLedgerd(t)
 	dataDir, logDir := filepath.Join(mnt, "data"), t.TempDir()
-	ftDumpLogsOnFailure(t, logDir)
+	dumpLogsOnFailure(t, logDir)
 	filler := ftFill(t, mnt, 0)
 
-	p := ftLaunch(t, bin, dataDir, filepath.Join(logDir, "token-full.log"), ftOpts{noToken: true})
+	p := launch(t, bin, dataDir, filepath.Join(logDir, "token-full.log"), procOpts{readyPath: healthPath})
 	code, ok := p.exitWithin(15 * time.Second)
-	log := readFileString(p.logPath)
+	log := readLog(p.logPath)
 	switch {
 	case !ok:
 		t.Errorf("first start on a full disk without LEDGERD_ADMIN_TOKEN is still running after 15 s; want a refusal")
@@ -710,19 +376,19 @@ func TestFaultDiskFullAtStartup(t *testing.T) {
 	t.Logf("refused: %s", lastLine(log))
 
 	// With the token from the environment nothing needs writing at start.
-	p = ftStart(t, bin, dataDir, logDir, "env-token-full", ftOpts{})
-	st, b, err := p.do("POST", "/admin/payshards/users/full_u1/credit", ftAdmin(ftAdminToken), map[string]any{"amount": 100, "reference": "full_t1"})
+	p = startNamed(t, bin, dataDir, logDir, "env-token-full", procOpts{token: ftAdminToken, readyPath: healthPath})
+	st, b, err := p.do("POST", "/admin/payshards/users/full_u1/credit", adminAuth(ftAdminToken), map[string]any{"amount": 100, "reference": "full_t1"})
 	if err == nil && st == http.StatusOK {
 		t.Errorf("credit on a full disk acknowledged: %d %s", st, b)
 	}
 	code, ok = p.exitWithin(10 * time.Second)
-	if !ok || code == 0 || !strings.Contains(readFileString(p.logPath), "fail-stop") {
+	if !ok || code == 0 || !strings.Contains(readLog(p.logPath), "fail-stop") {
 		t.Errorf("first write on a full disk: exited %v with %d; want a fail-stop", ok, code)
 	}
 
 	os.Remove(filler)
-	p = ftStart(t, bin, dataDir, logDir, "space-back", ftOpts{noToken: true})
-	if bad := ftLogErrors(p.logPath); len(bad) > 0 {
+	p = startNamed(t, bin, dataDir, logDir, "space-back", procOpts{readyPath: healthPath})
+	if bad := logErrors(p.logPath); len(bad) > 0 {
 		t.Errorf("start with space back logged errors:\n%s", strings.Join(bad, "\n"))
 	}
 	tok, err := os.ReadFile(filepath.Join(dataDir, adminTokenFile))
@@ -736,11 +402,11 @@ func TestFaultDiskFullAtStartup(t *testing.T) {
 	// The unacknowledged credit may or may not have been written; either
 	// way a retry is one credit.
 	var out struct{ Balance int64 }
-	p.must("POST", "/admin/payshards/users/full_u1/credit", ftAdmin(token), map[string]any{"amount": 100, "reference": "full_t1"}, http.StatusOK, &out)
+	p.mustJSON("POST", "/admin/payshards/users/full_u1/credit", adminAuth(token), map[string]any{"amount": 100, "reference": "full_t1"}, http.StatusOK, &out)
 	if out.Balance != 100 {
 		t.Errorf("credit retry after the disk-full fail-stop: balance %d, want 100", out.Balance)
 	}
-	p.terminate(t)
+	p.stop(t)
 }
 
 // ---- snapshots and WAL corruption ----
@@ -833,14 +499,14 @@ func ftCopyDir(t *testing.T, src, dst string) {
 }
 
 // ftSequential runs n deducts of prefix on users, all of which must be 200.
-func ftSequential(t *testing.T, p *ftProc, key, prefix string, users []string, n int) []*ftRef {
+func ftSequential(t *testing.T, p *ledgerProc, key, prefix string, users []string, n int) []*ftRef {
 	t.Helper()
 	refs := make([]*ftRef, n)
 	for i := range refs {
 		refs[i] = &ftRef{ref: fmt.Sprintf("%s-%04d", prefix, i), user: users[i%len(users)], amount: int64(1 + i%7)}
 	}
 	var mu sync.Mutex
-	ftParallel(n, func(i int) {
+	parallel(n, func(i int) {
 		r := refs[i]
 		st, res, err := p.op("deduct", key, r.user, r.amount, r.ref)
 		mu.Lock()
@@ -856,15 +522,15 @@ func ftSequential(t *testing.T, p *ftProc, key, prefix string, users []string, n
 
 // ftExpectState checks balances and that every reference replays its
 // original answer.
-func ftExpectState(t *testing.T, p *ftProc, key string, users []string, refs []*ftRef, want map[string]int64) {
+func ftExpectState(t *testing.T, p *ledgerProc, key string, users []string, refs []*ftRef, want map[string]int64) {
 	t.Helper()
 	for _, u := range users {
-		if got := p.balance(key, u); got != want[u] {
+		if got := p.mustBalance(key, u); got != want[u] {
 			t.Errorf("%s: balance %d, want %d", u, got, want[u])
 		}
 	}
 	var mu sync.Mutex
-	ftParallel(len(refs), func(i int) {
+	parallel(len(refs), func(i int) {
 		r := refs[i]
 		st, res, err := p.op("deduct", key, r.user, r.amount, r.ref)
 		if err != nil || st != http.StatusOK || !res.Idempotent || res.NewBalance != r.newBalance {
@@ -879,9 +545,9 @@ func ftExpectState(t *testing.T, p *ftProc, key string, users []string, refs []*
 // listening; it returns the log.
 func ftRefused(t *testing.T, bin, dataDir, logPath string) string {
 	t.Helper()
-	p := ftLaunch(t, bin, dataDir, logPath, ftOpts{})
+	p := launch(t, bin, dataDir, logPath, procOpts{token: ftAdminToken, readyPath: healthPath})
 	code, ok := p.exitWithin(20 * time.Second)
-	log := readFileString(p.logPath)
+	log := readLog(p.logPath)
 	if !ok {
 		t.Fatalf("start-up on corrupt data is still running after 20 s; want a refusal\n%s", log)
 	}
@@ -897,22 +563,22 @@ func ftRefused(t *testing.T, bin, dataDir, logPath string) string {
 // with the WAL no longer reaching index 1, refuse start-up; a bit flip in a
 // middle WAL entry refuses start-up naming the file and offset.
 func TestFaultSnapshotAndWALCorruption(t *testing.T) {
-	bin := ftBuild(t)
+	bin := buildLedgerd(t)
 	dataDir, logDir := t.TempDir(), t.TempDir()
-	ftDumpLogsOnFailure(t, logDir)
+	dumpLogsOnFailure(t, logDir)
 	users := []string{"sc_u0", "sc_u1", "sc_u2"}
-	args := ftOpts{args: []string{"--snapshot-every", "1000000000"}}
+	args := procOpts{token: ftAdminToken, readyPath: healthPath, args: []string{"--snapshot-every", "1000000000"}}
 
-	p := ftStart(t, bin, dataDir, logDir, "run0", args)
+	p := startNamed(t, bin, dataDir, logDir, "run0", args)
 	key := p.partner(ftAdminToken, "payshards", "snapcorrupt", 100_000_000).APIKey
 	for i, u := range users {
 		p.credit(u, ftInitial, "sc_topup_"+strconv.Itoa(i))
 	}
 	refs := ftSequential(t, p, key, "sc-a", users, 150)
-	p.terminate(t)
-	p = ftStart(t, bin, dataDir, logDir, "run1", args)
+	p.stop(t)
+	p = startNamed(t, bin, dataDir, logDir, "run1", args)
 	refs = append(refs, ftSequential(t, p, key, "sc-b", users, 150)...)
-	p.terminate(t)
+	p.stop(t)
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -939,19 +605,19 @@ func TestFaultSnapshotAndWALCorruption(t *testing.T) {
 		ftCopyDir(t, pristine, dir)
 		s := ftSnapshots(t, dir)
 		ftFlip(t, s[0], -7) // a payload bit
-		p := ftStart(t, bin, dir, logDir, "fallback", args)
-		log := readFileString(p.logPath)
+		p := startNamed(t, bin, dir, logDir, "fallback", args)
+		log := readLog(p.logPath)
 		if !strings.Contains(grepLine(log, "snapshot unusable"), filepath.Base(s[0])) {
 			t.Errorf("log does not say the newest snapshot %s is unusable", filepath.Base(s[0]))
 		}
 		if !strings.Contains(grepLine(log, "snapshot loaded"), filepath.Base(s[1])) {
 			t.Errorf("log does not say it loaded the previous snapshot %s", filepath.Base(s[1]))
 		}
-		if bad := ftLogErrors(p.logPath, "snapshot unusable"); len(bad) > 0 {
+		if bad := logErrors(p.logPath, "snapshot unusable"); len(bad) > 0 {
 			t.Errorf("other errors: %v", bad)
 		}
 		ftExpectState(t, p, key, users, refs, want)
-		p.terminate(t)
+		p.stop(t)
 	})
 
 	t.Run("after a fallback the kept fallback snapshot is usable", func(t *testing.T) {
@@ -959,33 +625,33 @@ func TestFaultSnapshotAndWALCorruption(t *testing.T) {
 		ftCopyDir(t, pristine, dir)
 		s := ftSnapshots(t, dir)
 		ftFlip(t, s[0], -7)
-		p := ftStart(t, bin, dir, logDir, "fallback-then-traffic", args)
+		p := startNamed(t, bin, dir, logDir, "fallback-then-traffic", args)
 		// More traffic and a clean stop write a new snapshot. The two kept
 		// must again be two usable ones: a later corrupt newest snapshot
 		// must still fall back (README: "the two newest are kept ... so a
 		// corrupt newest snapshot falls back to the previous one").
 		more := ftSequential(t, p, key, "sc-c", users, 30)
-		p.terminate(t)
+		p.stop(t)
 		want2 := maps.Clone(want)
 		for _, r := range more {
 			want2[r.user] -= r.amount
 		}
 		all := append(slices.Clone(refs), more...)
-		p = ftStart(t, bin, dir, logDir, "fallback-next", args)
+		p = startNamed(t, bin, dir, logDir, "fallback-next", args)
 		ftExpectState(t, p, key, users, all, want2)
-		p.terminate(t)
+		p.stop(t)
 		s2 := ftSnapshots(t, dir)
 		t.Logf("snapshots kept after the fallback run: %v", s2)
 		ftFlip(t, s2[0], -7)
-		q := ftLaunch(t, bin, dir, filepath.Join(logDir, "fallback-second-corruption.log"), args)
+		q := launch(t, bin, dir, filepath.Join(logDir, "fallback-second-corruption.log"), args)
 		if err := q.ready(); err != nil {
 			t.Errorf("BUG: after one fallback start and a clean stop, a corrupt newest snapshot no longer falls back: "+
 				"the snapshot kept as the fallback is the one already found unusable, the last good one was pruned and "+
-				"the WAL truncated past it. Start-up: %v\n%s", err, lastLine(readFileString(q.logPath)))
+				"the WAL truncated past it. Start-up: %v\n%s", err, lastLine(readLog(q.logPath)))
 			return
 		}
 		ftExpectState(t, q, key, users, all, want2)
-		q.terminate(t)
+		q.stop(t)
 	})
 
 	t.Run("both snapshots corrupt and WAL truncated refuses", func(t *testing.T) {
@@ -1021,9 +687,9 @@ func TestFaultSnapshotAndWALCorruption(t *testing.T) {
 	})
 
 	// The untouched copy still starts with the same state.
-	p = ftStart(t, bin, pristine, logDir, "pristine", args)
+	p = startNamed(t, bin, pristine, logDir, "pristine", args)
 	ftExpectState(t, p, key, users, refs, want)
-	p.terminate(t)
+	p.stop(t)
 }
 
 // TestFaultTornTailProcess: after kill -9 during load, a torn entry (its
@@ -1031,11 +697,11 @@ func TestFaultSnapshotAndWALCorruption(t *testing.T) {
 // are appended to the last segment. Each restart logs what it cut and
 // keeps every acknowledged deduct.
 func TestFaultTornTailProcess(t *testing.T) {
-	bin := ftBuild(t)
+	bin := buildLedgerd(t)
 	dataDir, logDir := t.TempDir(), t.TempDir()
-	ftDumpLogsOnFailure(t, logDir)
+	dumpLogsOnFailure(t, logDir)
 	users := []string{"tt_u0", "tt_u1", "tt_u2", "tt_u3"}
-	p := ftStart(t, bin, dataDir, logDir, "run0", ftOpts{})
+	p := startNamed(t, bin, dataDir, logDir, "run0", procOpts{token: ftAdminToken, readyPath: healthPath})
 	key := p.partner(ftAdminToken, "payshards", "torn", 100_000_000).APIKey
 	for i, u := range users {
 		p.credit(u, ftInitial, "tt_topup_"+strconv.Itoa(i))
@@ -1077,12 +743,12 @@ func TestFaultTornTailProcess(t *testing.T) {
 		f.Write(extra)
 		f.Close()
 
-		p = ftStart(t, bin, dataDir, logDir, fmt.Sprintf("run%d", cycle+1), ftOpts{})
-		line := grepLine(readFileString(p.logPath), "torn tail repaired")
+		p = startNamed(t, bin, dataDir, logDir, fmt.Sprintf("run%d", cycle+1), procOpts{token: ftAdminToken, readyPath: healthPath})
+		line := grepLine(readLog(p.logPath), "torn tail repaired")
 		if !strings.Contains(line, fmt.Sprintf("offset=%d", len(buf))) || !strings.Contains(line, fmt.Sprintf("bytes_cut=%d", len(extra))) {
 			t.Errorf("cycle %d: want a repair line cutting %d bytes at offset %d, got %q", cycle, len(extra), len(buf), line)
 		}
-		if bad := ftLogErrors(p.logPath); len(bad) > 0 {
+		if bad := logErrors(p.logPath); len(bad) > 0 {
 			t.Errorf("cycle %d: restart logged errors: %v", cycle, bad)
 		}
 		if _, err := os.Stat(seg + ".broken"); err != nil {
@@ -1094,7 +760,7 @@ func TestFaultTornTailProcess(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	p.terminate(t)
+	p.stop(t)
 }
 
 // ---- overload ----
@@ -1118,7 +784,7 @@ func ftRSS(t *testing.T, pid int) int64 {
 
 // ftMetric returns the value of the first /metrics sample whose line starts
 // with prefix.
-func ftMetric(t *testing.T, p *ftProc, prefix string) float64 {
+func ftMetric(t *testing.T, p *ledgerProc, prefix string) float64 {
 	t.Helper()
 	st, b, err := p.do("GET", "/metrics", nil, nil)
 	if err != nil || st != http.StatusOK {
@@ -1148,7 +814,7 @@ type ftFloodStats struct {
 
 // ftFlood runs conns goroutines, each with its own connection, sending
 // deducts (unique references, amount 1) to userOf(conn) for d.
-func ftFlood(t *testing.T, p *ftProc, key, phase string, conns int, d time.Duration, userOf func(int) string) ftFloodStats {
+func ftFlood(t *testing.T, p *ledgerProc, key, phase string, conns int, d time.Duration, userOf func(int) string) ftFloodStats {
 	t.Helper()
 	c := &fasthttp.Client{MaxConnsPerHost: conns + 16, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second, MaxIdleConnDuration: time.Minute}
 	defer c.CloseIdleConnections()
@@ -1228,10 +894,10 @@ func TestFaultOverloadFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("flood test skipped in -short")
 	}
-	bin := ftBuild(t)
+	bin := buildLedgerd(t)
 	dataDir, logDir := t.TempDir(), t.TempDir()
-	ftDumpLogsOnFailure(t, logDir)
-	p := ftStart(t, bin, dataDir, logDir, "run0", ftOpts{})
+	dumpLogsOnFailure(t, logDir)
+	p := startNamed(t, bin, dataDir, logDir, "run0", procOpts{token: ftAdminToken, readyPath: healthPath})
 	key := p.partner(ftAdminToken, "payshards", "flood", 100_000_000).APIKey
 	const conns, hotConns = 2000, 2000
 	var lim syscall.Rlimit
@@ -1241,7 +907,7 @@ func TestFaultOverloadFlood(t *testing.T) {
 	hot := "fl_hot"
 	p.credit(hot, ftInitial, "fl_topup_hot")
 	many := func(i int) string { return "fl_u" + strconv.Itoa(i) }
-	ftParallel(conns, func(i int) { p.credit(many(i), ftInitial, "fl_topup_"+strconv.Itoa(i)) })
+	parallel(conns, func(i int) { p.credit(many(i), ftInitial, "fl_topup_"+strconv.Itoa(i)) })
 	rss0 := ftRSS(t, p.cmd.Process.Pid)
 
 	for _, tc := range []struct {
@@ -1278,7 +944,7 @@ func TestFaultOverloadFlood(t *testing.T) {
 			t.Errorf("%s: RSS %d MiB, want < 500 MiB", tc.name, rss>>20)
 		}
 		for u, n := range s.sumAcked {
-			if got := p.balance(key, u); got != ftInitial-n {
+			if got := p.mustBalance(key, u); got != ftInitial-n {
 				t.Errorf("%s: %s balance %d, want %d (initial minus %d acknowledged deducts of 1)", tc.name, u, got, ftInitial-n, n)
 			}
 		}
@@ -1291,7 +957,7 @@ func TestFaultOverloadFlood(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	p.terminate(t)
+	p.stop(t)
 }
 
 // TestFaultUnknownUserReadFlood: balance reads for distinct unknown users
@@ -1311,10 +977,10 @@ func TestFaultUnknownUserReadFlood(t *testing.T) {
 		}
 		total, budget = v, 10*time.Minute
 	}
-	bin := ftBuild(t)
+	bin := buildLedgerd(t)
 	dataDir, logDir := t.TempDir(), t.TempDir()
-	ftDumpLogsOnFailure(t, logDir)
-	p := ftStart(t, bin, dataDir, logDir, "run0", ftOpts{})
+	dumpLogsOnFailure(t, logDir)
+	p := startNamed(t, bin, dataDir, logDir, "run0", procOpts{token: ftAdminToken, readyPath: healthPath})
 	key := p.partner(ftAdminToken, "payshards", "readflood", 100_000_000).APIKey
 	p.credit("rf_known", 100, "rf_topup")
 
@@ -1393,8 +1059,8 @@ func TestFaultUnknownUserReadFlood(t *testing.T) {
 	if live > 2 {
 		t.Errorf("%v wallet actors alive after the reads; want ~0", live)
 	}
-	if got := p.balance(key, "rf_known"); got != 100 {
+	if got := p.mustBalance(key, "rf_known"); got != 100 {
 		t.Errorf("known user balance %d after the flood", got)
 	}
-	p.terminate(t)
+	p.stop(t)
 }

@@ -101,7 +101,7 @@ func (p *ledgerProc) ppPartner() (id, key string) {
 		ID     string `json:"id"`
 		APIKey string `json:"apiKey"`
 	}
-	p.mustJSON("POST", "/admin/partners", adminHeader(),
+	p.mustJSON("POST", "/admin/partners", adminAuth(p.token),
 		map[string]any{"api": "paypay", "name": "crash-paypay", "rateLimitPerMinute": 100_000_000}, http.StatusCreated, &out)
 	return out.ID, out.APIKey
 }
@@ -111,7 +111,7 @@ func (p *ledgerProc) ppIssue(partner string, n int) []string {
 	var out struct {
 		Codes []string `json:"codes"`
 	}
-	p.mustJSON("POST", "/admin/paypay/partners/"+partner+"/codes", adminHeader(), map[string]any{
+	p.mustJSON("POST", "/admin/paypay/partners/"+partner+"/codes", adminAuth(p.token), map[string]any{
 		"count": n, "tier": "month", "entitlement_label": "1 month",
 		"expires_at": time.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339),
 	}, http.StatusCreated, &out)

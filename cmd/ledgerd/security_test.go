@@ -20,11 +20,11 @@ import (
 )
 
 func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
-	bin := ftBuild(t)
+	bin := buildLedgerd(t)
 	dataDir, logDir := t.TempDir(), t.TempDir()
-	ftDumpLogsOnFailure(t, logDir)
+	dumpLogsOnFailure(t, logDir)
 	// No LEDGERD_ADMIN_TOKEN: the token is generated into <data>/admin-token.
-	p := ftStart(t, bin, dataDir, logDir, "run0", ftOpts{noToken: true, args: []string{"--snapshot-every", "5", "--snapshot-fixed"}})
+	p := startNamed(t, bin, dataDir, logDir, "run0", procOpts{readyPath: healthPath, args: []string{"--snapshot-every", "5", "--snapshot-fixed"}})
 	tokenPath := filepath.Join(dataDir, adminTokenFile)
 	raw, err := os.ReadFile(tokenPath)
 	if err != nil {
@@ -42,7 +42,7 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 		ID     string `json:"id"`
 		APIKey string `json:"apiKey"`
 	}
-	p.must("POST", "/admin/partners/"+a.ID+"/keys", ftAdmin(token), nil, http.StatusCreated, &a2)
+	p.mustJSON("POST", "/admin/partners/"+a.ID+"/keys", adminAuth(token), nil, http.StatusCreated, &a2)
 	pa := p.partner(token, "paypay", "PayPay A", 1_000_000)
 	pb := p.partner(token, "paypay", "PayPay B", 1_000_000)
 	secrets := map[string]string{"admin token": token, "key A": a.APIKey, "key A2": a2.APIKey, "key B": b.APIKey,
@@ -51,29 +51,29 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 	var issued struct {
 		Codes []string `json:"codes"`
 	}
-	p.must("POST", "/admin/paypay/partners/"+pb.ID+"/codes", ftAdmin(token), map[string]any{
+	p.mustJSON("POST", "/admin/paypay/partners/"+pb.ID+"/codes", adminAuth(token), map[string]any{
 		"count": 2, "tier": "month", "entitlement_label": "1 month",
 		"expires_at": time.Now().Add(24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"),
 	}, http.StatusCreated, &issued)
 	if len(issued.Codes) != 2 {
 		t.Fatalf("codes %v", issued.Codes)
 	}
-	p.must("POST", "/admin/payshards/users/sec_u1/credit", ftAdmin(token), map[string]any{"amount": 1000, "reference": "sec_t1"}, http.StatusOK, nil)
+	p.mustJSON("POST", "/admin/payshards/users/sec_u1/credit", adminAuth(token), map[string]any{"amount": 1000, "reference": "sec_t1"}, http.StatusOK, nil)
 
-	expect := func(what string, kind, key string, amount int64, ref string, wantStatus int, check func(ftResult) bool) {
+	expect := func(what string, kind, key string, amount int64, ref string, wantStatus int, check func(opResult) bool) {
 		t.Helper()
 		st, res, err := p.op(kind, key, "sec_u1", amount, ref)
 		if err != nil || st != wantStatus || !check(res) {
 			t.Errorf("%s: %s %d ref %q: status %d %+v err %v (want %d)", what, kind, amount, ref, st, res, err, wantStatus)
 		}
 	}
-	fresh := func(bal int64) func(ftResult) bool {
-		return func(r ftResult) bool { return r.Success && !r.Idempotent && r.NewBalance == bal }
+	fresh := func(bal int64) func(opResult) bool {
+		return func(r opResult) bool { return r.Success && !r.Idempotent && r.NewBalance == bal }
 	}
-	replay := func(bal int64) func(ftResult) bool {
-		return func(r ftResult) bool { return r.Success && r.Idempotent && r.NewBalance == bal }
+	replay := func(bal int64) func(opResult) bool {
+		return func(r opResult) bool { return r.Success && r.Idempotent && r.NewBalance == bal }
 	}
-	errIs := func(code string) func(ftResult) bool { return func(r ftResult) bool { return r.Error == code } }
+	errIs := func(code string) func(opResult) bool { return func(r opResult) bool { return r.Error == code } }
 
 	// The same reference string is independent per partner.
 	expect("A deducts", "deduct", a.APIKey, 100, "same", 200, fresh(900))
@@ -83,8 +83,8 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 	expect("A's second key sees A's reference", "deduct", a2.APIKey, 100, "same", 200, replay(900))
 	expect("A unaffected by B", "deduct", a.APIKey, 100, "same", 200, replay(900))
 	// Refunds: B can refund only what B deducted; C nothing.
-	refundable := func(n int64) func(ftResult) bool {
-		return func(r ftResult) bool {
+	refundable := func(n int64) func(opResult) bool {
+		return func(r opResult) bool {
 			return r.Error == "refund_exceeds_deducted" && r.Refundable != nil && *r.Refundable == n
 		}
 	}
@@ -92,7 +92,7 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 	expect("C refunds what others deducted", "refund", c.APIKey, 1, "ref_c1", 409, refundable(0))
 	expect("A refunds its own", "refund", a.APIKey, 100, "ref_a1", 200, fresh(950))
 	expect("B's refund reference is B's own", "refund", b.APIKey, 50, "ref_a1", 200, fresh(1000))
-	if bal := p.balance(c.APIKey, "sec_u1"); bal != 1000 {
+	if bal := p.mustBalance(c.APIKey, "sec_u1"); bal != 1000 {
 		t.Errorf("balance %d, want 1000", bal)
 	}
 
@@ -115,13 +115,13 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 	var attempts struct {
 		Data []struct{ Action, Outcome, Code string }
 	}
-	p.must("GET", "/paypay/api/v1/redemption_attempts?limit=100", map[string]string{"Authorization": "Bearer " + pa.APIKey}, nil, http.StatusOK, &attempts)
+	p.mustJSON("GET", "/paypay/api/v1/redemption_attempts?limit=100", map[string]string{"Authorization": "Bearer " + pa.APIKey}, nil, http.StatusOK, &attempts)
 	for _, a := range attempts.Data {
 		if a.Outcome != "not_found" {
 			t.Errorf("partner A's audit list reveals %+v", a)
 		}
 	}
-	p.must("GET", "/paypay/api/v1/redemption_attempts?limit=100", map[string]string{"Authorization": "Bearer " + pb.APIKey}, nil, http.StatusOK, &attempts)
+	p.mustJSON("GET", "/paypay/api/v1/redemption_attempts?limit=100", map[string]string{"Authorization": "Bearer " + pb.APIKey}, nil, http.StatusOK, &attempts)
 	if len(attempts.Data) != 1 || attempts.Data[0].Outcome != "redeemed" {
 		t.Errorf("partner B's audit list: %+v, want only its own redeem", attempts.Data)
 	}
@@ -154,16 +154,16 @@ func TestSecurityPartnerIsolationAndSecrets(t *testing.T) {
 		t.Errorf("payshards with a paypay key: %d %s", st, body)
 	}
 	// The key listing shows only a hint.
-	st, body, _ = p.do("GET", "/admin/partners/"+a.ID+"/keys", ftAdmin(token), nil)
+	st, body, _ = p.do("GET", "/admin/partners/"+a.ID+"/keys", adminAuth(token), nil)
 	if st != http.StatusOK || bytes.Contains(body, []byte(a.APIKey)) || bytes.Contains(body, []byte(a2.APIKey)) {
 		t.Errorf("key listing: %d %s", st, body)
 	}
-	p.terminate(t)
+	p.stop(t)
 	// A restart replays everything (WAL and snapshots hold the state), then
 	// stop again so both are on disk.
-	p = ftStart(t, bin, dataDir, logDir, "run1", ftOpts{noToken: true, args: []string{"--snapshot-every", "5", "--snapshot-fixed"}})
+	p = startNamed(t, bin, dataDir, logDir, "run1", procOpts{readyPath: healthPath, args: []string{"--snapshot-every", "5", "--snapshot-fixed"}})
 	expect("after restart, B's replay", "deduct", b.APIKey, 50, "same", 200, replay(850))
-	p.terminate(t)
+	p.stop(t)
 
 	if snaps := ftSnapshots(t, dataDir); len(snaps) == 0 {
 		t.Errorf("no snapshot written: the scan below would not cover snapshots")

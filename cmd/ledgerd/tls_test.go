@@ -15,18 +15,15 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -76,71 +73,15 @@ func writeSelfSigned(t *testing.T, dir string) (certPath, keyPath string, pool *
 	return certPath, keyPath, pool
 }
 
-// tlsProc is a ledgerd child process serving TLS.
-type tlsProc struct {
-	addr    string
-	cmd     *exec.Cmd
-	logPath string
-	exited  chan struct{} // closed once the process is reaped
-}
-
 // startTLSLedgerd starts the binary with TLS on a fresh port and waits
 // until it answers over HTTPS through client.
-func startTLSLedgerd(t *testing.T, bin, certPath, keyPath string, client *http.Client, args ...string) *tlsProc {
+func startTLSLedgerd(t *testing.T, bin, certPath, keyPath string, client *http.Client, args ...string) *ledgerProc {
 	t.Helper()
 	dir := t.TempDir()
-	for attempt := 0; ; attempt++ {
-		p, err := tryStartTLS(t, bin, dir, certPath, keyPath, client, args)
-		if err == nil {
-			return p
-		}
-		if attempt < 3 && strings.Contains(readLog(p.logPath), "listen:") {
-			continue // the port was taken in between: try another
-		}
-		t.Fatalf("ledgerd did not serve HTTPS: %v\n--- log ---\n%s", err, readLog(p.logPath))
-	}
-}
-
-func tryStartTLS(t *testing.T, bin, dir, certPath, keyPath string, client *http.Client, args []string) (*tlsProc, error) {
-	p := &tlsProc{addr: freePort(t), logPath: filepath.Join(dir, "ledgerd.log"), exited: make(chan struct{})}
-	logFile, err := os.Create(p.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(bin, append([]string{"--data", filepath.Join(dir, "data"), "--listen", p.addr,
-		"--tls-cert", certPath, "--tls-key", keyPath}, args...)...)
-	p.cmd.Env = childEnv()
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); logFile.Close(); close(p.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	deadline := time.Now().Add(crashReadyTimeout)
-	for {
-		select {
-		case <-p.exited:
-			return p, errors.New("exited before serving")
-		default:
-		}
-		resp, err := client.Get("https://" + p.addr + "/payshards/api/partner/balance?userId=probe")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return p, nil // any HTTPS answer (401 without a key) means it serves
-		}
-		if time.Now().After(deadline) {
-			return p, fmt.Errorf("not serving after %v: %w", crashReadyTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return start(t, bin, filepath.Join(dir, "data"), "over HTTPS", func(int) string {
+		return filepath.Join(dir, "ledgerd.log")
+	}, procOpts{args: append([]string{"--tls-cert", certPath, "--tls-key", keyPath}, args...),
+		token: crashAdminToken, scheme: "https", client: client})
 }
 
 func TestServeTLS(t *testing.T) {
@@ -207,16 +148,9 @@ func TestServeTLS(t *testing.T) {
 	}
 
 	client.CloseIdleConnections()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("ledgerd did not stop after SIGTERM\n%s", readLog(p.logPath))
-	}
+	code := p.terminate(30 * time.Second)
 	log := readLog(p.logPath)
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+	if code != 0 {
 		t.Errorf("exit code %d after SIGTERM", code)
 	}
 	for _, want := range []string{"serving TLS", "requireHTTPS=true", "ledgerd stopped cleanly"} {
