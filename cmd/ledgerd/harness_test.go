@@ -128,17 +128,17 @@ type procOpts struct {
 
 // ledgerProc is one ledgerd child process.
 type ledgerProc struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	addr    string
-	scheme  string
-	token   string
-	logPath string
-	client  *http.Client
-	probe   *http.Client
-	readyPath  string
-	exited  chan struct{}
-	waitErr error
+	t         *testing.T
+	cmd       *exec.Cmd
+	addr      string
+	scheme    string
+	token     string
+	logPath   string
+	client    *http.Client
+	probe     *http.Client
+	readyPath string
+	exited    chan struct{}
+	waitErr   error
 }
 
 // launch starts ledgerd on dataDir with a fresh port, logging to logPath,
