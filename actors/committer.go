@@ -307,7 +307,7 @@ func (c *committer) sendNotices() {
 		}
 		// the shard keeps the message: hand it an exact-size copy and
 		// reuse the committer's buffer
-		c.sys.root.Send(c.sys.shards[s], &shardCommitted{notices: append([]notice(nil), ns...)})
+		c.sys.out.post(c.sys.shards[s], &shardCommitted{notices: append([]notice(nil), ns...)})
 		c.notices[s] = ns[:0]
 		if cap(ns) > noticesKeep { // an expiry's burst: do not hold its memory
 			c.notices[s] = nil
@@ -330,14 +330,14 @@ func (c *committer) answer(it *item) {
 		if d := c.state.Wallets[it.user]; d != nil {
 			w = d.Clone()
 		}
-		c.sys.root.Send(it.pid, &walletState{w: w})
+		c.sys.out.post(it.pid, &walletState{w: w})
 	case itemLoadCard:
 		var card *engine.Card
 		if d := c.state.Cards[it.user]; d != nil {
 			cp := *d
 			card = &cp
 		}
-		c.sys.root.Send(it.pid, &cardState{card: card})
+		c.sys.out.post(it.pid, &cardState{card: card})
 	case itemFunc:
 		it.fn(c.state)
 	}

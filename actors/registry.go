@@ -15,6 +15,7 @@ import (
 // pending counts events the actor emitted that are not yet durable.
 type entry struct {
 	pid      *actor.PID
+	ready    chan struct{} // closed once pid is set
 	inflight atomic.Int32
 	pending  atomic.Int64
 	lastUsed atomic.Int64 // registry clock (unix seconds) of the last send
@@ -52,9 +53,9 @@ func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
 	st := &r.stripes[maphash.String(r.seed, id)%registryStripes]
 	st.mu.Lock()
 	e := st.m[id]
-	if e == nil {
-		e = &entry{}
-		e.pid = r.spawn(id, e)
+	spawn := e == nil
+	if spawn {
+		e = &entry{ready: make(chan struct{})}
 		st.m[id] = e
 		st.peak = max(st.peak, len(st.m))
 		r.count.Add(1)
@@ -65,8 +66,17 @@ func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
 	}
 	e.inflight.Add(1)
 	e.lastUsed.Store(r.clock.Load())
-	root.Send(e.pid, msg)
 	st.mu.Unlock()
+	// Spawned and sent outside the lock: with inline dispatch the actor
+	// may run on this goroutine and retire, which takes the lock. inflight,
+	// raised under the lock, keeps it from retiring before this message is
+	// processed; other senders wait until the actor exists.
+	if spawn {
+		e.pid = r.spawn(id, e)
+		close(e.ready)
+	}
+	<-e.ready
+	root.Send(e.pid, msg)
 	return true
 }
 
@@ -86,15 +96,24 @@ func (r *registry) retire(id string, e *entry) bool {
 	return true
 }
 
-// live calls fn for every live actor (tests and diagnostics).
+// live calls fn for every live actor (tests and diagnostics), outside the
+// stripe locks: fn may send to the actor, which may run inline.
 func (r *registry) live(fn func(id string, e *entry)) {
+	type liveEntry struct {
+		id string
+		e  *entry
+	}
+	var all []liveEntry
 	for i := range r.stripes {
 		st := &r.stripes[i]
 		st.mu.Lock()
-		for u, e := range st.m {
-			fn(u, e)
+		for id, e := range st.m {
+			all = append(all, liveEntry{id, e})
 		}
 		st.mu.Unlock()
+	}
+	for _, l := range all {
+		fn(l.id, l.e)
 	}
 }
 
@@ -105,19 +124,24 @@ type passivate struct{}
 // sweep sends passivate to every actor that has nothing queued and was
 // last sent a message before idleBefore (registry clock seconds).
 func (r *registry) sweep(root *actor.RootContext, idleBefore int64) (asked int) {
+	var idle []*actor.PID
 	for i := range r.stripes {
 		st := &r.stripes[i]
 		st.mu.Lock()
 		for _, e := range st.m {
 			if e.inflight.Load() == 0 && e.lastUsed.Load() < idleBefore {
-				root.Send(e.pid, &passivate{})
-				asked++
+				idle = append(idle, e.pid)
 			}
 		}
 		if st.peak > shrinkMin && len(st.m) < st.peak/4 { // Go maps keep their size after deletes
 			st.m, st.peak = engine.CompactMap(st.m), len(st.m)
 		}
 		st.mu.Unlock()
+		for _, pid := range idle { // outside the lock: retiring takes it
+			root.Send(pid, &passivate{})
+		}
+		asked += len(idle)
+		idle = idle[:0]
 	}
 	return asked
 }

@@ -123,7 +123,8 @@ type System struct {
 	shardSeed  maphash.Seed
 	limiters   sync.Map // [KeyHashLen]byte -> *actor.PID
 	directory  *actor.PID
-	dispatcher *poolDispatcher
+	dispatcher inlineDispatcher
+	out        *outbox // the committer's messages to actors
 	metrics    *metrics
 
 	sweeperStop, sweeperDone chan struct{}
@@ -150,7 +151,8 @@ func Start(cfg Config) (*System, error) {
 		return cfg.Logger.With(slog.String("component", "protoactor"))
 	}))
 	s.root = s.as.Root
-	s.dispatcher = newPoolDispatcher(defaultWorkers(), 300)
+	s.dispatcher = inlineDispatcher{throughput: 300}
+	s.out = newOutbox(s.root)
 	s.spawnShards(state)
 	s.spawnDirectory(state)
 	s.wallets.init(cfg.InflightMax, s.spawnWallet)
@@ -469,6 +471,7 @@ func (s *System) Stop() error {
 		<-s.sweeperDone
 		s.committer.in <- item{kind: itemStop}
 		<-s.committer.stopped
+		s.out.close()
 		s.as.Shutdown()
 		if s.wal != nil {
 			err = s.wal.Close()
