@@ -226,7 +226,13 @@ func (s *System) spawnShards(state *engine.State) {
 	for i := range s.shards {
 		recs := done[i]
 		p := s.props(func() actor.Actor {
-			return &shardActor{sys: s, done: recs, pending: make(map[engine.IdemKey]*pendingRef)}
+			// protoactor keeps the producer (for restarts, which failStop
+			// never does): hand the map over and drop the closure's
+			// reference, or the shard's first map would stay alive after
+			// the shard replaced it with a compacted one.
+			a := &shardActor{sys: s, done: recs, pending: make(map[engine.IdemKey]*pendingRef)}
+			recs = nil
+			return a
 		}, actor.WithMailbox(actor.Bounded(8192)))
 		s.shards[i] = s.root.SpawnPrefix(p, fmt.Sprintf("idem/shard-%d/", i))
 	}
