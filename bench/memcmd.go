@@ -66,7 +66,7 @@ func WalletsCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%d wallets, %d active (%d live wallet actors)\n", res.Wallets, res.Active, res.LiveActors)
 	fmt.Fprintf(stdout, "with their credit references: RSS %.0f B/wallet, heap %.0f B/wallet\n", res.RSSPerWallet, res.HeapPerWallet)
-	fmt.Fprintf(stdout, "after the references expired: heap %.0f B/wallet\n", res.HeapPerIdleWallet)
+	fmt.Fprintf(stdout, "after the references expired: heap %.0f B/wallet, RSS %.0f B/wallet\n", res.HeapPerIdleWallet, res.RSSPerIdleWallet)
 	return 0
 }
 

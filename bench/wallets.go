@@ -37,6 +37,7 @@ type WalletsResult struct {
 	HeapPerRefRecord  float64 `json:"heap_bytes_per_credit_reference"`
 	HeapAfterExpiry   int64   `json:"heap_delta_after_references_expired"`
 	HeapPerIdleWallet float64 `json:"heap_bytes_per_wallet_after_references_expired"`
+	RSSPerIdleWallet  float64 `json:"rss_bytes_per_wallet_after_references_expired"`
 }
 
 // RunWallets creates cfg.Wallets wallets through the actors (each one an
@@ -80,7 +81,8 @@ func RunWallets(cfg WalletsConfig) (WalletsResult, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	use(time.Now().Add(cfg.Activity))
-	_, heap = memory()
+	rss, heap = memory()
+	res.RSSPerIdleWallet = float64(rss-baseRSS) / float64(cfg.Wallets)
 	res.HeapAfterExpiry = heap - baseHeap
 	res.HeapPerIdleWallet = float64(res.HeapAfterExpiry) / float64(cfg.Wallets)
 	res.HeapPerRefRecord = float64(res.HeapBytes-res.HeapAfterExpiry) / float64(cfg.Wallets)
