@@ -86,7 +86,7 @@ func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
 	}
 	start, lastLog := time.Now(), time.Now()
 	events := state.Events
-	presize(state, l.Dir())
+	presize(state, l.Dir(), float64(last-state.Index)/float64(last-first+1))
 	err := l.Replay(state.Index+1, func(index uint64, payload []byte) error {
 		batch, err := engine.DecodeBatch(payload)
 		if err != nil {
@@ -115,11 +115,12 @@ func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
 // most one idempotency record.
 const minEventBytes = 24
 
-// presize grows the idempotency map once, to what the WAL can hold, before
+// presize grows the idempotency map once, to what the WAL suffix to replay
+// (that fraction of the log's bytes) can hold, before
 // replay fills it: growing it step by step rehashed every record again and
 // again (half of replay time). The estimate errs high by at most the
 // bytes per event ratio, and the map is compacted after the first expiry.
-func presize(state *engine.State, walDir string) {
+func presize(state *engine.State, walDir string, suffix float64) {
 	var bytes int64
 	entries, _ := os.ReadDir(walDir)
 	for _, e := range entries {
@@ -127,7 +128,7 @@ func presize(state *engine.State, walDir string) {
 			bytes += info.Size()
 		}
 	}
-	want := len(state.Idem) + int(min(bytes/minEventBytes, maxPresize))
+	want := len(state.Idem) + int(min(int64(float64(bytes)*suffix)/minEventBytes, maxPresize))
 	if want > 2*len(state.Idem)+shrinkMin {
 		state.Idem = engine.GrowMap(state.Idem, want)
 	}
