@@ -17,18 +17,33 @@ import (
 // needs: nothing can rebuild the state safely.
 var ErrWALGap = errors.New("actors: wal does not reach back to the snapshot")
 
-const (
-	replayLogEvery  = 2 * time.Second
-	replayGCPercent = 400
-)
+const replayLogEvery = 2 * time.Second
+
+// replayMemoryLimit is half the machine's memory (Linux /proc/meminfo), or
+// 4 GiB when that cannot be read: the soft limit that makes the collector
+// run during replay only if the heap gets that large.
+func replayMemoryLimit() int64 {
+	const fallback = 4 << 30
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return fallback
+	}
+	var kb int64
+	if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err != nil || kb <= 0 {
+		return fallback
+	}
+	return kb * 1024 / 2
+}
 
 // Recover opens the WAL in dataDir (repairing a torn tail), loads the newest
 // valid snapshot (falling back to older ones) and replays the log suffix.
 // It returns how many events it replayed from the WAL.
 func Recover(dataDir string, noSync bool, logger *slog.Logger) (*engine.State, *wal.Log, uint64, error) {
-	// Replay only grows the heap: collect less often while it runs (the
-	// collector's scanning was a fifth of replay time).
-	defer debug.SetGCPercent(debug.SetGCPercent(replayGCPercent))
+	// Replay only grows the heap: no collection while it runs (the
+	// collector's scanning was a fifth of replay time) unless the heap nears
+	// half the machine's memory, then back to normal.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(replayMemoryLimit()))
 	l, err := wal.Open(filepath.Join(dataDir, "wal"), wal.Options{NoSync: noSync, Logger: logger})
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("actors: open wal: %w", err)
