@@ -1,13 +1,3 @@
-// Command ledgerd serves the partner payment APIs on one in-memory ledger
-// with a write-ahead log.
-//
-//	ledgerd [--data ./data] [--listen :8080] [--demo]
-//	        [--tls-cert FILE --tls-key FILE] [--require-https]
-//
-// Environment: LEDGERD_DATA, LEDGERD_LISTEN, LEDGERD_ADMIN_TOKEN,
-// LEDGERD_TLS_CERT, LEDGERD_TLS_KEY and LEDGERD_REQUIRE_HTTPS; a flag
-// given on the command line wins over its variable. SIGTERM or SIGINT
-// drains in-flight requests, writes a snapshot and exits 0.
 package main
 
 import (

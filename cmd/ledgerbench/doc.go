@@ -1,0 +1,13 @@
+// Command ledgerbench is ledgerd's load generator and benchmark harness.
+// Its logic lives in package bench; this file parses the subcommand and
+// dispatches.
+//
+//	ledgerbench run     [--scenario payshards-deduct] [--conns 64] [--duration 10s] [--warmup 2s]
+//	                    [--rate 0] [--users 1000] [--targets ledgerd,ceiling] [--out DIR] [--seed N] ...
+//	ledgerbench ceiling [--listen 127.0.0.1:0]
+//	ledgerbench recovery [--events 2000000] [--users 100000] [--snapshot-at 0.5]
+//	ledgerbench wallets [--wallets 1000000] [--active 10000]
+//
+// It owns only the command line; scenarios, load generation, reports and
+// the recovery and memory runs live in package bench.
+package main
