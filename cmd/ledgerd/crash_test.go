@@ -202,16 +202,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 	cycles := crashCycles(t)
 	t.Logf("seed %d (LEDGERD_CRASH_SEED), %d cycles (LEDGERD_CRASH_CYCLES)", seed, cycles)
 	dataDir, logDir := t.TempDir(), t.TempDir()
-	failed := true
-	defer func() {
-		if failed || t.Failed() {
-			t.Logf("seed %d; child logs kept in %s", seed, logDir)
-			ents, _ := os.ReadDir(logDir)
-			for _, e := range ents {
-				t.Logf("--- %s ---\n%s", e.Name(), readLog(filepath.Join(logDir, e.Name())))
-			}
-		}
-	}()
+	logSeedOnFailure(t, seed, logDir)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	// A small snapshot interval makes snapshots and WAL truncation happen
 	// while the process is killed.
@@ -322,7 +313,6 @@ func TestCrashRecoveryKill9(t *testing.T) {
 	}
 	verifyWithBinary(t, bin, dataDir)
 	t.Logf("%d cycles, %d references, total %v", cycles, len(refs), time.Since(start).Round(time.Millisecond))
-	failed = false
 }
 
 // checkBalances asserts, per user, that the balance is the initial credit

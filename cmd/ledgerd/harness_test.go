@@ -517,6 +517,17 @@ lines:
 
 // dumpLogsOnFailure logs every file of logDir (long ones cut in the
 // middle) at the end of a failed test.
+// logSeedOnFailure, on failure, names the seed to rerun with and dumps the
+// child logs.
+func logSeedOnFailure(t *testing.T, seed uint64, logDir string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("seed %d (LEDGERD_CRASH_SEED); child logs kept in %s", seed, logDir)
+		}
+	})
+	dumpLogsOnFailure(t, logDir)
+}
+
 func dumpLogsOnFailure(t *testing.T, logDir string) {
 	t.Cleanup(func() {
 		if !t.Failed() {

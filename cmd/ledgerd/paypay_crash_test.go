@@ -20,7 +20,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -211,15 +210,7 @@ func TestPayPayCrashRecoveryKill9(t *testing.T) {
 	cycles := ppCycles(t)
 	t.Logf("seed %d (LEDGERD_CRASH_SEED), %d cycles (LEDGERD_PAYPAY_CRASH_CYCLES)", seed, cycles)
 	dataDir, logDir := t.TempDir(), t.TempDir()
-	defer func() {
-		if t.Failed() {
-			t.Logf("seed %d; child logs in %s", seed, logDir)
-			ents, _ := os.ReadDir(logDir)
-			for _, e := range ents {
-				t.Logf("--- %s ---\n%s", e.Name(), readLog(filepath.Join(logDir, e.Name())))
-			}
-		}
-	}()
+	logSeedOnFailure(t, seed, logDir)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	args := []string{"--snapshot-every", "500", "--snapshot-fixed"}
 	start := time.Now()
