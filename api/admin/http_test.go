@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"ledgerd/api/apitest"
@@ -236,19 +235,10 @@ func TestCredit_ConcurrentSameReference(t *testing.T) {
 	s := apitest.Start(t)
 	p := s.NewPartner(t, "payshards")
 	const n = 50
-	var wg sync.WaitGroup
-	resps := make([]*apitest.Response, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			resps[i], errs[i] = s.Request("POST", "/admin/payshards/users/u_c/credit", apitest.Bearer(s.AdminToken), credit(700, "once"))
-		})
-	}
-	wg.Wait()
+	resps := apitest.Concurrently(t, n, func(i int) (*apitest.Response, error) {
+		return s.Request("POST", "/admin/payshards/users/u_c/credit", apitest.Bearer(s.AdminToken), credit(700, "once"))
+	})
 	for i, r := range resps {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
 		if !r.SameJSON(200, `{"userId":"u_c","balance":700}`) {
 			t.Errorf("request %d: %d %s", i, r.Status, r.Body)
 		}
@@ -354,20 +344,11 @@ func TestCredit_BalanceLimit(t *testing.T) {
 	p := s.NewPartner(t, "payshards")
 	const maxAmount = 9007199254740991 // 2^53-1; 512 of them stay under 2^62
 	const n = 520
-	var wg sync.WaitGroup
-	resps := make([]*apitest.Response, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			resps[i], errs[i] = s.Request("POST", "/admin/payshards/users/whale/credit", apitest.Bearer(s.AdminToken), credit(maxAmount, fmt.Sprint("t", i)))
-		})
-	}
-	wg.Wait()
+	resps := apitest.Concurrently(t, n, func(i int) (*apitest.Response, error) {
+		return s.Request("POST", "/admin/payshards/users/whale/credit", apitest.Bearer(s.AdminToken), credit(maxAmount, fmt.Sprint("t", i)))
+	})
 	ok, limited := 0, 0
 	for i, r := range resps {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
 		switch r.Status {
 		case 200:
 			ok++

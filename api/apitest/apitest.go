@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -464,4 +465,30 @@ func (r *Response) WantError(t testing.TB, status int, code string) {
 	if got := r.Str(t, "error"); got != code {
 		t.Fatalf("%s: error %q, want %q; body %s", r.req, got, code, r.Body)
 	}
+}
+
+// Concurrently runs fn(0) … fn(n-1) at once (all released together) and
+// returns their responses in order; a transport error fails the test.
+// fn must be safe to call from several goroutines (Request and
+// PayPayRequest are).
+func Concurrently(t testing.TB, n int, fn func(i int) (*Response, error)) []*Response {
+	t.Helper()
+	resps := make([]*Response, n)
+	errs := make([]error, n)
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-gate
+			resps[i], errs[i] = fn(i)
+		})
+	}
+	close(gate)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	return resps
 }

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -297,26 +296,12 @@ func TestRedeem_Concurrent(t *testing.T) {
 	p := s.NewPayPayPartner(t, 0)
 	code := s.IssueCode(t, p.ID, time.Now().Add(time.Hour))
 	const n = 100
-	resps := make([]*apitest.Response, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			resps[i], errs[i] = s.PayPayRequest("POST", "/redeem", p.APIKey, codeBody(code))
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	resps := apitest.Concurrently(t, n, func(i int) (*apitest.Response, error) {
+		return s.PayPayRequest("POST", "/redeem", p.APIKey, codeBody(code))
+	})
 	var ok []*apitest.Response
 	var conflicts []*apitest.Response
 	for i, r := range resps {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
 		switch r.Status {
 		case http.StatusOK:
 			ok = append(ok, r)
@@ -761,25 +746,11 @@ func TestIdempotency_Concurrent(t *testing.T) {
 	p := s.NewPayPayPartner(t, 0)
 	code := s.IssueCode(t, p.ID, time.Now().Add(time.Hour))
 	const n = 20
-	resps := make([]*apitest.Response, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			resps[i], errs[i] = s.PayPayRequest("POST", "/redeem", p.APIKey, codeBody(code), idemKey("same-key"))
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	resps := apitest.Concurrently(t, n, func(i int) (*apitest.Response, error) {
+		return s.PayPayRequest("POST", "/redeem", p.APIKey, codeBody(code), idemKey("same-key"))
+	})
 	var first *apitest.Response
-	for i, r := range resps {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
+	for _, r := range resps {
 		if !replayed(r) {
 			if first != nil {
 				t.Fatalf("two responses are not replays:\n%s\n%s", first.Body, r.Body)

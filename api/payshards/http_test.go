@@ -567,20 +567,11 @@ func TestDeduct_ConcurrentSameReference(t *testing.T) {
 	p := s.NewPartner(t, "payshards")
 	user := s.NewUser(t, 1500)
 	const n = 100
-	resps := make([]*apitest.Response, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			resps[i], errs[i] = s.Request("POST", "/payshards/api/partner/deduct", apitest.APIKey(p.APIKey), cmd(user, 250, "same"))
-		})
-	}
-	wg.Wait()
+	resps := apitest.Concurrently(t, n, func(i int) (*apitest.Response, error) {
+		return s.Request("POST", "/payshards/api/partner/deduct", apitest.APIKey(p.APIKey), cmd(user, 250, "same"))
+	})
 	fresh := 0
 	for i, r := range resps {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
 		switch {
 		case r.SameJSON(200, okBody(1250, false)):
 			fresh++
@@ -603,21 +594,12 @@ func TestDeduct_ConcurrentNeverNegative(t *testing.T) {
 	p := s.NewPartner(t, "payshards")
 	user := s.NewUser(t, 1000)
 	const n = 50
-	resps := make([]*apitest.Response, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			resps[i], errs[i] = s.Request("POST", "/payshards/api/partner/deduct", apitest.APIKey(p.APIKey), cmd(user, 100, fmt.Sprint("ref_", i)))
-		})
-	}
-	wg.Wait()
+	resps := apitest.Concurrently(t, n, func(i int) (*apitest.Response, error) {
+		return s.Request("POST", "/payshards/api/partner/deduct", apitest.APIKey(p.APIKey), cmd(user, 100, fmt.Sprint("ref_", i)))
+	})
 	ok, poor := 0, 0
 	seen := map[int64]bool{}
 	for i, r := range resps {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
 		switch r.Status {
 		case 200:
 			nb := r.Int(t, "newBalance")
@@ -650,20 +632,11 @@ func TestRefund_ConcurrentNeverExceedsDeducted(t *testing.T) {
 	user := s.NewUser(t, 1000)
 	s.PayShards(t, "POST", "/deduct", p.APIKey, cmd(user, 500, "d")).WantJSON(t, 200, okBody(500, false))
 	const n = 20
-	resps := make([]*apitest.Response, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			resps[i], errs[i] = s.Request("POST", "/payshards/api/partner/refund", apitest.APIKey(p.APIKey), cmd(user, 100, fmt.Sprint("rf_", i)))
-		})
-	}
-	wg.Wait()
+	resps := apitest.Concurrently(t, n, func(i int) (*apitest.Response, error) {
+		return s.Request("POST", "/payshards/api/partner/refund", apitest.APIKey(p.APIKey), cmd(user, 100, fmt.Sprint("rf_", i)))
+	})
 	ok := 0
 	for i, r := range resps {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
 		switch {
 		case r.Status == 200:
 			ok++
