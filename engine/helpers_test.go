@@ -153,3 +153,21 @@ func statesEqual(a, b *State) string {
 func readGolden(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("testdata", name))
 }
+
+// snapshotGolden checks s's snapshot against the golden file name (byte
+// for byte, regenerated with -update) and that the file decodes back to s.
+func snapshotGolden(t *testing.T, name string, s *State) {
+	t.Helper()
+	golden(t, name, mustSnapshot(t, s))
+	want, err := readGolden(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeSnapshot(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := statesEqual(s, got); diff != "" {
+		t.Fatalf("golden snapshot decodes to a different state (%s)", diff)
+	}
+}
