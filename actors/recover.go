@@ -102,29 +102,64 @@ func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
 	start, lastLog := time.Now(), time.Now()
 	events := state.Events
 	presize(state, l.Dir(), float64(last-state.Index)/float64(last-first+1))
-	err := l.Replay(state.Index+1, func(index uint64, payload []byte) error {
-		batch, err := engine.DecodeBatch(payload)
+	// Two stages on two cores: one goroutine reads, checks and decodes
+	// entries while this one applies them in log order. A decode error
+	// stops the reader; everything before it is applied, nothing after.
+	decoded := make(chan replayed, replayAhead)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(decoded)
+		err := l.Replay(state.Index+1, func(index uint64, payload []byte) error {
+			batch, err := engine.DecodeBatch(payload)
+			if err != nil {
+				return fmt.Errorf("actors: wal entry %d: %w", index, err)
+			}
+			select {
+			case decoded <- replayed{index: index, batch: batch}:
+				return nil
+			case <-stop:
+				return errReplayStopped
+			}
+		})
 		if err != nil {
-			return fmt.Errorf("actors: wal entry %d: %w", index, err)
+			select {
+			case decoded <- replayed{err: err}:
+			case <-stop:
+			}
 		}
-		for i := range batch {
-			state.Apply(&batch[i])
+	}()
+	for r := range decoded {
+		if r.err != nil {
+			return r.err
 		}
-		state.Index = index
+		for i := range r.batch {
+			state.Apply(&r.batch[i])
+		}
+		state.Index = r.index
 		if time.Since(lastLog) > replayLogEvery {
 			lastLog = time.Now()
-			logger.Info("replaying wal", slog.Uint64("index", index), slog.Uint64("last", last))
+			logger.Info("replaying wal", slog.Uint64("index", r.index), slog.Uint64("last", last))
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	took := time.Since(start)
 	logger.Info("wal replayed", slog.Uint64("from", first), slog.Uint64("to", last),
 		slog.Uint64("events", state.Events-events), slog.Duration("took", took))
 	return nil
 }
+
+// replayed is one decoded WAL entry on its way from the reader to the
+// applier, or the error that stopped the reader.
+type replayed struct {
+	index uint64
+	batch []engine.Event
+	err   error
+}
+
+// replayAhead is how many decoded entries the reader may run ahead.
+const replayAhead = 8
+
+var errReplayStopped = errors.New("actors: replay stopped")
 
 // Each logged event takes at least this many bytes of WAL, and leaves at
 // most one idempotency record.
