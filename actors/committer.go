@@ -46,9 +46,8 @@ const noticesKeep = 4096
 
 // notice tells an idempotency shard that a reference's outcome is durable.
 type notice struct {
-	key     engine.IdemKey
-	rec     engine.IdemRecord
-	expired bool // the record left the retention window: forget it
+	key engine.IdemKey
+	rec engine.IdemRecord
 }
 
 type shardCommitted struct{ notices []notice }
@@ -276,7 +275,9 @@ func (c *committer) apply(it *item) bool {
 		return false
 	}
 	ev := &it.ev
+	c.sys.idem.mu.Lock() // the shards read State.Idem
 	c.state.Apply(ev)
+	c.sys.idem.mu.Unlock()
 	if it.wallet != nil {
 		it.wallet.pending.Add(-1)
 	}
@@ -284,14 +285,8 @@ func (c *committer) apply(it *item) bool {
 		s := c.sys.shardIndex(k)
 		c.notices[s] = append(c.notices[s], notice{key: k, rec: engine.RecordOf(ev)})
 	}
-	if ev.Type == engine.EvIdemExpired || ev.Type == engine.EvKeysExpired {
-		for _, k := range c.state.Expired {
-			s := c.sys.shardIndex(k)
-			c.notices[s] = append(c.notices[s], notice{key: k, expired: true})
-		}
-		if cap(c.state.Expired) > noticesKeep {
-			c.state.Expired = nil
-		}
+	if cap(c.state.Expired) > noticesKeep { // an expiry's list: do not hold its memory
+		c.state.Expired = nil
 	}
 	switch ev.Type {
 	case engine.EvPartnerCreated, engine.EvPartnerStatus, engine.EvKeyAdded, engine.EvKeyRevoked, engine.EvPartnerRateLimit:

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"sync"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"ledgerd/engine"
@@ -10,11 +12,13 @@ import (
 // operation, reference) hashes to one shard, which lets exactly one request
 // per reference through to a wallet and answers the others from the
 // durable outcome.
+//
+// The durable outcomes are the engine's own records (State.Idem), read
+// under System.idem's read lock; the committer is their only writer. A
+// shard keeps only the references it let through that are not durable yet.
 type shardActor struct {
 	sys     *System
-	done    map[engine.IdemKey]engine.IdemRecord // durable outcomes
-	peak    int                                  // most entries in done since it was last rebuilt
-	pending map[engine.IdemKey]*pendingRef       // sent to a wallet, not yet durable
+	pending map[engine.IdemKey]*pendingRef // sent to a wallet, not yet durable
 }
 
 type pendingRef struct {
@@ -22,9 +26,6 @@ type pendingRef struct {
 	amount  int64
 	waiters []*Op
 }
-
-// shrinkMin is the size below which a shard's map is not rebuilt.
-const shrinkMin = 1024
 
 // releaseRef drops a pending reference whose command produced no event.
 type releaseRef struct {
@@ -40,10 +41,6 @@ func (s *shardActor) Receive(ctx actor.Context) {
 		for _, n := range m.notices {
 			s.committed(n)
 		}
-		s.peak = max(s.peak, len(s.done))
-		if s.peak > shrinkMin && len(s.done) < s.peak/4 { // expiry emptied it: give memory back
-			s.done, s.peak = engine.CompactMap(s.done), len(s.done)
-		}
 	case *releaseRef:
 		if p := s.pending[m.key]; p != nil {
 			delete(s.pending, m.key)
@@ -57,14 +54,6 @@ func (s *shardActor) Receive(ctx actor.Context) {
 func (s *shardActor) admit(op *Op) {
 	k := op.idemKey()
 	user, amount := op.fingerprint()
-	if rec, ok := s.done[k]; ok {
-		if !rec.Matches(user, amount) {
-			op.finish(StatusConflict, 0, false)
-			return
-		}
-		replay(op, rec)
-		return
-	}
 	if p := s.pending[k]; p != nil {
 		if p.user != user || p.amount != amount {
 			op.finish(StatusConflict, 0, false)
@@ -73,18 +62,22 @@ func (s *shardActor) admit(op *Op) {
 		p.waiters = append(p.waiters, op)
 		return
 	}
+	if rec, ok := s.sys.idem.lookup(k); ok {
+		if !rec.Matches(user, amount) {
+			op.finish(StatusConflict, 0, false)
+			return
+		}
+		replay(op, rec)
+		return
+	}
 	s.pending[k] = &pendingRef{user: user, amount: amount}
 	if !s.sys.toOwner(op) {
 		delete(s.pending, k)
 	}
 }
 
+// committed answers whoever waits on a reference that is now durable.
 func (s *shardActor) committed(n notice) {
-	if n.expired {
-		delete(s.done, n.key)
-		return
-	}
-	s.done[n.key] = n.rec
 	p := s.pending[n.key]
 	if p == nil {
 		return
@@ -93,6 +86,24 @@ func (s *shardActor) committed(n notice) {
 	for _, w := range p.waiters {
 		replay(w, n.rec)
 	}
+}
+
+// idemRecords gives the idempotency shards read access to the durable
+// records in the committer's engine state. The committer takes the write
+// lock around every Apply (which may add, delete or rebuild records); the
+// shards take the read lock for one lookup. Sharing the one map, instead of
+// a copy per shard fed by the committer, saves a map insert and a record's
+// memory per reference.
+type idemRecords struct {
+	mu    sync.RWMutex
+	state *engine.State
+}
+
+func (r *idemRecords) lookup(k engine.IdemKey) (engine.IdemRecord, bool) {
+	r.mu.RLock()
+	rec, ok := r.state.Idem[k]
+	r.mu.RUnlock()
+	return rec, ok
 }
 
 // replay answers a retry with the reference's first outcome.

@@ -121,6 +121,9 @@ func (r *registry) live(fn func(id string, e *entry)) {
 // sent to it since (retire checks that under the stripe lock).
 type passivate struct{}
 
+// shrinkMin is the size below which a map is not rebuilt to give memory back.
+const shrinkMin = 1024
+
 // sweep sends passivate to every actor that has nothing queued and was
 // last sent a message before idleBefore (registry clock seconds).
 func (r *registry) sweep(root *actor.RootContext, idleBefore int64) (asked int) {

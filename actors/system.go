@@ -121,7 +121,8 @@ type System struct {
 	codes      registry // code/paypay/<code>
 	shards     []*actor.PID
 	shardSeed  maphash.Seed
-	limiters   sync.Map // [KeyHashLen]byte -> *actor.PID
+	idem       idemRecords // the durable idempotency records, shared with the shards
+	limiters   sync.Map    // [KeyHashLen]byte -> *actor.PID
 	directory  *actor.PID
 	dispatcher inlineDispatcher
 	out        *outbox // the committer's messages to actors
@@ -153,7 +154,8 @@ func Start(cfg Config) (*System, error) {
 	s.root = s.as.Root
 	s.dispatcher = inlineDispatcher{throughput: 300}
 	s.out = newOutbox(s.root)
-	s.spawnShards(state)
+	s.idem.state = state
+	s.spawnShards()
 	s.spawnDirectory(state)
 	s.wallets.init(cfg.InflightMax, s.spawnWallet)
 	s.codes.init(cfg.InflightMax, s.spawnCode)
@@ -214,25 +216,11 @@ func (s *System) props(producer actor.Producer, opts ...actor.PropsOption) *acto
 	return actor.PropsFromProducer(producer, append(opts, actor.WithGuardian(failStop{s}), actor.WithDispatcher(s.dispatcher))...)
 }
 
-func (s *System) spawnShards(state *engine.State) {
-	done := make([]map[engine.IdemKey]engine.IdemRecord, s.cfg.Shards)
-	for i := range done {
-		done[i] = make(map[engine.IdemKey]engine.IdemRecord)
-	}
+func (s *System) spawnShards() {
 	s.shards = make([]*actor.PID, s.cfg.Shards)
-	for k, r := range state.Idem {
-		done[s.shardIndex(k)][k] = r
-	}
 	for i := range s.shards {
-		recs := done[i]
 		p := s.props(func() actor.Actor {
-			// protoactor keeps the producer (for restarts, which failStop
-			// never does): hand the map over and drop the closure's
-			// reference, or the shard's first map would stay alive after
-			// the shard replaced it with a compacted one.
-			a := &shardActor{sys: s, done: recs, pending: make(map[engine.IdemKey]*pendingRef)}
-			recs = nil
-			return a
+			return &shardActor{sys: s, pending: make(map[engine.IdemKey]*pendingRef)}
 		}, actor.WithMailbox(actor.Bounded(8192)))
 		s.shards[i] = s.root.SpawnPrefix(p, fmt.Sprintf("idem/shard-%d/", i))
 	}

@@ -3,7 +3,8 @@ package engine
 import "fmt"
 
 // State is the ledger's durable state: what the WAL and snapshots rebuild.
-// One goroutine owns a State (the committer); it is not safe for concurrent use.
+// One goroutine owns a State (the committer); it is not safe for concurrent
+// use (package actors guards the one map it shares, Idem, with a lock).
 type State struct {
 	Index    uint64 // last WAL index applied
 	Partners map[string]*Partner
@@ -23,8 +24,7 @@ type State struct {
 	idemPeak int // most records since Idem was last rebuilt
 
 	// Expired holds the keys the last EvIdemExpired or EvKeysExpired
-	// removed, for the committer to tell the idempotency shards.
-	// Overwritten by the next one.
+	// removed. Overwritten by the next one.
 	Expired []IdemKey
 }
 
