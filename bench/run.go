@@ -51,7 +51,7 @@ func RunCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&c.Rate, "rate", 0, "0 = closed loop; > 0 = open loop at this many requests/s, latency from each request's intended send time")
 	fs.IntVar(&c.Users, "users", 1000, "users u0..uN-1")
 	fs.IntVar(&c.Pool, "pool", 1000, "retry-storm: references sent again and again")
-	fs.IntVar(&c.Codes, "codes", 100_000, "paypay-redeem: codes to pre-issue (after they run out, redeems are idempotent replays)")
+	fs.IntVar(&c.Codes, "codes", 600_000, "paypay-redeem: codes to pre-issue, enough for 12 s at 50k redeems/s (after they run out, redeems are idempotent replays)")
 	fs.StringVar(&targets, "targets", "ledgerd,ceiling", "comma list: ledgerd, ceiling, ext:NAME=URL,KEY")
 	fs.StringVar(&c.OutDir, "out", "", "output directory (default bench/out/<timestamp>)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed (user choice, operation mix)")
