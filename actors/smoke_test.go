@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,5 +218,76 @@ func TestOverloadRefusesFast(t *testing.T) {
 	s.Do(op)
 	if op.Status != StatusUnknownUser {
 		t.Fatalf("status %d after the flood, want unknown user", op.Status)
+	}
+}
+
+// TestRetriesDuringExpiry: shards read the engine's idempotency records
+// while the committer adds, expires and compacts them. Under -race this
+// checks the sharing; the balances check that every reference was either
+// applied once or answered from its record, whatever expiry did meanwhile.
+func TestRetriesDuringExpiry(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	s, err := Start(Config{DataDir: t.TempDir(), IdemRetention: time.Hour, ExpiryEvery: time.Millisecond,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	const users, credit = 4, 1_000_000
+	for u := range users {
+		op := NewOp()
+		op.Kind, op.User, op.Reference, op.Amount = KindCredit, "u"+strconv.Itoa(u), "top"+strconv.Itoa(u), credit
+		s.Do(op)
+		op.Release()
+	}
+	stop := make(chan struct{})
+	ticked := make(chan struct{})
+	go func() { // ten minutes every two milliseconds: records expire while retries arrive
+		defer close(ticked)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				clock.Add(int64(10 * time.Minute))
+			}
+		}
+	}()
+	var applied [users]atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			for range 1500 {
+				ref := rng.IntN(3000)
+				u := ref % users // a reference always names the same user and amount
+				op := NewOp()
+				op.Kind, op.Partner, op.User, op.Reference, op.Amount = KindDeduct, "p", "u"+strconv.Itoa(u), "r"+strconv.Itoa(ref), 1
+				s.Do(op)
+				if op.Status != StatusOK {
+					t.Errorf("deduct %s: status %d", op.Reference, op.Status)
+				} else if !op.Idempotent {
+					applied[u].Add(1)
+				}
+				op.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-ticked
+	s.ReadState(func(st *engine.State) {
+		for u := range users {
+			w := st.Wallets["u"+strconv.Itoa(u)]
+			if want := credit - applied[u].Load(); w == nil || w.Balance != want {
+				t.Errorf("u%d: balance %+v, want %d (%d deducts applied)", u, w, want, applied[u].Load())
+			}
+		}
+	})
+	if err := s.CheckConsistency(); err != nil {
+		t.Error(err)
 	}
 }
