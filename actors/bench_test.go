@@ -31,11 +31,14 @@ func benchSystem(b *testing.B, users int, noSync bool) *System {
 
 // benchmarkDeducts runs durable deducts with unique references through the
 // shard, wallet and committer from many goroutines (no HTTP, no limiter).
-func benchmarkDeducts(b *testing.B, users int, noSync bool) {
+func benchmarkDeducts(b *testing.B, users int, noSync bool) { benchmarkCallers(b, users, 64, noSync) }
+
+// benchmarkCallers is benchmarkDeducts with parallelism × GOMAXPROCS callers.
+func benchmarkCallers(b *testing.B, users, parallelism int, noSync bool) {
 	s := benchSystem(b, users, noSync)
 	var seq atomic.Int64
 	before := s.Stats()
-	b.SetParallelism(64) // 64 × GOMAXPROCS concurrent requests, like a busy server
+	b.SetParallelism(parallelism) // 64 × GOMAXPROCS concurrent requests is like a busy server
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -63,6 +66,8 @@ func benchmarkDeducts(b *testing.B, users int, noSync bool) {
 func BenchmarkDurableDeduct(b *testing.B) {
 	b.Run("users=10000", func(b *testing.B) { benchmarkDeducts(b, 10000, false) })
 	b.Run("hot-wallet", func(b *testing.B) { benchmarkDeducts(b, 1, false) })
+	// many more requests in flight: fsyncs of ~1,000 events, so what is left is CPU per deduct
+	b.Run("users=10000,callers=4096", func(b *testing.B) { benchmarkCallers(b, 10000, 2048, false) })
 }
 
 // BenchmarkDeductNoSync measures everything but the fsync: the actors, the
