@@ -50,8 +50,6 @@ type notice struct {
 	rec engine.IdemRecord
 }
 
-type shardCommitted struct{ notices []notice }
-
 // walletState is the committer's answer to a wallet actor's load request.
 type walletState struct{ w *engine.Wallet }
 
@@ -77,7 +75,7 @@ type committer struct {
 	log      Log
 	state    *engine.State
 	maxBatch int
-	notices  [][]notice
+	notices  []notice // references the batch being finished made durable
 	snaps    *snapshotter
 	stopped  chan struct{}
 	batches  atomic.Uint64
@@ -117,7 +115,6 @@ func newCommitter(sys *System, log Log, state *engine.State, snaps *snapshotter)
 		sys: sys, log: log, state: state, snaps: snaps,
 		in:       make(chan item, sys.cfg.QueueMax),
 		maxBatch: sys.cfg.BatchMax,
-		notices:  make([][]notice, len(sys.shards)),
 		stopped:  make(chan struct{}),
 		toWrite:  make(chan *batch),
 		written:  make(chan *batch),
@@ -282,8 +279,7 @@ func (c *committer) apply(it *item) bool {
 		it.wallet.pending.Add(-1)
 	}
 	if k := engine.KeyOf(ev); k.Op != 0 {
-		s := c.sys.shardIndex(k)
-		c.notices[s] = append(c.notices[s], notice{key: k, rec: engine.RecordOf(ev)})
+		c.notices = append(c.notices, notice{key: k, rec: engine.RecordOf(ev)})
 	}
 	if cap(c.state.Expired) > noticesKeep { // an expiry's list: do not hold its memory
 		c.state.Expired = nil
@@ -295,18 +291,16 @@ func (c *committer) apply(it *item) bool {
 	return false
 }
 
+// sendNotices tells the idempotency shards which references are durable,
+// answering the retries that waited on them.
 func (c *committer) sendNotices() {
-	for s, ns := range c.notices {
-		if len(ns) == 0 {
-			continue
-		}
-		// the shard keeps the message: hand it an exact-size copy and
-		// reuse the committer's buffer
-		c.sys.out.post(c.sys.shards[s], &shardCommitted{notices: append([]notice(nil), ns...)})
-		c.notices[s] = ns[:0]
-		if cap(ns) > noticesKeep { // an expiry's burst: do not hold its memory
-			c.notices[s] = nil
-		}
+	for _, n := range c.notices {
+		c.sys.shard(n.key).committed(n.key, n.rec)
+	}
+	clear(c.notices)
+	c.notices = c.notices[:0]
+	if cap(c.notices) > noticesKeep { // a burst: do not hold its memory
+		c.notices = nil
 	}
 }
 

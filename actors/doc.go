@@ -1,7 +1,8 @@
 // Package actors runs ledgerd's live state: one protoactor-go actor per
-// wallet (wallet/payshards/<user>), idempotency shards that own references,
-// a rate limiter per API key, a partner directory, and the committer that
-// makes every event durable before anyone hears of it.
+// wallet (wallet/payshards/<user>) and per redeem code, a rate limiter per
+// API key, a partner directory, idempotency shards (mutex-guarded maps of the
+// references in flight), and the committer that makes every event durable
+// before anyone hears of it.
 //
 // The write path of a deduct: limiter → idempotency shard → wallet → committer.
 // Each hop forwards the same *Op; nobody waits on a future. The wallet decides
@@ -11,10 +12,14 @@
 // events with one WAL write and one fsync, applies them in log order to the
 // engine's durable state, and only then signals the Ops.
 //
-// Ownership: the committer's goroutine alone touches the engine.State after
-// start-up. An actor's state is touched only inside its Receive. The only
-// shared memory are atomic counters (in-flight and pending events per
-// wallet) and the immutable auth table the committer publishes.
+// Ownership: the committer's goroutine alone writes the engine.State after
+// start-up, and alone reads it except for one map: the idempotency shards
+// look references up in State.Idem under a read lock the committer takes for
+// writing around each Apply (one copy of every record instead of two). An
+// actor's state is touched only inside its Receive. The other shared memory
+// is atomic counters (in-flight and pending events per wallet), the shards'
+// pending maps (each under its own mutex) and the immutable auth table the
+// committer publishes.
 //
 // actors knows engine and wal, not HTTP.
 package actors

@@ -3,22 +3,26 @@ package actors
 import (
 	"sync"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"ledgerd/engine"
 )
 
-// shardActor owns a slice of the reference space: every (partner,
+// idemShard owns a slice of the reference space: every (partner,
 // operation, reference) hashes to one shard, which lets exactly one request
-// per reference through to a wallet and answers the others from the
-// durable outcome.
+// per reference through to a wallet (or code) actor and answers the others
+// from the durable outcome.
 //
 // The durable outcomes are the engine's own records (State.Idem), read
-// under System.idem's read lock; the committer is their only writer. A
-// shard keeps only the references it let through that are not durable yet.
-type shardActor struct {
-	sys     *System
-	pending map[engine.IdemKey]*pendingRef // sent to a wallet, not yet durable
+// under idemRecords' read lock; the committer is their only writer. A shard
+// keeps only the references it let through that are not durable yet, with
+// the retries waiting on them.
+//
+// A shard is a mutex-guarded map, not an actor: it only decides "first,
+// retry or conflict" and holds the lock for a map lookup or two, never
+// while sending to an actor, so it needs no mailbox, and a request crosses
+// it without an actor hop.
+type idemShard struct {
+	mu      sync.Mutex
+	pending map[engine.IdemKey]*pendingRef // sent to a wallet or code, not yet durable
 }
 
 type pendingRef struct {
@@ -27,42 +31,25 @@ type pendingRef struct {
 	waiters []*Op
 }
 
-// releaseRef drops a pending reference whose command produced no event.
-type releaseRef struct {
-	key    engine.IdemKey
-	status Status
-}
-
-func (s *shardActor) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *Op:
-		s.admit(m)
-	case *shardCommitted:
-		for _, n := range m.notices {
-			s.committed(n)
-		}
-	case *releaseRef:
-		if p := s.pending[m.key]; p != nil {
-			delete(s.pending, m.key)
-			for _, w := range p.waiters {
-				w.finish(m.status, 0, false)
-			}
-		}
-	}
-}
-
-func (s *shardActor) admit(op *Op) {
+// admit lets op through to its owner if its reference is new, answers it
+// from the durable record if there is one, or makes it wait for the request
+// in flight with the same reference.
+func (s *idemShard) admit(sys *System, op *Op) {
 	k := op.idemKey()
 	user, amount := op.fingerprint()
+	s.mu.Lock()
 	if p := s.pending[k]; p != nil {
 		if p.user != user || p.amount != amount {
+			s.mu.Unlock()
 			op.finish(StatusConflict, 0, false)
 			return
 		}
 		p.waiters = append(p.waiters, op)
+		s.mu.Unlock()
 		return
 	}
-	if rec, ok := s.sys.idem.lookup(k); ok {
+	if rec, ok := sys.idem.lookup(k); ok {
+		s.mu.Unlock()
 		if !rec.Matches(user, amount) {
 			op.finish(StatusConflict, 0, false)
 			return
@@ -71,20 +58,36 @@ func (s *shardActor) admit(op *Op) {
 		return
 	}
 	s.pending[k] = &pendingRef{user: user, amount: amount}
-	if !s.sys.toOwner(op) {
-		delete(s.pending, k)
+	s.mu.Unlock()
+	if !sys.toOwner(op) { // answered StatusOverloaded: so are its retries
+		s.release(k, StatusOverloaded)
 	}
 }
 
-// committed answers whoever waits on a reference that is now durable.
-func (s *shardActor) committed(n notice) {
-	p := s.pending[n.key]
+// take removes a pending reference and returns the retries waiting on it.
+func (s *idemShard) take(k engine.IdemKey) []*Op {
+	s.mu.Lock()
+	p := s.pending[k]
+	delete(s.pending, k)
+	s.mu.Unlock()
 	if p == nil {
-		return
+		return nil
 	}
-	delete(s.pending, n.key)
-	for _, w := range p.waiters {
-		replay(w, n.rec)
+	return p.waiters
+}
+
+// committed answers whoever waits on a reference that is now durable.
+func (s *idemShard) committed(k engine.IdemKey, rec engine.IdemRecord) {
+	for _, w := range s.take(k) {
+		replay(w, rec)
+	}
+}
+
+// release drops a pending reference whose command produced no event; its
+// retries get the same status.
+func (s *idemShard) release(k engine.IdemKey, st Status) {
+	for _, w := range s.take(k) {
+		w.finish(st, 0, false)
 	}
 }
 

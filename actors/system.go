@@ -119,7 +119,7 @@ type System struct {
 	wal        *wal.Log
 	wallets    registry // wallet/payshards/<user>
 	codes      registry // code/paypay/<code>
-	shards     []*actor.PID
+	shards     []idemShard
 	shardSeed  maphash.Seed
 	idem       idemRecords // the durable idempotency records, shared with the shards
 	limiters   sync.Map    // [KeyHashLen]byte -> *actor.PID
@@ -155,7 +155,10 @@ func Start(cfg Config) (*System, error) {
 	s.dispatcher = inlineDispatcher{throughput: 300}
 	s.out = newOutbox(s.root)
 	s.idem.state = state
-	s.spawnShards()
+	s.shards = make([]idemShard, cfg.Shards)
+	for i := range s.shards {
+		s.shards[i].pending = make(map[engine.IdemKey]*pendingRef)
+	}
 	s.spawnDirectory(state)
 	s.wallets.init(cfg.InflightMax, s.spawnWallet)
 	s.codes.init(cfg.InflightMax, s.spawnCode)
@@ -216,16 +219,6 @@ func (s *System) props(producer actor.Producer, opts ...actor.PropsOption) *acto
 	return actor.PropsFromProducer(producer, append(opts, actor.WithGuardian(failStop{s}), actor.WithDispatcher(s.dispatcher))...)
 }
 
-func (s *System) spawnShards() {
-	s.shards = make([]*actor.PID, s.cfg.Shards)
-	for i := range s.shards {
-		p := s.props(func() actor.Actor {
-			return &shardActor{sys: s, pending: make(map[engine.IdemKey]*pendingRef)}
-		}, actor.WithMailbox(actor.Bounded(8192)))
-		s.shards[i] = s.root.SpawnPrefix(p, fmt.Sprintf("idem/shard-%d/", i))
-	}
-}
-
 func (s *System) spawnDirectory(state *engine.State) {
 	d := newDirectory(s, state)
 	s.directory = s.root.SpawnPrefix(s.props(func() actor.Actor { return d }, actor.WithMailbox(actor.Bounded(1024))), "directory/")
@@ -241,8 +234,8 @@ func (s *System) spawnCode(code string, e *entry) *actor.PID {
 	return s.root.SpawnPrefix(p, "code/paypay/"+code+"/")
 }
 
-func (s *System) shardIndex(k engine.IdemKey) int {
-	return int(maphash.Comparable(s.shardSeed, k) % uint64(len(s.shards)))
+func (s *System) shard(k engine.IdemKey) *idemShard {
+	return &s.shards[maphash.Comparable(s.shardSeed, k)%uint64(len(s.shards))]
 }
 
 func (s *System) limiter(hash [engine.KeyHashLen]byte) *actor.PID {
@@ -292,10 +285,10 @@ func (s *System) route(op *Op) {
 	case KindBalance:
 		s.toOwner(op)
 	case KindDeduct, KindRefund, KindCredit:
-		s.root.Send(s.shards[s.shardIndex(op.idemKey())], op)
+		s.shard(op.idemKey()).admit(s, op)
 	case KindRedeem:
 		if op.Reference != "" {
-			s.root.Send(s.shards[s.shardIndex(op.idemKey())], op)
+			s.shard(op.idemKey()).admit(s, op)
 			return
 		}
 		s.toOwner(op)
@@ -325,7 +318,7 @@ func (s *System) toOwner(op *Op) bool {
 // releaseReference frees a reference whose command produced no event.
 func (s *System) releaseReference(op *Op, st Status) {
 	k := op.idemKey()
-	s.root.Send(s.shards[s.shardIndex(k)], &releaseRef{key: k, status: st})
+	s.shard(k).release(k, st)
 	op.finish(st, 0, false)
 }
 
