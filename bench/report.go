@@ -63,6 +63,11 @@ type Result struct {
 	EventsPerFsync *float64 `json:"eventsPerFsync"`
 	FsyncMeanMs    *float64 `json:"fsyncMeanMs"`
 	MetricsNote    string   `json:"metricsNote,omitempty"`
+	// CPU microseconds per ok answer over the measured window, from
+	// /proc/<pid>/stat: the target's process (nil when ledgerbench did not
+	// start it) and the load generator's (ledgerbench itself).
+	ServerCPUPerOK  *float64 `json:"serverCpuUsPerOk"`
+	LoadgenCPUPerOK *float64 `json:"loadgenCpuUsPerOk"`
 }
 
 // Latency is a summary in milliseconds.
@@ -207,6 +212,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 		}
 		if r.MetricsNote != "" {
 			extra += ", metrics: " + r.MetricsNote
+		}
+		if r.ServerCPUPerOK != nil {
+			extra += fmt.Sprintf(", server CPU %.1f µs/ok", *r.ServerCPUPerOK)
+		}
+		if r.LoadgenCPUPerOK != nil {
+			extra += fmt.Sprintf(", load generator CPU %.1f µs/ok", *r.LoadgenCPUPerOK)
 		}
 		fmt.Fprintf(w, "  %s: %d answers [%s]%s\n", r.Target, r.Requests, strings.Join(parts, " "), extra)
 	}

@@ -23,8 +23,8 @@ func fixedReport() *Report {
 		return ResultFrom(spec, l)
 	}
 	led := mk(TargetSpec{Name: "ledgerd", Kind: KindLedgerd}, 2000, 40000)
-	ev, fs := 31.5, 0.25
-	led.EventsPerFsync, led.FsyncMeanMs = &ev, &fs
+	ev, fs, scpu, lcpu := 31.5, 0.25, 24.96, 11.5
+	led.EventsPerFsync, led.FsyncMeanMs, led.ServerCPUPerOK, led.LoadgenCPUPerOK = &ev, &fs, &scpu, &lcpu
 	return &Report{
 		Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Host:    HostInfo{Hostname: "box", OS: "linux", Arch: "amd64", CPUs: 2, GoVersion: "go1.26"},
@@ -82,7 +82,8 @@ func TestReportText(t *testing.T) {
 	}
 	out := buf.String()
 	// ledgerd's throughput is 0.20 of the ceiling's, its latency 10× higher-ish.
-	for _, want := range []string{"ledgerd", "ceiling", "20000 (0.20×)", "31.5", "503×3", "failed: connection refused", "mean fsync 0.250 ms"} {
+	for _, want := range []string{"ledgerd", "ceiling", "20000 (0.20×)", "31.5", "503×3", "failed: connection refused", "mean fsync 0.250 ms",
+		"server CPU 25.0 µs/ok, load generator CPU 11.5 µs/ok"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}

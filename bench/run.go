@@ -184,21 +184,23 @@ func runTarget(ctx context.Context, c RunConfig, spec TargetSpec, runID string, 
 	}
 	// /metrics around the measured window: one reading when warm-up ends,
 	// one when the run ends.
+	// The CPU time of the target's process and of this one over the same
+	// window.
 	var before, after Metrics
 	var beforeErr, afterErr error = ErrNoMetrics, ErrNoMetrics
+	var cpu *cpuMeter
 	metricsDone := make(chan struct{})
-	if r.hasMetrics {
-		go func() {
-			defer close(metricsDone)
-			select {
-			case <-time.After(c.Warmup):
+	go func() {
+		defer close(metricsDone)
+		select {
+		case <-time.After(c.Warmup):
+			cpu = startCPU(r.pid)
+			if r.hasMetrics {
 				before, beforeErr = fetchMetrics(ctx, r.baseURL)
-			case <-ctx.Done():
 			}
-		}()
-	} else {
-		close(metricsDone)
-	}
+		case <-ctx.Done():
+		}
+	}()
 	var last int64
 	var lastT time.Duration
 	cfg.Progress = func(el time.Duration, answers int64) {
@@ -221,13 +223,16 @@ func runTarget(ctx context.Context, c RunConfig, spec TargetSpec, runID string, 
 		bar.Finish()
 	}
 	<-metricsDone
-	if r.hasMetrics {
-		after, afterErr = fetchMetrics(ctx, r.baseURL)
-	}
 	if err != nil && load == nil {
 		return Result{Target: spec.Name, Kind: spec.Kind, Error: err.Error()}
 	}
 	res := ResultFrom(spec, load)
+	if cpu != nil {
+		res.ServerCPUPerOK, res.LoadgenCPUPerOK = cpu.perOK(res.Throughput)
+	}
+	if r.hasMetrics {
+		after, afterErr = fetchMetrics(ctx, r.baseURL)
+	}
 	switch {
 	case !r.hasMetrics:
 	case errors.Is(beforeErr, ErrNoMetrics) || errors.Is(afterErr, ErrNoMetrics):

@@ -84,6 +84,7 @@ type running struct {
 	baseURL    string   // http://host:port[/prefix]
 	codes      []string // pre-issued PayPay codes
 	hasMetrics bool     // /metrics may be read
+	pid        int      // the target's process when ledgerbench started it, else 0
 	stop       func() error
 }
 
@@ -141,6 +142,7 @@ func startCeiling(spec TargetSpec, o TargetOptions) (*running, error) {
 		return nil, fmt.Errorf("ceiling did not print its address: %w", err)
 	}
 	r.setHost(strings.TrimSpace(line))
+	r.pid = cmd.Process.Pid
 	r.stop = func() error { return stopProcess(cmd) }
 	return r, nil
 }
@@ -224,7 +226,7 @@ func startLedgerd(ctx context.Context, spec TargetSpec, o TargetOptions) (*runni
 		}
 		close(addrCh)
 	}()
-	r := &running{spec: spec, hasMetrics: true}
+	r := &running{spec: spec, hasMetrics: true, pid: cmd.Process.Pid}
 	r.stop = func() error {
 		err := stopProcess(cmd)
 		copyDone.Wait()
