@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -74,4 +76,48 @@ func BenchmarkDurableDeduct(b *testing.B) {
 // committer, encoding and the WAL write.
 func BenchmarkDeductNoSync(b *testing.B) {
 	b.Run("users=10000", func(b *testing.B) { benchmarkDeducts(b, 10000, true) })
+}
+
+// BenchmarkFirstTouchRead: balance reads of wallets without a live actor
+// (passivated or unknown), one at a time, while 16 goroutines keep batches
+// of deducts in flight. ns/op is the read's latency: the new actor's load
+// does not wait for batches that do not touch its wallet.
+func BenchmarkFirstTouchRead(b *testing.B) {
+	s := benchSystem(b, 100, false)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var seq atomic.Int64
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n := seq.Add(1)
+				op := NewOp()
+				op.Kind, op.Partner, op.Amount = KindDeduct, "ptr_bench", 1
+				op.User, op.Reference = "u"+strconv.Itoa(int(n%100)), "r"+strconv.FormatInt(n, 10)
+				s.Do(op)
+				op.Release()
+			}
+		}()
+	}
+	b.Cleanup(func() { close(stop); wg.Wait() })
+	for seq.Load() < 1000 { // the writers are under way
+		runtime.Gosched()
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		op := NewOp()
+		op.Kind, op.User = KindBalance, "x"+strconv.Itoa(i)
+		s.Do(op)
+		if op.Status != StatusUnknownUser {
+			b.Fatalf("status %d", op.Status)
+		}
+		op.Release()
+	}
 }

@@ -75,7 +75,9 @@ type committer struct {
 	log      Log
 	state    *engine.State
 	maxBatch int
-	notices  []notice // references the batch being finished made durable
+	notices  []notice            // references the batch being finished made durable
+	busy     map[entityKey]int32 // events gathered and not yet applied, per wallet or code
+	issuing  int                 // EvCodesIssued events gathered and not yet applied
 	snaps    *snapshotter
 	stopped  chan struct{}
 	batches  atomic.Uint64
@@ -115,6 +117,7 @@ func newCommitter(sys *System, log Log, state *engine.State, snaps *snapshotter)
 		sys: sys, log: log, state: state, snaps: snaps,
 		in:       make(chan item, sys.cfg.QueueMax),
 		maxBatch: sys.cfg.BatchMax,
+		busy:     make(map[entityKey]int32),
 		stopped:  make(chan struct{}),
 		toWrite:  make(chan *batch),
 		written:  make(chan *batch),
@@ -174,12 +177,22 @@ func (c *committer) run() {
 
 // gather adds it and whatever else is queued (up to maxBatch) to b; it
 // reports whether a stop item was reached (it and what follows stay out).
+// A load for an entity with no event gathered or in flight is answered at
+// once instead: the durable state already holds everything that entity's
+// earlier actors emitted, and the batches ahead do not touch it.
 func (c *committer) gather(b *batch, it item) bool {
 	for {
-		if it.kind == itemStop {
+		switch {
+		case it.kind == itemStop:
 			return true
+		case c.loadNow(&it):
+			c.answer(&it)
+		default:
+			if it.kind == itemEvent {
+				c.track(&it.ev, 1)
+			}
+			b.items = append(b.items, it)
 		}
-		b.items = append(b.items, it)
 		if len(b.items) >= c.maxBatch {
 			return false
 		}
@@ -275,6 +288,7 @@ func (c *committer) apply(it *item) bool {
 	c.sys.idem.mu.Lock() // the shards read State.Idem
 	c.state.Apply(ev)
 	c.sys.idem.mu.Unlock()
+	c.track(ev, -1)
 	if it.wallet != nil {
 		it.wallet.pending.Add(-1)
 	}
@@ -287,6 +301,57 @@ func (c *committer) apply(it *item) bool {
 	switch ev.Type {
 	case engine.EvPartnerCreated, engine.EvPartnerStatus, engine.EvKeyAdded, engine.EvKeyRevoked, engine.EvPartnerRateLimit:
 		return true
+	}
+	return false
+}
+
+// entityKey names the wallet (by user) or redeem code an event changes.
+type entityKey struct {
+	card bool
+	id   string
+}
+
+// entityOf returns the one wallet or code ev changes, if it changes one.
+func entityOf(ev *engine.Event) (entityKey, bool) {
+	switch ev.Type {
+	case engine.EvCredited, engine.EvDeducted, engine.EvDeductRejected, engine.EvRefunded, engine.EvRefundRejected:
+		return entityKey{id: ev.User}, true
+	case engine.EvCodeRevoked, engine.EvCodeAttempt:
+		return entityKey{card: true, id: ev.Card}, true
+	}
+	return entityKey{}, false
+}
+
+// track counts ev in (d = 1, when gathered) or out (d = -1, when applied)
+// of the events not yet in the durable state. EvCodesIssued is the one
+// event that changes codes without being any code actor's: it is counted
+// on its own and holds back every code load.
+func (c *committer) track(ev *engine.Event, d int32) {
+	if ev.Type == engine.EvCodesIssued {
+		c.issuing += int(d)
+		return
+	}
+	k, ok := entityOf(ev)
+	if !ok {
+		return
+	}
+	if n := c.busy[k] + d; n == 0 {
+		delete(c.busy, k)
+	} else {
+		c.busy[k] = n
+	}
+}
+
+// loadNow reports whether a load can be answered from the durable state as
+// soon as it is gathered: nothing that changes its entity is waiting to be
+// applied. Every event an entity's earlier actors emitted was queued before
+// the new actor's load, so it has been gathered (and counted) already.
+func (c *committer) loadNow(it *item) bool {
+	switch it.kind {
+	case itemLoad:
+		return c.busy[entityKey{id: it.user}] == 0
+	case itemLoadCard:
+		return c.issuing == 0 && c.busy[entityKey{card: true, id: it.user}] == 0
 	}
 	return false
 }

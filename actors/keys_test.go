@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,5 +330,134 @@ func TestAdminCommandsTheWALCannotReplay(t *testing.T) {
 			}
 			s2.Stop()
 		})
+	}
+}
+
+// TestLoadsSkipUnrelatedBatches: a wallet actor that starts while a batch
+// is being written gets its state at once when that batch does not touch
+// it, and waits for the batch when it does (its retired predecessor's
+// event is in it).
+func TestLoadsSkipUnrelatedBatches(t *testing.T) {
+	log := newGatedLog()
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	s, err := Start(Config{DataDir: t.TempDir(), Log: log, Logger: quietLogger(), WalletIdle: time.Minute, SweepEvery: 5 * time.Millisecond,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	do := func(k Kind, user, ref string) Op {
+		op := NewOp()
+		op.Kind, op.Partner, op.User, op.Reference, op.Amount = k, "p", user, ref, 10
+		if k == KindCredit {
+			op.Amount = 100
+		}
+		s.Do(op)
+		r := *op
+		op.Release()
+		return r
+	}
+	passivateAll := func() {
+		clock.Add(int64(2 * time.Minute))
+		for s.wallets.count.Load() != 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	do(KindCredit, "a", "ca")
+	do(KindCredit, "b", "cb")
+	passivateAll()
+
+	log.holdNext()
+	deduct := make(chan Op, 1)
+	go func() { deduct <- do(KindDeduct, "a", "d1") }()
+	<-log.entered // a's deduct is being written
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			log.release <- struct{}{}
+		}
+	}
+	defer release() // before Stop, which waits for the held batch
+
+	read := make(chan Op, 1)
+	go func() { read <- do(KindBalance, "b", "") }()
+	select {
+	case r := <-read:
+		if r.Status != StatusOK || r.Balance != 100 {
+			t.Fatalf("b while a's batch is held: %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("b's new actor waited for a batch that does not touch b")
+	}
+
+	passivateAll() // a's actor retires with its deduct still in flight
+	go func() { read <- do(KindBalance, "a", "") }()
+	select {
+	case r := <-read:
+		t.Fatalf("a's new actor answered %+v before its predecessor's deduct was durable", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	if r := <-deduct; r.Status != StatusOK || r.Balance != 90 {
+		t.Fatalf("deduct %+v", r)
+	}
+	if r := <-read; r.Status != StatusOK || r.Balance != 90 {
+		t.Fatalf("a after the deduct: %+v", r)
+	}
+	if r := do(KindDeduct, "a", "d2"); r.Balance != 80 {
+		t.Fatalf("second deduct %+v", r)
+	}
+	if err := s.CheckConsistency(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCodeLoadWaitsForItsRedeem: a code's actor retires as soon as nothing
+// is queued for it, often while its redeem is still being written. The
+// next actor for that code must start from a state that includes that
+// redeem, or the code could be redeemed twice; an unrelated code's actor
+// starts at once.
+func TestCodeLoadWaitsForItsRedeem(t *testing.T) {
+	log := newGatedLog()
+	clock := newCardsClock()
+	s, err := Start(Config{DataDir: t.TempDir(), Log: log, Logger: quietLogger(), Now: clock.now,
+		Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	cardsFixture(t, s, clock, 2)
+	waitQuiet(t, s)
+
+	log.holdNext()
+	first := make(chan cardResult, 1)
+	go func() { first <- cardDo(s, KindRedeem, "pa", "A1", "") }()
+	<-log.entered // the first redeem of A1 is being written
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			log.release <- struct{}{}
+		}
+	}
+	defer release() // before Stop, which waits for the held batch
+	waitQuiet(t, s) // A1's actor retired with its redeem in flight
+
+	second := make(chan cardResult, 1)
+	go func() { second <- cardDo(s, KindRedeem, "pa", "A1", "") }()
+	other := make(chan cardResult, 1)
+	go func() { other <- cardDo(s, KindValidate, "pa", "A2", "") }()
+	time.Sleep(20 * time.Millisecond) // let both reach their actors (either order passes)
+	release()
+	if r := <-first; r.Status != StatusOK {
+		t.Fatalf("first redeem %+v", r)
+	}
+	if r := <-second; r.Status != StatusAlreadyRedeemed {
+		t.Fatalf("second redeem of A1: %+v, want already redeemed", r)
+	}
+	if r := <-other; r.Status != StatusOK {
+		t.Fatalf("validate A2: %+v", r)
 	}
 }
