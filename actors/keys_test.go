@@ -43,6 +43,14 @@ func (l *gatedLog) Append(payloads ...[]byte) (uint64, error) {
 
 func (l *gatedLog) TruncateFront(uint64) error { return nil }
 
+// releaser returns a func that lets the held append go on, once however
+// often it is called: a test defers it so that a failure before the
+// release does not leave Stop waiting for the held batch.
+func (l *gatedLog) releaser() func() {
+	var once sync.Once
+	return func() { once.Do(func() { l.release <- struct{}{} }) }
+}
+
 func (l *gatedLog) holdNext() {
 	l.mu.Lock()
 	l.hold = true
@@ -372,13 +380,7 @@ func TestLoadsSkipUnrelatedBatches(t *testing.T) {
 	deduct := make(chan Op, 1)
 	go func() { deduct <- do(KindDeduct, "a", "d1") }()
 	<-log.entered // a's deduct is being written
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			log.release <- struct{}{}
-		}
-	}
+	release := log.releaser()
 	defer release() // before Stop, which waits for the held batch
 
 	read := make(chan Op, 1)
@@ -435,13 +437,7 @@ func TestCodeLoadWaitsForItsRedeem(t *testing.T) {
 	first := make(chan cardResult, 1)
 	go func() { first <- cardDo(s, KindRedeem, "pa", "A1", "") }()
 	<-log.entered // the first redeem of A1 is being written
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			log.release <- struct{}{}
-		}
-	}
+	release := log.releaser()
 	defer release() // before Stop, which waits for the held batch
 	waitQuiet(t, s) // A1's actor retired with its redeem in flight
 
