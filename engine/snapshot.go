@@ -74,7 +74,50 @@ const snapshotFields = 10
 
 // EncodeSnapshot returns the msgpack bytes of the whole state.
 func (s *State) EncodeSnapshot() ([]byte, error) {
-	return encodeSnapshot(s.toSnapshot())
+	return s.Capture().Encode()
+}
+
+// Capture is what a snapshot of a State holds at one index, copied out of
+// the State: the State may go on changing while Encode runs, on any
+// goroutine.
+type Capture struct {
+	snap  *snapshot
+	recs  []idemEntry // idempotency records in map order
+	order []IdemKey   // their keys in expiry order (references, then Idempotency-Keys)
+}
+
+// Capture copies the state's snapshot content: a pass over each map,
+// copying entries in the order the map yields them. Sorting, putting the
+// idempotency records in expiry order and encoding, most of a snapshot's
+// work, are left to Encode.
+func (s *State) Capture() *Capture {
+	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys()}
+	c.recs = make([]idemEntry, 0, len(s.Idem))
+	for k, r := range s.Idem {
+		c.recs = append(c.recs, idemEntry{Key: k, Record: r})
+	}
+	return c
+}
+
+// Index is the last WAL index the capture includes.
+func (c *Capture) Index() uint64 { return c.snap.Index }
+
+// Encode lays the capture out in its deterministic order and returns its
+// msgpack bytes: the same state always gives the same bytes. Call it once.
+func (c *Capture) Encode() ([]byte, error) {
+	pos := make(map[IdemKey]int, len(c.recs))
+	for i := range c.recs {
+		pos[c.recs[i].Key] = i
+	}
+	c.snap.Idem = make([]idemEntry, 0, len(c.recs))
+	for _, k := range c.order {
+		if i, ok := pos[k]; ok {
+			c.snap.Idem = append(c.snap.Idem, c.recs[i])
+		}
+	}
+	c.recs, c.order = nil, nil
+	sortSnapshot(c.snap)
+	return encodeSnapshot(c.snap)
 }
 
 func encodeSnapshot(snap *snapshot) ([]byte, error) {
@@ -103,34 +146,38 @@ func encodeSnapshot(snap *snapshot) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// toSnapshot lays the state out in its deterministic order.
+// toSnapshot copies the state into snapshot form, unsorted and without the
+// idempotency records (Capture copies those). Everything the
+// State mutates in place later (refundable amounts, partner keys, audit
+// records) is copied, not shared; idempotency details and strings are
+// never mutated once made.
 func (s *State) toSnapshot() *snapshot {
 	snap := &snapshot{Version: SnapshotVersion, Index: s.Index, Events: s.Events, Attempt: s.Attempt}
 	for _, p := range s.Partners {
-		snap.Partners = append(snap.Partners, *p)
+		cp := *p
+		cp.Keys = slices.Clone(p.Keys)
+		snap.Partners = append(snap.Partners, cp)
 	}
-	slices.SortFunc(snap.Partners, func(a, b Partner) int { return cmp.Compare(a.ID, b.ID) })
 	snap.Wallets = make([]walletEntry, 0, len(s.Wallets))
 	for u, w := range s.Wallets {
-		snap.Wallets = append(snap.Wallets, walletEntry{User: u, Balance: w.Balance, Refundable: w.Refundable})
-	}
-	slices.SortFunc(snap.Wallets, func(a, b walletEntry) int { return cmp.Compare(a.User, b.User) })
-	snap.Idem = make([]idemEntry, 0, len(s.Idem))
-	for _, k := range s.IdemKeys() {
-		if r, ok := s.Idem[k]; ok {
-			snap.Idem = append(snap.Idem, idemEntry{Key: k, Record: r})
-		}
+		snap.Wallets = append(snap.Wallets, walletEntry{User: u, Balance: w.Balance, Refundable: slices.Clone(w.Refundable)})
 	}
 	snap.Cards = make([]cardEntry, 0, len(s.Cards))
 	for c, card := range s.Cards {
 		snap.Cards = append(snap.Cards, cardEntry{Code: c, Card: *card})
 	}
-	slices.SortFunc(snap.Cards, func(a, b cardEntry) int { return cmp.Compare(a.Code, b.Code) })
 	for p, log := range s.Attempts {
-		snap.Attempts = append(snap.Attempts, attemptEntry{Partner: p, Items: log.Items()})
+		snap.Attempts = append(snap.Attempts, attemptEntry{Partner: p, Items: slices.Clone(log.Items())})
 	}
-	slices.SortFunc(snap.Attempts, func(a, b attemptEntry) int { return cmp.Compare(a.Partner, b.Partner) })
 	return snap
+}
+
+// sortSnapshot puts the lists that came from maps in key order.
+func sortSnapshot(snap *snapshot) {
+	slices.SortFunc(snap.Partners, func(a, b Partner) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(snap.Wallets, func(a, b walletEntry) int { return cmp.Compare(a.User, b.User) })
+	slices.SortFunc(snap.Cards, func(a, b cardEntry) int { return cmp.Compare(a.Code, b.Code) })
+	slices.SortFunc(snap.Attempts, func(a, b attemptEntry) int { return cmp.Compare(a.Partner, b.Partner) })
 }
 
 func (w *writer) uint(v uint64) {

@@ -392,3 +392,36 @@ func TestDecodeSnapshotTrailingBytes(t *testing.T) {
 		t.Error("snapshot followed by 3 garbage bytes accepted")
 	}
 }
+
+// TestCaptureIsIndependent: a capture encodes to the bytes its state had
+// when it was taken, whatever is applied to the state afterwards (refunds
+// change refundable amounts in place, revocations change partner keys,
+// expiry compacts audit records), and Encode may run on another goroutine
+// while the state changes (the race detector watches that).
+func TestCaptureIsIndependent(t *testing.T) {
+	evs := randomEvents(7, 4000)
+	for _, cut := range []int{300, 1500, 2500, 3500} {
+		s := applyAll(NewState(), evs[:cut])
+		want := mustSnapshot(t, s)
+		later := s.Capture()
+		applyAll(s, evs[cut:]) // all changes first, then encode
+		if got, err := later.Encode(); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("cut %d: capture encoded after the state moved on differs (%v)", cut, err)
+		}
+
+		s = applyAll(NewState(), evs[:cut])
+		concurrent := s.Capture()
+		done := make(chan []byte, 1)
+		go func() {
+			b, err := concurrent.Encode()
+			if err != nil {
+				t.Error(err)
+			}
+			done <- b
+		}()
+		applyAll(s, evs[cut:])
+		if got := <-done; !bytes.Equal(got, want) {
+			t.Fatalf("cut %d: capture encoded while the state moved on differs", cut)
+		}
+	}
+}
