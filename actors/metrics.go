@@ -31,7 +31,7 @@ func newMetrics(reg prometheus.Registerer, s *System) *metrics {
 			Name: "ledgerd_committed_events_total", Help: "Events made durable since start.",
 		}),
 		snapshot: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "ledgerd_snapshot_seconds", Help: "Time to encode and write a snapshot.",
+			Name: "ledgerd_snapshot_seconds", Help: "Time to encode and write a snapshot, in the background (the committer pauses only to copy the state).",
 			Buckets: prometheus.ExponentialBuckets(1e-3, 2, 14),
 		}),
 		replay: prometheus.NewGauge(prometheus.GaugeOpts{

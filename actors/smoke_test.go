@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"ledgerd/engine"
 )
 
@@ -289,5 +291,51 @@ func TestRetriesDuringExpiry(t *testing.T) {
 	})
 	if err := s.CheckConsistency(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSnapshotsWhileEveryEventAddsAReference: with unique references the
+// state grows as fast as the log, and snapshots must still be taken, each
+// after at least as many events as the previous one held entries (so
+// their cost per event stays constant) — not never, and not every
+// SnapshotEvery events.
+func TestSnapshotsWhileEveryEventAddsAReference(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := Start(Config{DataDir: t.TempDir(), SnapshotEvery: 100, Metrics: reg, Logger: quietLogger(),
+		Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	op := NewOp()
+	op.Kind, op.User, op.Reference, op.Amount = KindCredit, "u", "top", 1_000_000
+	s.Do(op)
+	op.Release()
+	for i := range 3000 { // one at a time: every batch holds one event
+		op := NewOp()
+		op.Kind, op.Partner, op.User, op.Reference, op.Amount = KindDeduct, "p", "u", "r"+strconv.Itoa(i), 1
+		s.Do(op)
+		op.Release()
+	}
+	snapshots := func() uint64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "ledgerd_snapshot_seconds" {
+				return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+			}
+		}
+		return 0
+	}
+	// sizes 0 → ~100 → ~200 → ~400 → ~800 → ~1600: snapshots after about
+	// 100, 200, 400, 800 and 1600 events (the fixed rule would take 30)
+	for deadline := time.Now().Add(10 * time.Second); snapshots() < 4 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the last ones are written in the background
+	if taken := snapshots(); taken < 4 || taken > 6 {
+		t.Fatalf("%d snapshots over 3,001 events with references, want 4 to 6", taken)
 	}
 }

@@ -18,17 +18,20 @@ const snapshotKeep = 2
 
 type snapResult struct {
 	index uint64
-	took  time.Duration
+	pause time.Duration // the committer's, copying the state
+	took  time.Duration // encoding, writing and fsyncing it
 	err   error
 }
 
-// snapshotter writes snapshots for the committer: the state is encoded on
-// the committer's goroutine (it owns it), the file is written and fsynced in
-// the background, and the WAL is truncated back on the committer's goroutine.
+// snapshotter writes snapshots for the committer: the state is copied on
+// the committer's goroutine (it owns it; engine.State.Capture), then sorted,
+// encoded, written and fsynced in the background, and the WAL is truncated
+// back on the committer's goroutine.
 type snapshotter struct {
 	dir      string
 	every    uint64
-	fixed    bool // ignore the state's size
+	fixed    bool   // ignore the state's size
+	size     uint64 // entries in the newest snapshot (or the state at start-up)
 	since    uint64
 	last     uint64 // index of the newest snapshot on disk
 	inflight bool
@@ -39,38 +42,41 @@ type snapshotter struct {
 }
 
 // maybeStart takes a snapshot once the events since the last one reach
-// every, or the size of the state if that is larger: a snapshot costs in
-// proportion to the state, so this keeps its cost per event constant as
-// the state grows, while the WAL to replay stays at most about as long as
-// the state is large.
+// every, or the number of entries the last snapshot held if that is
+// larger: a snapshot costs in proportion to the state, so this keeps its
+// cost per event constant as the state grows, while the WAL to replay
+// stays at most about as long as the last snapshot is large. (Comparing
+// with the current state's size instead never fired when every event adds
+// a reference: the state grows as fast as the count.)
 func (s *snapshotter) maybeStart(state *engine.State, events int) {
 	s.since += uint64(events)
-	if s.every == 0 || s.inflight || s.since < s.every || (!s.fixed && s.since < stateSize(state)) {
+	if s.every == 0 || s.inflight || s.since < s.every || (!s.fixed && s.since < s.size) {
 		return
 	}
-	payload, err := state.EncodeSnapshot()
-	if err != nil {
-		s.logger.Error("snapshot encode failed", slog.Any("err", err))
-		return
-	}
-	s.since, s.inflight = 0, true
-	index := state.Index
+	start := time.Now()
+	capture := state.Capture()
+	pause := time.Since(start)
+	s.since, s.size, s.inflight = 0, stateSize(state), true
 	go func() {
 		start := time.Now()
-		err := wal.WriteSnapshot(s.dir, index, payload)
-		s.done <- snapResult{index: index, took: time.Since(start), err: err}
+		payload, err := capture.Encode()
+		if err == nil {
+			err = wal.WriteSnapshot(s.dir, capture.Index(), payload)
+		}
+		s.done <- snapResult{index: capture.Index(), pause: pause, took: time.Since(start), err: err}
 	}()
 }
 
 func (s *snapshotter) finish(res snapResult, log Log) {
 	s.inflight = false
 	if res.err != nil {
-		s.logger.Error("snapshot write failed; the WAL keeps everything", slog.Any("err", res.err))
+		s.logger.Error("snapshot failed; the WAL keeps everything", slog.Any("err", res.err))
 		return
 	}
 	s.last = res.index
 	s.took.Observe(res.took.Seconds())
-	s.logger.Info("snapshot written", slog.Uint64("index", res.index), slog.Duration("took", res.took))
+	s.logger.Info("snapshot written", slog.Uint64("index", res.index), slog.Duration("took", res.took),
+		slog.Duration("commit_pause", res.pause))
 	if err := s.truncate(log); err != nil {
 		s.logger.Error("wal truncation after snapshot failed", slog.Any("err", err))
 	}

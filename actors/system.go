@@ -165,7 +165,7 @@ func Start(cfg Config) (*System, error) {
 	s.publishAuth(state)
 	snaps := &snapshotter{
 		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery, fixed: cfg.SnapshotFixed,
-		last: state.Index, done: make(chan snapResult, 1), logger: cfg.Logger, took: s.metrics.snapshot,
+		last: state.Index, size: stateSize(state), done: make(chan snapResult, 1), logger: cfg.Logger, took: s.metrics.snapshot,
 	}
 	s.committer = newCommitter(s, log, state, snaps)
 	go s.committer.run()
