@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -78,44 +79,79 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 }
 
 // Capture is what a snapshot of a State holds at one index, copied out of
-// the State: the State may go on changing while Encode runs, on any
+// the State so that the State may go on changing: Encode may run on any
 // goroutine.
+//
+// The idempotency records, usually most of a state, may be copied in steps
+// (CaptureStart, then CopyRecords between batches): a record never changes
+// once made, and records made after the capture's index are not among the
+// keys it copies. Only expiry removes records, so the copy must be
+// finished before an expiry event is applied.
 type Capture struct {
-	snap  *snapshot
-	recs  []idemEntry // idempotency records in map order
-	order []IdemKey   // their keys in expiry order (references, then Idempotency-Keys)
+	snap   *snapshot
+	order  []IdemKey // keys alive at the capture's index, in expiry order
+	next   int       // order[:next] have their records in snap.Idem
+	copied bool      // all of them
 }
 
-// Capture copies the state's snapshot content: a pass over each map,
-// copying entries in the order the map yields them. Sorting, putting the
-// idempotency records in expiry order and encoding, most of a snapshot's
-// work, are left to Encode.
+// Errors of a capture copied in steps.
+var (
+	ErrCaptureIncomplete = errors.New("engine: capture's records not all copied")
+	ErrCaptureRecordGone = errors.New("engine: a captured key's record was removed before it was copied")
+)
+
+// Capture copies the whole snapshot content of s at once.
 func (s *State) Capture() *Capture {
-	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys()}
-	c.recs = make([]idemEntry, 0, len(s.Idem))
-	for k, r := range s.Idem {
-		c.recs = append(c.recs, idemEntry{Key: k, Record: r})
+	c := s.CaptureStart()
+	if _, err := c.CopyRecords(s, len(c.order)); err != nil {
+		panic(err) // every live key in the expiry order has its record
 	}
 	return c
+}
+
+// CaptureStart copies everything a snapshot of s holds but the
+// idempotency records: a pass over the wallets, codes, partners and audit
+// records, and a copy of the records' keys in expiry order.
+func (s *State) CaptureStart() *Capture {
+	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys()}
+	c.snap.Idem = make([]idemEntry, 0, len(c.order))
+	c.CopyRecords(s, 0) // marks a capture without records as copied; cannot fail
+	return c
+}
+
+// CopyRecords copies up to n more of the captured keys' records from s,
+// the State the capture was started on, and reports whether all are
+// copied. No record may have been removed from s since CaptureStart:
+// ErrCaptureRecordGone says one was, and the capture is unusable.
+func (c *Capture) CopyRecords(s *State, n int) (bool, error) {
+	if c.copied {
+		return true, nil
+	}
+	end := c.next + min(n, len(c.order)-c.next)
+	for _, k := range c.order[c.next:end] {
+		r, ok := s.Idem[k]
+		if !ok {
+			return false, fmt.Errorf("%w: %+v", ErrCaptureRecordGone, k)
+		}
+		c.snap.Idem = append(c.snap.Idem, idemEntry{Key: k, Record: r})
+	}
+	c.next = end
+	if c.next == len(c.order) {
+		c.order, c.copied = nil, true
+	}
+	return c.copied, nil
 }
 
 // Index is the last WAL index the capture includes.
 func (c *Capture) Index() uint64 { return c.snap.Index }
 
 // Encode lays the capture out in its deterministic order and returns its
-// msgpack bytes: the same state always gives the same bytes. Call it once.
+// msgpack bytes: the same state always gives the same bytes. Call it once,
+// after the records are copied.
 func (c *Capture) Encode() ([]byte, error) {
-	pos := make(map[IdemKey]int, len(c.recs))
-	for i := range c.recs {
-		pos[c.recs[i].Key] = i
+	if !c.copied {
+		return nil, ErrCaptureIncomplete
 	}
-	c.snap.Idem = make([]idemEntry, 0, len(c.recs))
-	for _, k := range c.order {
-		if i, ok := pos[k]; ok {
-			c.snap.Idem = append(c.snap.Idem, c.recs[i])
-		}
-	}
-	c.recs, c.order = nil, nil
 	sortSnapshot(c.snap)
 	return encodeSnapshot(c.snap)
 }

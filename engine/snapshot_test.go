@@ -425,3 +425,59 @@ func TestCaptureIsIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureInSteps: records copied a few at a time while the state moves
+// on (the copy finished before each expiry, as the committer does) encode
+// to the bytes of the capture's moment; Encode refuses an unfinished copy,
+// and a copy that an expiry overtook says so.
+func TestCaptureInSteps(t *testing.T) {
+	evs := randomEvents(11, 4000)
+	for _, cut := range []int{300, 1500, 3000} {
+		s := applyAll(NewState(), evs[:cut])
+		want := mustSnapshot(t, s)
+		c := s.CaptureStart()
+		if len(s.Idem) > 0 {
+			if _, err := c.Encode(); !errors.Is(err, ErrCaptureIncomplete) {
+				t.Fatalf("cut %d: Encode of an unfinished capture: %v", cut, err)
+			}
+		}
+		done := false
+		for _, ev := range evs[cut:] {
+			var err error
+			if ev.Type == EvIdemExpired || ev.Type == EvKeysExpired {
+				done, err = c.CopyRecords(s, len(s.Idem)+1)
+			}
+			s.Apply(ev)
+			if !done && err == nil {
+				done, err = c.CopyRecords(s, 3)
+			}
+			if err != nil {
+				t.Fatalf("cut %d: %v", cut, err)
+			}
+		}
+		for !done {
+			var err error
+			if done, err = c.CopyRecords(s, 3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := c.Encode(); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("cut %d: capture copied in steps differs (%v)", cut, err)
+		}
+	}
+}
+
+func TestCaptureOvertakenByExpiry(t *testing.T) {
+	s := NewState()
+	for i := range 10 {
+		s.Apply(&Event{Type: EvCredited, User: fmt.Sprint("u", i), Reference: fmt.Sprint("c", i), Amount: 1, Balance: 1, TimeMs: int64(i)})
+	}
+	c := s.CaptureStart()
+	if done, err := c.CopyRecords(s, 4); done || err != nil {
+		t.Fatalf("first step: %v %v", done, err)
+	}
+	s.Apply(&Event{Type: EvIdemExpired, TimeMs: 100, Amount: 8}) // forgets c0..c7
+	if _, err := c.CopyRecords(s, 10); !errors.Is(err, ErrCaptureRecordGone) {
+		t.Fatalf("copy after an expiry removed captured records: %v", err)
+	}
+}
