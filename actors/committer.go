@@ -169,6 +169,8 @@ func (c *committer) run() {
 			}
 		case res := <-c.snaps.done:
 			c.snaps.finish(res, c.log)
+		case <-c.snaps.copyReady():
+			c.snaps.step(c.state, c.snaps.copyStep)
 		case <-expiry.C:
 			c.expire(cur)
 		}
@@ -285,7 +287,8 @@ func (c *committer) apply(it *item) bool {
 		return false
 	}
 	ev := &it.ev
-	c.sys.idem.mu.Lock() // the shards read State.Idem
+	c.snaps.beforeApply(c.state, ev) // a snapshot's copy must not lose the records ev removes
+	c.sys.idem.mu.Lock()             // the shards read State.Idem
 	c.state.Apply(ev)
 	c.sys.idem.mu.Unlock()
 	c.track(ev, -1)
@@ -398,6 +401,7 @@ func (c *committer) answer(it *item) {
 }
 
 func (c *committer) shutdown() {
+	c.snaps.finishCopy(c.state)
 	c.snaps.wait(c.log)
 	if err := c.snaps.write(c.state, c.log); err != nil {
 		c.sys.logger.Error("final snapshot failed", slog.Any("err", err))

@@ -1,9 +1,12 @@
 package actors
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -338,4 +341,83 @@ func TestSnapshotsWhileEveryEventAddsAReference(t *testing.T) {
 	if taken := snapshots(); taken < 4 || taken > 6 {
 		t.Fatalf("%d snapshots over 3,001 events with references, want 4 to 6", taken)
 	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestSnapshotCopyMeetsExpiry: snapshots every 300 events copy their
+// idempotency records one per turn of the committer's loop while
+// references are made and, every 1,000, all expire at once. Every snapshot
+// must be written (a copy an expiry overtook would be abandoned and
+// logged), and a restart from the newest gives the live state. (Whether an
+// expiry lands inside a copy depends on timing; TestExpiryFinishesCopy
+// checks that case deterministically.)
+func TestSnapshotCopyMeetsExpiry(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	logs := &lockedBuffer{}
+	dir := t.TempDir()
+	s, err := Start(Config{DataDir: dir, SnapshotEvery: 300, SnapshotFixed: true, snapshotCopyStep: 1,
+		IdemRetention: time.Hour, ExpiryEvery: time.Millisecond,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := NewOp()
+	op.Kind, op.User, op.Reference, op.Amount = KindCredit, "u", "top", 1<<40
+	s.Do(op)
+	op.Release()
+	var seq atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3000 {
+				n := seq.Add(1)
+				if n%1000 == 0 { // the next expiry forgets every reference made before
+					clock.Add(int64(61 * time.Minute))
+				}
+				op := NewOp()
+				op.Kind, op.Partner, op.User, op.Reference, op.Amount = KindDeduct, "p", "u", "r"+strconv.FormatInt(n, 10), 1
+				s.Do(op)
+				if op.Status != StatusOK {
+					t.Errorf("deduct: status %d", op.Status)
+				}
+				op.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	img, live := crashImage(t, s, true) // the newest periodic snapshot + the WAL after it
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if strings.Contains(out, "snapshot abandoned") || strings.Contains(out, "snapshot failed") {
+		t.Fatalf("a snapshot was not written:\n%s", out)
+	}
+	if n := strings.Count(out, "snapshot written"); n < 4 {
+		t.Fatalf("%d snapshots written over 24,000 deducts every 3,000 events", n)
+	}
+	s2 := startAt(t, img, 1<<40)
+	defer s2.Stop()
+	sameState(t, "restart from a snapshot copied in steps", durable(t, s2), live)
 }

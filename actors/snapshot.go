@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,23 +19,35 @@ const snapshotKeep = 2
 
 type snapResult struct {
 	index uint64
-	pause time.Duration // the committer's, copying the state
+	pause time.Duration // the committer's, copying the state (in steps)
 	took  time.Duration // encoding, writing and fsyncing it
 	err   error
 }
 
-// snapshotter writes snapshots for the committer: the state is copied on
-// the committer's goroutine (it owns it; engine.State.Capture), then sorted,
-// encoded, written and fsynced in the background, and the WAL is truncated
-// back on the committer's goroutine.
+// copyStep is how many idempotency records the committer copies for a
+// snapshot between two batches (~0.5 ms).
+const copyStep = 2048
+
+// ready is a closed channel: a select case on it is always ready.
+var ready = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// snapshotter writes snapshots for the committer. The state is copied on
+// the committer's goroutine, which owns it: everything but the idempotency
+// records at once (engine.State.CaptureStart), the records copyStep at a
+// time between batches, all that is left before an expiry event is
+// applied. Then a goroutine sorts, encodes, writes and fsyncs it, and the
+// WAL is truncated back on the committer's goroutine.
 type snapshotter struct {
 	dir      string
 	every    uint64
 	fixed    bool   // ignore the state's size
 	size     uint64 // entries in the newest snapshot (or the state at start-up)
 	since    uint64
-	last     uint64 // index of the newest snapshot on disk
-	inflight bool
+	last     uint64          // index of the newest snapshot on disk
+	inflight bool            // a snapshot is being copied or written
+	copying  *engine.Capture // records still to copy, or nil
+	copyStep int             // records copied per step
+	pause    time.Duration   // committer time spent copying the current one
 	done     chan snapResult
 	logger   *slog.Logger
 	took     prometheus.Histogram
@@ -54,9 +67,40 @@ func (s *snapshotter) maybeStart(state *engine.State, events int) {
 		return
 	}
 	start := time.Now()
-	capture := state.Capture()
-	pause := time.Since(start)
+	s.copying = state.CaptureStart()
+	s.pause = time.Since(start)
 	s.since, s.size, s.inflight = 0, stateSize(state), true
+	s.step(state, s.copyStep)
+}
+
+// copyReady is ready while records are still to be copied: the
+// committer's loop selects on it to copy a step when it has a moment.
+func (s *snapshotter) copyReady() <-chan struct{} {
+	if s.copying != nil {
+		return ready
+	}
+	return nil
+}
+
+// step copies up to n more records of the snapshot being taken; once all
+// are copied, the rest goes to the background.
+func (s *snapshotter) step(state *engine.State, n int) {
+	if s.copying == nil {
+		return
+	}
+	start := time.Now()
+	copied, err := s.copying.CopyRecords(state, n)
+	s.pause += time.Since(start)
+	if err != nil { // a bug: the WAL keeps everything, the next one starts afresh
+		s.logger.Error("snapshot abandoned", slog.Any("err", err))
+		s.copying, s.inflight = nil, false
+		return
+	}
+	if !copied {
+		return
+	}
+	capture, pause := s.copying, s.pause
+	s.copying = nil
 	go func() {
 		start := time.Now()
 		payload, err := capture.Encode()
@@ -65,6 +109,23 @@ func (s *snapshotter) maybeStart(state *engine.State, events int) {
 		}
 		s.done <- snapResult{index: capture.Index(), pause: pause, took: time.Since(start), err: err}
 	}()
+}
+
+// beforeApply runs before the committer applies ev to state: an expiry
+// event removes records, so a copy in progress is finished first (the
+// oldest records, which it removes, may not be copied yet).
+func (s *snapshotter) beforeApply(state *engine.State, ev *engine.Event) {
+	if ev.Type == engine.EvIdemExpired || ev.Type == engine.EvKeysExpired {
+		s.finishCopy(state)
+	}
+}
+
+// finishCopy copies all the records still to copy (before an expiry, and
+// at shutdown).
+func (s *snapshotter) finishCopy(state *engine.State) {
+	if s.copying != nil {
+		s.step(state, math.MaxInt)
+	}
 }
 
 func (s *snapshotter) finish(res snapResult, log Log) {
@@ -76,7 +137,7 @@ func (s *snapshotter) finish(res snapResult, log Log) {
 	s.last = res.index
 	s.took.Observe(res.took.Seconds())
 	s.logger.Info("snapshot written", slog.Uint64("index", res.index), slog.Duration("took", res.took),
-		slog.Duration("commit_pause", res.pause))
+		slog.Duration("copy_time", res.pause))
 	if err := s.truncate(log); err != nil {
 		s.logger.Error("wal truncation after snapshot failed", slog.Any("err", err))
 	}

@@ -41,6 +41,8 @@ type Config struct {
 	Metrics          prometheus.Registerer // where the ledger's series go; default a private registry
 	WalletIdle       time.Duration         // a wallet actor unused this long retires; default 30 s
 	SweepEvery       time.Duration         // how often idle actors are looked for; default 5 s
+
+	snapshotCopyStep int // records a snapshot copies between batches; default copyStep (tests set it small)
 }
 
 func (c *Config) defaults() {
@@ -82,6 +84,9 @@ func (c *Config) defaults() {
 	}
 	if c.SweepEvery == 0 {
 		c.SweepEvery = 5 * time.Second
+	}
+	if c.snapshotCopyStep == 0 {
+		c.snapshotCopyStep = copyStep
 	}
 	if c.Metrics == nil {
 		c.Metrics = prometheus.NewRegistry()
@@ -165,7 +170,7 @@ func Start(cfg Config) (*System, error) {
 	s.publishAuth(state)
 	snaps := &snapshotter{
 		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery, fixed: cfg.SnapshotFixed,
-		last: state.Index, size: stateSize(state), done: make(chan snapResult, 1), logger: cfg.Logger, took: s.metrics.snapshot,
+		last: state.Index, size: stateSize(state), copyStep: cfg.snapshotCopyStep, done: make(chan snapResult, 1), logger: cfg.Logger, took: s.metrics.snapshot,
 	}
 	s.committer = newCommitter(s, log, state, snaps)
 	go s.committer.run()
