@@ -126,6 +126,23 @@ func (rep *Report) ceiling() *Result {
 	return nil
 }
 
+// baseline is what r's figures are compared with: the ceiling's result,
+// or a zero Result (no ratios) when there is none or r is the ceiling.
+func baseline(ceiling *Result, r Result) Result {
+	if ceiling == nil || ceiling.Target == r.Target {
+		return Result{}
+	}
+	return *ceiling
+}
+
+// eventsPerFsyncText is the events-per-fsync column: "n/a" without the metric.
+func (r Result) eventsPerFsyncText() string {
+	if r.EventsPerFsync == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(*r.EventsPerFsync, 'f', 1, 64)
+}
+
 // WriteJSON writes the report as indented JSON.
 func (rep *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -169,14 +186,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\t\n", r.Target, r.Error)
 			continue
 		}
-		var cr Result
-		if c != nil && c.Target != r.Target {
-			cr = *c
-		}
-		evf := "n/a"
-		if r.EventsPerFsync != nil {
-			evf = strconv.FormatFloat(*r.EventsPerFsync, 'f', 1, 64)
-		}
+		cr, evf := baseline(c, r), r.eventsPerFsyncText()
 		fmt.Fprintf(tw, "%s\t%.0f%s\t%s%s\t%s%s\t%s%s\t%s%s\t%s%s\t%d\t%s\t\n", r.Target,
 			r.Throughput, ratio(r.Throughput, cr.Throughput),
 			fmtMs(r.Latency.P50), ratio(r.Latency.P50, cr.Latency.P50),
@@ -400,14 +410,7 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 			fmt.Fprintf(&b, "<tr><td>%s</td><td colspan=\"8\">failed: %s</td></tr>", e(r.Target), e(r.Error))
 			continue
 		}
-		var cr Result
-		if c != nil && c.Target != r.Target {
-			cr = *c
-		}
-		evf := "n/a"
-		if r.EventsPerFsync != nil {
-			evf = strconv.FormatFloat(*r.EventsPerFsync, 'f', 1, 64)
-		}
+		cr, evf := baseline(c, r), r.eventsPerFsyncText()
 		fmt.Fprintf(&b, "<tr><td>%s</td>%s%s%s%s%s%s<td>%d</td><td>%s</td></tr>", e(r.Target),
 			cell(r.Throughput, cr.Throughput, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }),
 			cell(r.Latency.P50, cr.Latency.P50, fmtMs), cell(r.Latency.P90, cr.Latency.P90, fmtMs),
