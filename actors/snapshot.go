@@ -18,10 +18,10 @@ import (
 const snapshotKeep = 2
 
 type snapResult struct {
-	index uint64
-	pause time.Duration // the committer's, copying the state (in steps)
-	took  time.Duration // encoding, writing and fsyncing it
-	err   error
+	index    uint64
+	copyTime time.Duration // the committer's, copying the state (in steps between batches)
+	took     time.Duration // encoding, writing and fsyncing it
+	err      error
 }
 
 // copyStep is how many idempotency records the committer copies for a
@@ -47,7 +47,7 @@ type snapshotter struct {
 	inflight bool            // a snapshot is being copied or written
 	copying  *engine.Capture // records still to copy, or nil
 	copyStep int             // records copied per step
-	pause    time.Duration   // committer time spent copying the current one
+	copyTime time.Duration   // committer time spent copying the current one
 	done     chan snapResult
 	logger   *slog.Logger
 	took     prometheus.Histogram
@@ -68,7 +68,7 @@ func (s *snapshotter) maybeStart(state *engine.State, events int) {
 	}
 	start := time.Now()
 	s.copying = state.CaptureStart()
-	s.pause = time.Since(start)
+	s.copyTime = time.Since(start)
 	s.since, s.size, s.inflight = 0, stateSize(state), true
 	s.step(state, s.copyStep)
 }
@@ -90,7 +90,7 @@ func (s *snapshotter) step(state *engine.State, n int) {
 	}
 	start := time.Now()
 	copied, err := s.copying.CopyRecords(state, n)
-	s.pause += time.Since(start)
+	s.copyTime += time.Since(start)
 	if err != nil { // a bug: the WAL keeps everything, the next one starts afresh
 		s.logger.Error("snapshot abandoned", slog.Any("err", err))
 		s.copying, s.inflight = nil, false
@@ -99,7 +99,7 @@ func (s *snapshotter) step(state *engine.State, n int) {
 	if !copied {
 		return
 	}
-	capture, pause := s.copying, s.pause
+	capture, copyTime := s.copying, s.copyTime
 	s.copying = nil
 	go func() {
 		start := time.Now()
@@ -107,7 +107,7 @@ func (s *snapshotter) step(state *engine.State, n int) {
 		if err == nil {
 			err = wal.WriteSnapshot(s.dir, capture.Index(), payload)
 		}
-		s.done <- snapResult{index: capture.Index(), pause: pause, took: time.Since(start), err: err}
+		s.done <- snapResult{index: capture.Index(), copyTime: copyTime, took: time.Since(start), err: err}
 	}()
 }
 
@@ -137,7 +137,7 @@ func (s *snapshotter) finish(res snapResult, log Log) {
 	s.last = res.index
 	s.took.Observe(res.took.Seconds())
 	s.logger.Info("snapshot written", slog.Uint64("index", res.index), slog.Duration("took", res.took),
-		slog.Duration("copy_time", res.pause))
+		slog.Duration("copy_time", res.copyTime))
 	if err := s.truncate(log); err != nil {
 		s.logger.Error("wal truncation after snapshot failed", slog.Any("err", err))
 	}
