@@ -4,10 +4,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
 )
-
-// cardState is the committer's answer to a code actor's load request.
-type cardState struct{ card *engine.Card }
 
 // inspectCard asks a code actor for a copy of its working state.
 type inspectCard struct{ reply chan *engine.Card }
@@ -28,9 +26,9 @@ type codeActor struct {
 func (a *codeActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.sys.committer.in <- item{kind: itemLoadCard, user: a.code, pid: ctx.Self()}
-	case *cardState:
-		a.card = m.card
+		a.sys.committer.in <- item{kind: itemLoad, entity: engine.Entity{Kind: paypay.CodeEntity, ID: a.code}, pid: ctx.Self()}
+	case *loaded:
+		a.card, _ = m.state.(*engine.Card)
 		for _, op := range a.release() {
 			a.handle(op)
 		}
@@ -62,11 +60,11 @@ func (a *codeActor) handle(op *Op) {
 	now := a.sys.cfg.Now().UnixMilli()
 	switch op.Kind {
 	case KindValidate, KindRedeem:
-		action := engine.ActionValidate
+		action := paypay.ActionValidate
 		if op.Kind == KindRedeem {
-			action = engine.ActionRedeem
+			action = paypay.ActionRedeem
 		}
-		ev := engine.DecideAttempt(a.card, op.Partner, a.code, action, now, op.RequestID, op.RedemptionID, op.Reference)
+		ev := paypay.DecideAttempt(a.card, op.Partner, a.code, action, now, op.RequestID, op.RedemptionID, op.Reference)
 		a.emit(ev, op)
 	case KindRevokeCode:
 		a.revoke(op, now)
@@ -86,18 +84,28 @@ func (a *codeActor) revoke(op *Op, now int64) {
 		op.Status = StatusOK
 		a.sys.committer.in <- item{kind: itemBarrier, op: op} // answered once the revocation is durable
 	default:
-		a.emit(engine.Event{Type: engine.EvCodeRevoked, TimeMs: now, Partner: a.card.Partner, Card: a.code}, op)
+		a.emit(&paypay.CodeRevoked{Stamp: engine.Stamp{TimeMs: now}, Partner: a.card.Partner, Code: a.code}, op)
 	}
 }
 
 // emit applies the decided event to the working state at once and hands it
 // to the committer; the Op is answered when the event is durable.
 func (a *codeActor) emit(ev engine.Event, op *Op) {
-	if a.card != nil && (ev.Type == engine.EvCodeRevoked || ev.Code == engine.CodeOK) {
-		engine.ApplyCard(a.card, &ev)
+	if a.card != nil {
+		paypay.ApplyCard(a.card, ev)
 	}
-	op.Status = statusOf(ev.Code)
-	op.Detail = engine.RedeemDetail{RequestID: ev.RequestID, RedemptionID: ev.RedemptionID,
-		Tier: ev.Tier, Label: ev.Label, ExpiresMs: ev.ExpiresMs, RedeemedMs: ev.RedeemedMs}
+	op.Status = StatusOK
+	if at, ok := ev.(*paypay.CodeAttempt); ok {
+		op.Status, op.Detail = statusOf(at.Outcome), at.Detail()
+	}
 	a.sys.committer.in <- item{kind: itemEvent, ev: ev, op: op, wallet: a.entry}
+}
+
+// loadCard is the code kind's Loader: a copy of the durable code.
+func loadCard(st *engine.State, code string) any {
+	if d := st.Cards[code]; d != nil {
+		cp := *d
+		return &cp
+	}
+	return (*engine.Card)(nil)
 }

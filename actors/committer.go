@@ -21,12 +21,11 @@ type Log interface {
 type itemKind uint8
 
 const (
-	itemEvent    itemKind = iota // make ev durable, apply it, then signal op/admin
-	itemBarrier                  // signal op once everything before it is durable
-	itemLoad                     // send a wallet actor its durable state
-	itemLoadCard                 // send a code actor its durable state
-	itemFunc                     // run fn against the durable state (tests, verify)
-	itemStop                     // finish the batch, snapshot, stop
+	itemEvent   itemKind = iota // make ev durable, apply it, then signal op/admin
+	itemBarrier                 // signal op once everything before it is durable
+	itemLoad                    // send an entity actor its durable state
+	itemFunc                    // run fn against the durable state (tests, verify)
+	itemStop                    // finish the batch, snapshot, stop
 )
 
 // item is one entry of the committer's queue.
@@ -35,8 +34,8 @@ type item struct {
 	ev     engine.Event
 	op     *Op
 	admin  *adminCmd
-	wallet *entry // pending-event counter of the emitting actor
-	user   string // entity id of a load
+	wallet *entry        // pending-event counter of the emitting actor
+	entity engine.Entity // what a load asks for
 	pid    *actor.PID
 	fn     func(*engine.State)
 }
@@ -50,8 +49,13 @@ type notice struct {
 	rec engine.IdemRecord
 }
 
-// walletState is the committer's answer to a wallet actor's load request.
-type walletState struct{ w *engine.Wallet }
+// loaded is the committer's answer to an entity actor's load request:
+// a copy of the entity's durable state (nil: none), from its kind's loader.
+type loaded struct{ state any }
+
+// Loader copies one entity's durable state for its new actor (nil when the
+// entity does not exist). It runs on the committer's goroutine.
+type Loader func(st *engine.State, id string) any
 
 // CommitStats are cumulative committer counters.
 type CommitStats struct {
@@ -75,14 +79,13 @@ type committer struct {
 	log      Log
 	state    *engine.State
 	maxBatch int
-	notices  []notice            // references the batch being finished made durable
-	busy     map[entityKey]int32 // events gathered and not yet applied, per wallet or code
-	issuing  int                 // EvCodesIssued events gathered and not yet applied
+	notices  []notice                // references the batch being finished made durable
+	busy     map[engine.Entity]int32 // events gathered and not yet applied, per entity (ID "": the whole kind)
 	snaps    *snapshotter
 	stopped  chan struct{}
 	batches  atomic.Uint64
 	applied  atomic.Uint64
-	onCommit []func(index uint64, events []*engine.Event)
+	onCommit []func(index uint64, events []engine.Event)
 
 	toWrite chan *batch // committer -> writer
 	written chan *batch // writer -> committer
@@ -91,7 +94,7 @@ type committer struct {
 // batch is a group of items committed together; two of them alternate.
 type batch struct {
 	items   []item
-	events  []*engine.Event
+	events  []engine.Event
 	enc     *engine.Encoder
 	payload []byte
 	index   uint64        // WAL index of the entry, set by the writer
@@ -117,7 +120,7 @@ func newCommitter(sys *System, log Log, state *engine.State, snaps *snapshotter)
 		sys: sys, log: log, state: state, snaps: snaps,
 		in:       make(chan item, sys.cfg.QueueMax),
 		maxBatch: sys.cfg.BatchMax,
-		busy:     make(map[entityKey]int32),
+		busy:     make(map[engine.Entity]int32),
 		stopped:  make(chan struct{}),
 		toWrite:  make(chan *batch),
 		written:  make(chan *batch),
@@ -191,7 +194,7 @@ func (c *committer) gather(b *batch, it item) bool {
 			c.answer(&it)
 		default:
 			if it.kind == itemEvent {
-				c.track(&it.ev, 1)
+				c.track(it.ev, 1)
 			}
 			b.items = append(b.items, it)
 		}
@@ -210,7 +213,7 @@ func (c *committer) gather(b *batch, it item) bool {
 func (c *committer) dispatch(b *batch) {
 	for i := range b.items {
 		if b.items[i].kind == itemEvent {
-			b.events = append(b.events, &b.items[i].ev)
+			b.events = append(b.events, b.items[i].ev)
 		}
 	}
 	payload, err := b.enc.EncodeBatch(b.events)
@@ -239,16 +242,9 @@ func (c *committer) writer() {
 // windows. The committer stamps the time; Apply does not.
 func (c *committer) expire(b *batch) {
 	now := c.sys.cfg.Now()
-	for _, e := range []struct {
-		typ    engine.EventType
-		window time.Duration
-	}{
-		{engine.EvIdemExpired, c.sys.cfg.IdemRetention},
-		{engine.EvKeysExpired, c.sys.cfg.KeyRetention},
-		{engine.EvAttemptsExpired, c.sys.cfg.AttemptRetention},
-	} {
-		cutoff := max(now.Add(-e.window).UnixMilli(), 0)
-		b.items = append(b.items, item{kind: itemEvent, ev: engine.Event{Type: e.typ, TimeMs: now.UnixMilli(), Amount: cutoff}})
+	for _, e := range engine.Expiries() {
+		cutoff := max(now.Add(-c.sys.cfg.retention(e)).UnixMilli(), 0)
+		b.items = append(b.items, item{kind: itemEvent, ev: e.Event(now.UnixMilli(), cutoff)})
 	}
 }
 
@@ -286,7 +282,7 @@ func (c *committer) apply(it *item) bool {
 	if it.kind != itemEvent {
 		return false
 	}
-	ev := &it.ev
+	ev := it.ev
 	c.snaps.beforeApply(c.state, ev) // a snapshot's copy must not lose the records ev removes
 	c.sys.idem.mu.Lock()             // the shards read State.Idem
 	c.state.Apply(ev)
@@ -295,46 +291,21 @@ func (c *committer) apply(it *item) bool {
 	if it.wallet != nil {
 		it.wallet.pending.Add(-1)
 	}
-	if k := engine.KeyOf(ev); k.Op != 0 {
-		c.notices = append(c.notices, notice{key: k, rec: engine.RecordOf(ev)})
+	if k, rec, ok := engine.IdemOf(ev); ok {
+		c.notices = append(c.notices, notice{key: k, rec: rec})
 	}
 	if cap(c.state.Expired) > noticesKeep { // an expiry's list: do not hold its memory
 		c.state.Expired = nil
 	}
-	switch ev.Type {
-	case engine.EvPartnerCreated, engine.EvPartnerStatus, engine.EvKeyAdded, engine.EvKeyRevoked, engine.EvPartnerRateLimit:
-		return true
-	}
-	return false
-}
-
-// entityKey names the wallet (by user) or redeem code an event changes.
-type entityKey struct {
-	card bool
-	id   string
-}
-
-// entityOf returns the one wallet or code ev changes, if it changes one.
-func entityOf(ev *engine.Event) (entityKey, bool) {
-	switch ev.Type {
-	case engine.EvCredited, engine.EvDeducted, engine.EvDeductRejected, engine.EvRefunded, engine.EvRefundRejected:
-		return entityKey{id: ev.User}, true
-	case engine.EvCodeRevoked, engine.EvCodeAttempt:
-		return entityKey{card: true, id: ev.Card}, true
-	}
-	return entityKey{}, false
+	return engine.ChangesAuth(ev)
 }
 
 // track counts ev in (d = 1, when gathered) or out (d = -1, when applied)
-// of the events not yet in the durable state. EvCodesIssued is the one
-// event that changes codes without being any code actor's: it is counted
-// on its own and holds back every code load.
-func (c *committer) track(ev *engine.Event, d int32) {
-	if ev.Type == engine.EvCodesIssued {
-		c.issuing += int(d)
-		return
-	}
-	k, ok := entityOf(ev)
+// of the events not yet in the durable state, per entity it changes. An
+// event of a whole kind (ID "", e.g. issuing codes) holds back every load
+// of that kind.
+func (c *committer) track(ev engine.Event, d int32) {
+	k, ok := engine.EntityOf(ev)
 	if !ok {
 		return
 	}
@@ -350,13 +321,10 @@ func (c *committer) track(ev *engine.Event, d int32) {
 // applied. Every event an entity's earlier actors emitted was queued before
 // the new actor's load, so it has been gathered (and counted) already.
 func (c *committer) loadNow(it *item) bool {
-	switch it.kind {
-	case itemLoad:
-		return c.busy[entityKey{id: it.user}] == 0
-	case itemLoadCard:
-		return c.issuing == 0 && c.busy[entityKey{card: true, id: it.user}] == 0
+	if it.kind != itemLoad {
+		return false
 	}
-	return false
+	return c.busy[engine.Entity{Kind: it.entity.Kind}] == 0 && c.busy[it.entity] == 0
 }
 
 // sendNotices tells the idempotency shards which references are durable,
@@ -383,18 +351,7 @@ func (c *committer) answer(it *item) {
 			it.admin.finish(c.state)
 		}
 	case itemLoad:
-		var w *engine.Wallet
-		if d := c.state.Wallets[it.user]; d != nil {
-			w = d.Clone()
-		}
-		c.sys.out.post(it.pid, &walletState{w: w})
-	case itemLoadCard:
-		var card *engine.Card
-		if d := c.state.Cards[it.user]; d != nil {
-			cp := *d
-			card = &cp
-		}
-		c.sys.out.post(it.pid, &cardState{card: card})
+		c.sys.out.post(it.pid, &loaded{state: c.sys.loaders[it.entity.Kind](c.state, it.entity.ID)})
 	case itemFunc:
 		it.fn(c.state)
 	}

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
+	"ledgerd/engine/payshards"
 )
 
 // Kind is what an Op asks for.
@@ -40,19 +42,19 @@ const (
 
 func statusOf(c engine.Code) Status {
 	switch c {
-	case engine.CodeInsufficient:
+	case payshards.CodeInsufficient:
 		return StatusInsufficient
-	case engine.CodeUnknownUser:
+	case payshards.CodeUnknownUser:
 		return StatusUnknownUser
-	case engine.CodeRefundExceeds:
+	case payshards.CodeRefundExceeds:
 		return StatusRefundExceeds
-	case engine.CodeNotFound:
+	case paypay.ResultNotFound:
 		return StatusNotFound
-	case engine.CodeExpired:
+	case paypay.ResultExpired:
 		return StatusExpired
-	case engine.CodeAlreadyRedeemed:
+	case paypay.ResultAlreadyRedeemed:
 		return StatusAlreadyRedeemed
-	case engine.CodeRevoked:
+	case paypay.ResultRevoked:
 		return StatusRevoked
 	}
 	return StatusOK
@@ -105,13 +107,13 @@ func (op *Op) finish(s Status, balance int64, idempotent bool) {
 func (op *Op) idemKey() engine.IdemKey {
 	switch op.Kind {
 	case KindRedeem:
-		return engine.IdemKey{Partner: op.Partner, Op: engine.OpRedeemKey, Reference: op.Reference}
+		return engine.IdemKey{Partner: op.Partner, Scope: paypay.ScopeRedeemKey, Reference: op.Reference}
 	case KindDeduct:
-		return engine.IdemKey{Partner: op.Partner, Op: engine.OpDeduct, Reference: op.Reference}
+		return engine.IdemKey{Partner: op.Partner, Scope: payshards.ScopeDeduct, Reference: op.Reference}
 	case KindRefund:
-		return engine.IdemKey{Partner: op.Partner, Op: engine.OpRefund, Reference: op.Reference}
+		return engine.IdemKey{Partner: op.Partner, Scope: payshards.ScopeRefund, Reference: op.Reference}
 	}
-	return engine.IdemKey{Op: engine.OpCredit, Reference: op.Reference}
+	return engine.IdemKey{Scope: payshards.ScopeCredit, Reference: op.Reference}
 }
 
 // fingerprint is what a retry must repeat to reuse a reference: user and

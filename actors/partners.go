@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
 )
 
 // Directory errors.
@@ -49,16 +50,22 @@ func buildAuth(s *engine.State) *AuthTable {
 	return t
 }
 
+// adminEvent is an operator command's event, stamped by the directory.
+type adminEvent interface {
+	engine.Event
+	SetTime(ms int64)
+}
+
 // adminCmd is an operator command, answered after commit.
 type adminCmd struct {
-	ev      engine.Event
+	ev      adminEvent
 	err     error
 	partner engine.Partner
 	done    chan struct{}
 }
 
 func (a *adminCmd) finish(s *engine.State) {
-	if p := s.Partners[a.ev.Partner]; p != nil {
+	if p := s.Partners[partnerOf(a.ev)]; p != nil {
 		a.partner = *p
 		a.partner.Keys = append([]engine.APIKey(nil), p.Keys...)
 	}
@@ -109,65 +116,73 @@ func (d *directoryActor) Receive(ctx actor.Context) {
 	if !ok {
 		return
 	}
-	cmd.ev.TimeMs = d.sys.cfg.Now().UnixMilli()
-	if err := d.check(&cmd.ev); err != nil {
+	cmd.ev.SetTime(d.sys.cfg.Now().UnixMilli())
+	if err := d.check(cmd.ev); err != nil {
 		cmd.fail(err)
 		return
 	}
 	d.sys.committer.in <- item{kind: itemEvent, ev: cmd.ev, admin: cmd}
 }
 
+// partnerOf names the partner an operator command is about.
+func partnerOf(ev engine.Event) string {
+	if c, ok := ev.(*paypay.CodesIssued); ok {
+		return c.Partner
+	}
+	return engine.PartnerOf(ev)
+}
+
 // check validates a command and, if it passes, records what it claims.
 // An event the WAL decoder would refuse is refused here: it must never be
 // acknowledged and then fail to replay.
-func (d *directoryActor) check(ev *engine.Event) error {
-	if err := ev.Validate(); err != nil {
+func (d *directoryActor) check(ev engine.Event) error {
+	if err := engine.Validate(ev); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCommand, err)
 	}
-	if ev.Type == engine.EvPartnerCreated {
-		return d.claimPartner(ev)
+	if c, ok := ev.(*engine.PartnerCreated); ok {
+		return d.claimPartner(c)
 	}
-	p := d.partners[ev.Partner]
+	p := d.partners[partnerOf(ev)]
 	if p == nil {
 		return ErrPartnerNotFound
 	}
-	switch ev.Type {
-	case engine.EvKeyAdded:
-		return d.claimKey(p, ev)
-	case engine.EvKeyRevoked:
-		return d.revokeKey(p, ev)
-	case engine.EvCodesIssued:
-		return d.claimCodes(p, ev)
+	switch e := ev.(type) {
+	case *engine.KeyAdded:
+		return d.claimKey(p, e.Key)
+	case *engine.KeyRevoked:
+		return d.revokeKey(p, e.KeyID)
+	case *paypay.CodesIssued:
+		return d.claimCodes(p, e.Codes)
 	}
 	return nil
 }
 
-func (d *directoryActor) claimPartner(ev *engine.Event) error {
+func (d *directoryActor) claimPartner(ev *engine.PartnerCreated) error {
 	var h [engine.KeyHashLen]byte
-	copy(h[:], ev.KeyHash)
+	copy(h[:], ev.Key.Hash)
 	if d.partners[ev.Partner] != nil || d.keys[h] {
 		return ErrPartnerExists
 	}
-	d.partners[ev.Partner] = &dirPartner{api: ev.API, keys: map[string]bool{ev.KeyID: true}}
+	d.partners[ev.Partner] = &dirPartner{api: ev.API, keys: map[string]bool{ev.Key.ID: true}}
 	d.keys[h] = true
 	return nil
 }
 
-func (d *directoryActor) claimKey(p *dirPartner, ev *engine.Event) error {
+func (d *directoryActor) claimKey(p *dirPartner, k engine.NewKeyRecord) error {
 	var h [engine.KeyHashLen]byte
-	copy(h[:], ev.KeyHash)
+	copy(h[:], k.Hash)
 	if d.keys[h] {
 		return ErrPartnerExists
 	}
-	if _, dup := p.keys[ev.KeyID]; dup {
+	if _, dup := p.keys[k.ID]; dup {
 		return ErrPartnerExists
 	}
-	d.keys[h], p.keys[ev.KeyID] = true, true
+	d.keys[h], p.keys[k.ID] = true, true
 	return nil
 }
 
-func (d *directoryActor) revokeKey(p *dirPartner, ev *engine.Event) error {
-	live, ok := p.keys[ev.KeyID]
+func (d *directoryActor) revokeKey(p *dirPartner, keyID string) error {
+	live, ok := p.keys[keyID]
 	switch {
 	case !ok:
 		return ErrKeyNotFound
@@ -183,23 +198,23 @@ func (d *directoryActor) revokeKey(p *dirPartner, ev *engine.Event) error {
 	if liveKeys == 1 {
 		return ErrLastKey
 	}
-	p.keys[ev.KeyID] = false
+	p.keys[keyID] = false
 	return nil
 }
 
-func (d *directoryActor) claimCodes(p *dirPartner, ev *engine.Event) error {
+func (d *directoryActor) claimCodes(p *dirPartner, codes []string) error {
 	if p.api != "paypay" {
 		return ErrWrongAPI
 	}
-	seen := make(map[string]struct{}, len(ev.Codes))
-	for _, c := range ev.Codes {
+	seen := make(map[string]struct{}, len(codes))
+	for _, c := range codes {
 		_, dup := seen[c]
 		if _, exists := d.codes[c]; exists || dup {
 			return ErrCodeExists
 		}
 		seen[c] = struct{}{}
 	}
-	for _, c := range ev.Codes {
+	for _, c := range codes {
 		d.codes[c] = struct{}{}
 	}
 	return nil

@@ -134,7 +134,7 @@ func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
 			return r.err
 		}
 		for i := range r.batch {
-			state.Apply(&r.batch[i])
+			state.Apply(r.batch[i])
 		}
 		state.Index = r.index
 		if time.Since(lastLog) > replayLogEvery {

@@ -114,8 +114,8 @@ func (s *snapshotter) step(state *engine.State, n int) {
 // beforeApply runs before the committer applies ev to state: an expiry
 // event removes records, so a copy in progress is finished first (the
 // oldest records, which it removes, may not be copied yet).
-func (s *snapshotter) beforeApply(state *engine.State, ev *engine.Event) {
-	if ev.Type == engine.EvIdemExpired || ev.Type == engine.EvKeysExpired {
+func (s *snapshotter) beforeApply(state *engine.State, ev engine.Event) {
+	if engine.IsExpiry(ev) {
 		s.finishCopy(state)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -29,18 +31,21 @@ type Config struct {
 	InflightMax      int32         // queued Ops per wallet before StatusOverloaded; default 4,096
 	OpsMax           int64         // Ops in flight in the whole System before StatusOverloaded; default 32,768
 	Shards           int           // idempotency shards; default 32
-	IdemRetention    time.Duration // how long a reference is remembered; default 7 days
-	KeyRetention     time.Duration // how long an Idempotency-Key's response is remembered; default 24 hours
-	AttemptRetention time.Duration // how long audit records are kept; default 90 days
-	ExpiryEvery      time.Duration // how often expired references are dropped; default 1 minute
-	NoSync           bool          // skip fsync: benchmarks of everything else only
-	Logger           *slog.Logger  // default slog.Default()
-	Fatal            func(error)   // fail-stop; default logs and exits 70
-	Now              func() time.Time
-	Log              Log                   // optional: an in-memory log for tests (no recovery)
-	Metrics          prometheus.Registerer // where the ledger's series go; default a private registry
-	WalletIdle       time.Duration         // a wallet actor unused this long retires; default 30 s
-	SweepEvery       time.Duration         // how often idle actors are looked for; default 5 s
+	IdemRetention    time.Duration // how long a reference is remembered; default 7 days ("references")
+	KeyRetention     time.Duration // how long an Idempotency-Key's response is remembered; default 24 hours ("keys")
+	AttemptRetention time.Duration // how long audit records are kept; default 90 days ("attempts")
+	// Retention sets any registered expiry (engine.Expiries) by name; the
+	// three fields above win for their names.
+	Retention   map[string]time.Duration
+	ExpiryEvery time.Duration // how often expired references are dropped; default 1 minute
+	NoSync      bool          // skip fsync: benchmarks of everything else only
+	Logger      *slog.Logger  // default slog.Default()
+	Fatal       func(error)   // fail-stop; default logs and exits 70
+	Now         func() time.Time
+	Log         Log                   // optional: an in-memory log for tests (no recovery)
+	Metrics     prometheus.Registerer // where the ledger's series go; default a private registry
+	WalletIdle  time.Duration         // a wallet actor unused this long retires; default 30 s
+	SweepEvery  time.Duration         // how often idle actors are looked for; default 5 s
 
 	snapshotCopyStep int // records a snapshot copies between batches; default copyStep (tests set it small)
 }
@@ -103,6 +108,21 @@ func (c *Config) defaults() {
 	}
 }
 
+// retention is how long e's records are kept.
+func (c *Config) retention(e engine.ExpiryDef) time.Duration {
+	switch {
+	case e.Name == "references" && c.IdemRetention != 0:
+		return c.IdemRetention
+	case e.Name == "keys" && c.KeyRetention != 0:
+		return c.KeyRetention
+	case e.Name == "attempts" && c.AttemptRetention != 0:
+		return c.AttemptRetention
+	case c.Retention[e.Name] != 0:
+		return c.Retention[e.Name]
+	}
+	return e.Default
+}
+
 // DefaultIdemRetention is how long a reference's outcome is remembered: a
 // retry within it gets the original result; after it the reference is new.
 const DefaultIdemRetention = 7 * 24 * time.Hour
@@ -128,6 +148,7 @@ type System struct {
 	shardSeed  maphash.Seed
 	idem       idemRecords // the durable idempotency records, shared with the shards
 	limiters   sync.Map    // [KeyHashLen]byte -> *actor.PID
+	loaders    map[engine.EntityKind]Loader
 	directory  *actor.PID
 	dispatcher inlineDispatcher
 	out        *outbox // the committer's messages to actors
@@ -165,6 +186,7 @@ func Start(cfg Config) (*System, error) {
 		s.shards[i].pending = make(map[engine.IdemKey]*pendingRef)
 	}
 	s.spawnDirectory(state)
+	s.loaders = map[engine.EntityKind]Loader{payshards.Wallet: loadWallet, paypay.CodeEntity: loadCard}
 	s.wallets.init(cfg.InflightMax, s.spawnWallet)
 	s.codes.init(cfg.InflightMax, s.spawnCode)
 	s.publishAuth(state)
@@ -347,33 +369,36 @@ type NewKey struct {
 	Hint string
 }
 
+func (k NewKey) record() engine.NewKeyRecord {
+	return engine.NewKeyRecord{ID: k.ID, Hash: append([]byte(nil), k.Hash[:]...), Hint: k.Hint}
+}
+
 // CreatePartner records a new partner with its first API key.
 func (s *System) CreatePartner(id, api, name string, rateLimit int64, key NewKey) (engine.Partner, error) {
-	return s.admin(engine.Event{Type: engine.EvPartnerCreated, Partner: id, API: api, Name: name, RateLimit: rateLimit,
-		KeyID: key.ID, KeyHash: key.Hash[:], KeyHint: key.Hint})
+	return s.admin(&engine.PartnerCreated{Partner: id, API: api, Name: name, RateLimit: rateLimit, Key: key.record()})
 }
 
 // AddKey gives a partner another API key (rotation without downtime: add
 // the new one, move clients, revoke the old one).
 func (s *System) AddKey(partnerID string, key NewKey) (engine.Partner, error) {
-	return s.admin(engine.Event{Type: engine.EvKeyAdded, Partner: partnerID, KeyID: key.ID, KeyHash: key.Hash[:], KeyHint: key.Hint})
+	return s.admin(&engine.KeyAdded{Partner: partnerID, Key: key.record()})
 }
 
 // RevokeKey stops a key from working; a partner keeps at least one live key.
 func (s *System) RevokeKey(partnerID, keyID string) (engine.Partner, error) {
-	return s.admin(engine.Event{Type: engine.EvKeyRevoked, Partner: partnerID, KeyID: keyID})
+	return s.admin(&engine.KeyRevoked{Partner: partnerID, KeyID: keyID})
 }
 
 // SetPartnerRateLimit changes a partner's requests per minute per key.
 func (s *System) SetPartnerRateLimit(id string, perMinute int64) (engine.Partner, error) {
-	return s.admin(engine.Event{Type: engine.EvPartnerRateLimit, Partner: id, RateLimit: perMinute})
+	return s.admin(&engine.PartnerRateLimitChanged{Partner: id, RateLimit: perMinute})
 }
 
 // IssueCodes records a batch of new PayPay.cards codes for a partner. The
 // caller generates them (crypto/rand); ErrCodeExists means one collided with
 // an issued code and nothing was issued.
 func (s *System) IssueCodes(partnerID string, codes []string, tier, label string, expiresMs int64) (engine.Partner, error) {
-	return s.admin(engine.Event{Type: engine.EvCodesIssued, Partner: partnerID, Codes: codes, Tier: tier, Label: label, ExpiresMs: expiresMs})
+	return s.admin(&paypay.CodesIssued{Partner: partnerID, Codes: codes, Tier: tier, Label: label, ExpiresMs: expiresMs})
 }
 
 // RevokeCode revokes an unredeemed code. The result is in op.Status:
@@ -418,10 +443,10 @@ func (s *System) Attempts(partnerID string, before uint64, limit int) (out []eng
 
 // SetPartnerStatus makes a partner active or inactive.
 func (s *System) SetPartnerStatus(id, status string) (engine.Partner, error) {
-	return s.admin(engine.Event{Type: engine.EvPartnerStatus, Partner: id, Status: status})
+	return s.admin(&engine.PartnerStatusChanged{Partner: id, Status: status})
 }
 
-func (s *System) admin(ev engine.Event) (engine.Partner, error) {
+func (s *System) admin(ev adminEvent) (engine.Partner, error) {
 	cmd := &adminCmd{ev: ev, done: make(chan struct{})}
 	s.root.Send(s.directory, cmd)
 	<-cmd.done
@@ -442,7 +467,7 @@ func (s *System) Stats() CommitStats { return s.committer.stats() }
 // OnCommit registers fn to observe every committed batch in log order,
 // after it is durable. Call before traffic starts; fn runs on the
 // committer's goroutine and must not block.
-func (s *System) OnCommit(fn func(index uint64, events []*engine.Event)) {
+func (s *System) OnCommit(fn func(index uint64, events []engine.Event)) {
 	s.committer.onCommit = append(s.committer.onCommit, fn)
 }
 

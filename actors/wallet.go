@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 )
 
 // walletActor owns one user's working balance.
@@ -23,9 +24,9 @@ type inspectWallet struct {
 func (a *walletActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.sys.committer.in <- item{kind: itemLoad, user: a.user, pid: ctx.Self()}
-	case *walletState:
-		a.w = m.w
+		a.sys.committer.in <- item{kind: itemLoad, entity: engine.Entity{Kind: payshards.Wallet, ID: a.user}, pid: ctx.Self()}
+	case *loaded:
+		a.w, _ = m.state.(*engine.Wallet)
 		for _, op := range a.release() {
 			a.handle(op)
 		}
@@ -64,11 +65,11 @@ func (a *walletActor) handle(op *Op) {
 	case KindBalance:
 		a.read(op)
 	case KindDeduct:
-		a.emit(engine.DecideDeduct(a.w, op.Partner, a.user, op.Reference, op.Amount, now), op)
+		a.emit(payshards.DecideDeduct(a.w, op.Partner, a.user, op.Reference, op.Amount, now), op)
 	case KindRefund:
-		a.emit(engine.DecideRefund(a.w, op.Partner, a.user, op.Reference, op.Amount, now), op)
+		a.emit(payshards.DecideRefund(a.w, op.Partner, a.user, op.Reference, op.Amount, now), op)
 	case KindCredit:
-		ev, ok := engine.DecideCredit(a.w, a.user, op.Reference, op.Amount, now)
+		ev, ok := payshards.DecideCredit(a.w, a.user, op.Reference, op.Amount, now)
 		if !ok {
 			a.sys.releaseReference(op, StatusBalanceLimit)
 			return
@@ -97,8 +98,17 @@ func (a *walletActor) read(op *Op) {
 // emit applies the decided event to the working state at once and hands it
 // to the committer; the Op is answered when the event is durable.
 func (a *walletActor) emit(ev engine.Event, op *Op) {
-	a.w = engine.ApplyWallet(a.w, &ev)
-	op.Status, op.Balance = statusOf(ev.Code), ev.Balance
+	a.w = payshards.ApplyWallet(a.w, ev)
+	code, value := payshards.Result(ev)
+	op.Status, op.Balance = statusOf(code), value
 	a.entry.pending.Add(1)
 	a.sys.committer.in <- item{kind: itemEvent, ev: ev, op: op, wallet: a.entry}
+}
+
+// loadWallet is the wallet kind's Loader: a copy of the durable wallet.
+func loadWallet(st *engine.State, user string) any {
+	if d := st.Wallets[user]; d != nil {
+		return d.Clone()
+	}
+	return (*engine.Wallet)(nil)
 }

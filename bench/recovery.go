@@ -11,6 +11,7 @@ import (
 
 	"ledgerd/actors"
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -76,7 +77,7 @@ func buildLog(dir string, cfg RecoveryConfig) error {
 	defer l.Close()
 	state := engine.NewState()
 	enc := engine.NewEncoder()
-	batch := make([]*engine.Event, 0, cfg.Batch)
+	batch := make([]engine.Event, 0, cfg.Batch)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -89,21 +90,21 @@ func buildLog(dir string, cfg RecoveryConfig) error {
 		return err
 	}
 	add := func(ev engine.Event) error {
-		state.Apply(&ev)
-		batch = append(batch, &ev)
+		state.Apply(ev)
+		batch = append(batch, ev)
 		if len(batch) == cfg.Batch {
 			return flush()
 		}
 		return nil
 	}
 	hash := engine.HashKey([]byte("bench"))
-	if err := add(engine.Event{Type: engine.EvPartnerCreated, Partner: "p", API: "payshards", Name: "bench", RateLimit: 1, KeyID: "k", KeyHash: hash[:]}); err != nil {
+	if err := add(&engine.PartnerCreated{Partner: "p", API: "payshards", Name: "bench", RateLimit: 1, Key: engine.NewKeyRecord{ID: "k", Hash: hash[:]}}); err != nil {
 		return err
 	}
 	users := make([]string, cfg.Users)
 	for u := range users {
 		users[u] = "u" + strconv.Itoa(u)
-		if err := add(engine.Event{Type: engine.EvCredited, User: users[u], Reference: "c" + users[u], Amount: engine.MaxAmount, Balance: engine.MaxAmount}); err != nil {
+		if err := add(&payshards.Credited{User: users[u], Reference: "c" + users[u], Amount: engine.MaxAmount, BalanceAfter: engine.MaxAmount}); err != nil {
 			return err
 		}
 	}
@@ -115,7 +116,7 @@ func buildLog(dir string, cfg RecoveryConfig) error {
 			}
 		}
 		user := users[i%len(users)]
-		ev := engine.DecideDeduct(state.Wallets[user], "p", user, "r"+strconv.Itoa(i), 1, int64(i))
+		ev := payshards.DecideDeduct(state.Wallets[user], "p", user, "r"+strconv.Itoa(i), 1, int64(i))
 		if err := add(ev); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -14,22 +13,10 @@ import (
 // Record wire format (msgpack), version 1 — never renumber or reorder:
 //
 //	batch  = array(n) of event
-//	event  = array: [type, timeMs, fields...] where fields by type are
-//	  PartnerCreated:   partner, api, name, rateLimit, keyID, keyHash(bin 32), keyHint
-//	  PartnerStatus:    partner, status
-//	  Credited:         user, reference, amount, balance
-//	  Deducted, DeductRejected, Refunded, RefundRejected:
-//	                    partner, user, reference, amount, balance, code
-//	  IdemExpired, KeysExpired, AttemptsExpired:
-//	                    amount (the cutoff, unix ms)
-//	  KeyAdded:         partner, keyID, keyHash(bin 32), keyHint
-//	  KeyRevoked:       partner, keyID
-//	  PartnerRateLimit: partner, rateLimit
-//	  CodesIssued:      partner, tier, label, expiresMs, codes(array of str)
-//	  CodeRevoked:      partner, code
-//	  CodeAttempt:      partner, code, action, outcome, requestID, redemptionID,
-//	                    reference, tier, label, expiresMs, redeemedMs
+//	event  = array: [type, timeMs, fields...]
 //
+// Each type's fields are written by its table row's Encode (see Register
+// and the modules' codec files); the field count is fixed per type.
 // Hand-written with msgpack's primitives instead of reflection: the
 // committer encodes every event and replay decodes every one.
 
@@ -43,13 +30,6 @@ const (
 	MaxBatchEvents = 1 << 16
 	maxStringLen   = 4096
 )
-
-var fieldCount = [...]int{
-	EvPartnerCreated: 9, EvPartnerStatus: 4, EvCredited: 6,
-	EvDeducted: 8, EvDeductRejected: 8, EvRefunded: 8, EvRefundRejected: 8,
-	EvIdemExpired: 3, EvKeyAdded: 6, EvKeyRevoked: 4, EvPartnerRateLimit: 4,
-	EvCodesIssued: 7, EvCodeRevoked: 4, EvCodeAttempt: 13, EvKeysExpired: 3, EvAttemptsExpired: 3,
-}
 
 // Encoder appends batches of events to a reusable buffer.
 type Encoder struct {
@@ -66,7 +46,7 @@ func NewEncoder() *Encoder {
 
 // EncodeBatch returns the msgpack bytes of events. The slice is valid until
 // the next call.
-func (e *Encoder) EncodeBatch(events []*Event) ([]byte, error) {
+func (e *Encoder) EncodeBatch(events []Event) ([]byte, error) {
 	e.buf.Reset()
 	if err := e.enc.EncodeArrayLen(len(events)); err != nil {
 		return nil, err
@@ -79,105 +59,45 @@ func (e *Encoder) EncodeBatch(events []*Event) ([]byte, error) {
 	return e.buf.Bytes(), nil
 }
 
-func encodeEvent(enc *msgpack.Encoder, ev *Event) error {
-	if int(ev.Type) >= len(fieldCount) || fieldCount[ev.Type] == 0 {
-		return fmt.Errorf("%w: unknown event type %d", ErrBadRecord, ev.Type)
+func encodeEvent(enc *msgpack.Encoder, ev Event) error {
+	s := specs[ev.EventType()]
+	if s == nil {
+		return fmt.Errorf("%w: %w %d", ErrBadRecord, ErrUnknownEventType, ev.EventType())
 	}
 	// What the decoder would refuse is never written (paired check).
-	if err := ev.Validate(); err != nil {
-		return fmt.Errorf("%w: event type %d: %w", ErrBadRecord, ev.Type, err)
+	if err := s.validate(ev); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadRecord, s.name, err)
 	}
-	w := writer{enc: enc}
-	w.len(fieldCount[ev.Type])
-	w.int(int64(ev.Type))
-	w.int(ev.TimeMs)
-	switch ev.Type {
-	case EvPartnerCreated:
-		w.str(ev.Partner)
-		w.str(ev.API)
-		w.str(ev.Name)
-		w.int(ev.RateLimit)
-		w.str(ev.KeyID)
-		w.bytes(ev.KeyHash)
-		w.str(ev.KeyHint)
-	case EvKeyAdded:
-		w.str(ev.Partner)
-		w.str(ev.KeyID)
-		w.bytes(ev.KeyHash)
-		w.str(ev.KeyHint)
-	case EvKeyRevoked:
-		w.str(ev.Partner)
-		w.str(ev.KeyID)
-	case EvPartnerRateLimit:
-		w.str(ev.Partner)
-		w.int(ev.RateLimit)
-	case EvCodesIssued:
-		w.str(ev.Partner)
-		w.str(ev.Tier)
-		w.str(ev.Label)
-		w.int(ev.ExpiresMs)
-		w.len(len(ev.Codes))
-		for _, c := range ev.Codes {
-			w.str(c)
-		}
-	case EvCodeRevoked:
-		w.str(ev.Partner)
-		w.str(ev.Card)
-	case EvCodeAttempt:
-		w.str(ev.Partner)
-		w.str(ev.Card)
-		w.int(int64(ev.Action))
-		w.int(int64(ev.Code))
-		w.str(ev.RequestID)
-		w.str(ev.RedemptionID)
-		w.str(ev.Reference)
-		w.str(ev.Tier)
-		w.str(ev.Label)
-		w.int(ev.ExpiresMs)
-		w.int(ev.RedeemedMs)
-	case EvPartnerStatus:
-		w.str(ev.Partner)
-		w.str(ev.Status)
-	case EvCredited:
-		w.str(ev.User)
-		w.str(ev.Reference)
-		w.int(ev.Amount)
-		w.int(ev.Balance)
-	case EvIdemExpired, EvKeysExpired, EvAttemptsExpired:
-		w.int(ev.Amount)
-	default:
-		w.str(ev.Partner)
-		w.str(ev.User)
-		w.str(ev.Reference)
-		w.int(ev.Amount)
-		w.int(ev.Balance)
-		w.int(int64(ev.Code))
-	}
+	w := Writer{enc: enc}
+	w.len(s.fields)
+	w.int(int64(s.typ))
+	w.int(ev.Time())
+	s.encode(&w, ev)
 	return w.err
 }
 
-// writer keeps the first error so encoders read as a list of fields.
-type writer struct {
+// Writer keeps the first error so encoders read as a list of fields.
+type Writer struct {
 	enc *msgpack.Encoder
 	err error
 }
 
-func (w *writer) len(n int) {
+func (w *Writer) len(n int) {
 	if w.err == nil {
 		w.err = w.enc.EncodeArrayLen(n)
 	}
 }
-func (w *writer) int(v int64) {
+func (w *Writer) int(v int64) {
 	if w.err == nil {
 		w.err = w.enc.EncodeInt(v)
 	}
 }
-func (w *writer) str(v string) {
+func (w *Writer) str(v string) {
 	if w.err == nil {
 		w.err = w.enc.EncodeString(v)
 	}
 }
-func (w *writer) bytes(v []byte) {
+func (w *Writer) bytes(v []byte) {
 	if w.err == nil {
 		w.err = w.enc.EncodeBytes(v)
 	}
@@ -187,7 +107,7 @@ func (w *writer) bytes(v []byte) {
 // limits; semantic checks are Validate's and Apply's.
 func DecodeBatch(data []byte) ([]Event, error) {
 	rd := bytes.NewReader(data) // a ByteScanner: msgpack reads it without buffering
-	r := reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	r := Reader{dec: msgpack.NewDecoder(rd), rd: rd}
 	n := r.len()
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: batch header: %w", ErrBadRecord, r.err)
@@ -197,7 +117,10 @@ func DecodeBatch(data []byte) ([]Event, error) {
 	}
 	events := make([]Event, n)
 	for i := range events {
-		r.event(&events[i])
+		events[i] = r.event()
+		if errors.Is(r.err, ErrUnknownEventType) {
+			return nil, fmt.Errorf("event %d: %w", i, r.err) // a newer format, not corruption
+		}
 		if r.err != nil {
 			return nil, fmt.Errorf("%w: event %d: %w", ErrBadRecord, i, r.err)
 		}
@@ -208,10 +131,10 @@ func DecodeBatch(data []byte) ([]Event, error) {
 	return events, nil
 }
 
-// reader decodes msgpack primitives and accepts only the encoding
+// Reader decodes msgpack primitives and accepts only the encoding
 // EncodeBatch would have written (the smallest form of each value), so a
 // record has exactly one byte form and re-encodes to the same bytes.
-type reader struct {
+type Reader struct {
 	dec *msgpack.Decoder
 	rd  *bytes.Reader
 	err error
@@ -219,7 +142,7 @@ type reader struct {
 
 // canonical checks that the value read since the reader had left bytes
 // took exactly size bytes.
-func (r *reader) canonical(left, size int) {
+func (r *Reader) canonical(left, size int) {
 	if r.err == nil && left-r.rd.Len() != size {
 		r.err = fmt.Errorf("non-canonical encoding at offset %d", int(r.rd.Size())-left)
 	}
@@ -283,58 +206,39 @@ func arrayHeaderSize(n int) int {
 	return 5
 }
 
-func (r *reader) event(ev *Event) {
+func (r *Reader) event() Event {
 	n := r.len()
 	t := r.int()
 	if r.err != nil {
-		return
+		return nil
 	}
-	if t <= 0 || t >= int64(len(fieldCount)) || fieldCount[t] == 0 || n != fieldCount[t] {
-		r.err = fmt.Errorf("type %d with %d fields", t, n)
-		return
+	if t <= 0 || t > 255 {
+		r.err = fmt.Errorf("type %d", t)
+		return nil
 	}
-	ev.Type = EventType(t)
-	ev.TimeMs = r.int()
-	switch ev.Type {
-	case EvPartnerCreated:
-		ev.Partner, ev.API, ev.Name = r.str(), r.str(), r.str()
-		ev.RateLimit = r.int()
-		ev.KeyID, ev.KeyHash, ev.KeyHint = r.str(), r.bytes(), r.str()
-	case EvKeyAdded:
-		ev.Partner, ev.KeyID, ev.KeyHash, ev.KeyHint = r.str(), r.str(), r.bytes(), r.str()
-	case EvKeyRevoked:
-		ev.Partner, ev.KeyID = r.str(), r.str()
-	case EvPartnerRateLimit:
-		ev.Partner, ev.RateLimit = r.str(), r.int()
-	case EvCodesIssued:
-		ev.Partner, ev.Tier, ev.Label, ev.ExpiresMs = r.str(), r.str(), r.str(), r.int()
-		ev.Codes = r.strs(MaxCodesIssued)
-	case EvCodeRevoked:
-		ev.Partner, ev.Card = r.str(), r.str()
-	case EvCodeAttempt:
-		ev.Partner, ev.Card = r.str(), r.str()
-		ev.Action, ev.Code = Action(r.small(255)), Code(r.small(255))
-		ev.RequestID, ev.RedemptionID, ev.Reference = r.str(), r.str(), r.str()
-		ev.Tier, ev.Label = r.str(), r.str()
-		ev.ExpiresMs, ev.RedeemedMs = r.int(), r.int()
-	case EvPartnerStatus:
-		ev.Partner, ev.Status = r.str(), r.str()
-	case EvCredited:
-		ev.User, ev.Reference = r.str(), r.str()
-		ev.Amount, ev.Balance = r.int(), r.int()
-	case EvIdemExpired, EvKeysExpired, EvAttemptsExpired:
-		ev.Amount = r.int()
-	default:
-		ev.Partner, ev.User, ev.Reference = r.str(), r.str(), r.str()
-		ev.Amount, ev.Balance = r.int(), r.int()
-		ev.Code = Code(r.small(255))
+	sp := specs[t]
+	if sp == nil {
+		r.err = fmt.Errorf("%w %d", ErrUnknownEventType, t)
+		return nil
 	}
+	if n != sp.fields {
+		r.err = fmt.Errorf("%s with %d fields", sp.name, n)
+		return nil
+	}
+	timeMs := r.int()
+	if r.err != nil {
+		return nil
+	}
+	ev := sp.decode(r, timeMs)
 	if r.err == nil {
-		r.err = ev.Validate()
+		if err := sp.validate(ev); err != nil {
+			r.err = fmt.Errorf("%s: %w", sp.name, err)
+		}
 	}
+	return ev
 }
 
-func (r *reader) len() int {
+func (r *Reader) len() int {
 	if r.err != nil {
 		return 0
 	}
@@ -344,7 +248,7 @@ func (r *reader) len() int {
 	r.canonical(left, arrayHeaderSize(n))
 	return n
 }
-func (r *reader) int() int64 {
+func (r *Reader) int() int64 {
 	if r.err != nil {
 		return 0
 	}
@@ -362,7 +266,7 @@ func (r *reader) int() int64 {
 }
 
 // small reads an integer in 0..maxValue.
-func (r *reader) small(maxValue int64) int64 {
+func (r *Reader) small(maxValue int64) int64 {
 	v := r.int()
 	if r.err == nil && (v < 0 || v > maxValue) {
 		r.err = fmt.Errorf("value %d out of 0..%d", v, maxValue)
@@ -371,7 +275,7 @@ func (r *reader) small(maxValue int64) int64 {
 }
 
 // strs reads an array of at most maxLen strings.
-func (r *reader) strs(maxLen int) []string {
+func (r *Reader) strs(maxLen int) []string {
 	n := r.len()
 	if r.err == nil && (n < 0 || n > maxLen || n > r.rd.Len()) {
 		r.err = fmt.Errorf("array of %d strings", n)
@@ -386,7 +290,7 @@ func (r *reader) strs(maxLen int) []string {
 	return out
 }
 
-func (r *reader) str() string {
+func (r *Reader) str() string {
 	if r.err != nil {
 		return ""
 	}
@@ -403,7 +307,7 @@ func (r *reader) str() string {
 	}
 	return s
 }
-func (r *reader) bytes() []byte {
+func (r *Reader) bytes() []byte {
 	if r.err != nil {
 		return nil
 	}
@@ -421,58 +325,72 @@ func (r *reader) bytes() []byte {
 	return b
 }
 
-// Validate checks the field ranges of a decoded event, so that Apply's
-// arithmetic stays in bounds whatever bytes reached the decoder.
-func (ev *Event) Validate() error {
-	switch ev.Type {
-	case EvPartnerCreated, EvKeyAdded:
-		if ev.Partner == "" || ev.KeyID == "" || len(ev.KeyHash) != KeyHashLen || ev.RateLimit < 0 {
-			return errors.New("partner or key fields out of range")
-		}
-	case EvKeyRevoked:
-		if ev.Partner == "" || ev.KeyID == "" {
-			return errors.New("key revocation without partner or key")
-		}
-	case EvPartnerRateLimit:
-		if ev.Partner == "" || ev.RateLimit < 1 {
-			return errors.New("rate limit out of range")
-		}
-	case EvPartnerStatus:
-		if ev.Status != StatusActive && ev.Status != StatusInactive {
-			return fmt.Errorf("status %q", ev.Status)
-		}
-	case EvIdemExpired, EvKeysExpired, EvAttemptsExpired:
-		if ev.Amount < 0 {
-			return fmt.Errorf("cutoff %d", ev.Amount)
-		}
-	case EvCodesIssued:
-		if ev.Partner == "" || len(ev.Codes) == 0 || len(ev.Codes) > MaxCodesIssued || slices.Contains(ev.Codes, "") {
-			return errors.New("issued codes out of range")
-		}
-	case EvCodeRevoked:
-		if ev.Partner == "" || ev.Card == "" {
-			return errors.New("code revocation without partner or code")
-		}
-	case EvCodeAttempt:
-		return ev.validateAttempt()
-	default:
-		if ev.Amount < 1 || ev.Amount > MaxAmount || ev.Balance < 0 || ev.Balance > MaxBalance || ev.Code > CodeRefundExceeds {
-			return errors.New("amount, balance or code out of range")
-		}
+// Exported primitives, for the modules' encoders and decoders.
+
+// Len writes an array header of n elements.
+func (w *Writer) Len(n int) { w.len(n) }
+
+// Int writes an integer in its smallest form.
+func (w *Writer) Int(v int64) { w.int(v) }
+
+// Uint writes an unsigned integer.
+func (w *Writer) Uint(v uint64) { w.uint(v) }
+
+// Str writes a string.
+func (w *Writer) Str(v string) { w.str(v) }
+
+// Bytes writes a byte string.
+func (w *Writer) Bytes(v []byte) { w.bytes(v) }
+
+// Strs writes an array of strings.
+func (w *Writer) Strs(v []string) {
+	w.len(len(v))
+	for _, s := range v {
+		w.str(s)
 	}
-	return nil
 }
 
-func (ev *Event) validateAttempt() error {
-	switch {
-	case ev.Partner == "" || ev.Card == "":
-		return errors.New("attempt without partner or code")
-	case ev.Action != ActionValidate && ev.Action != ActionRedeem:
-		return fmt.Errorf("action %d", ev.Action)
-	case ev.Code != CodeOK && (ev.Code < CodeNotFound || ev.Code > CodeRevoked):
-		return fmt.Errorf("attempt outcome %d", ev.Code)
-	case ev.Reference != "" && ev.Action != ActionRedeem:
-		return errors.New("an Idempotency-Key on a validate")
+// Nil writes msgpack's nil.
+func (w *Writer) Nil() {
+	if w.err == nil {
+		w.err = w.enc.EncodeNil()
 	}
-	return nil
 }
+
+// Err is the first error met, if any.
+func (w *Writer) Err() error { return w.err }
+
+// Len reads an array header.
+func (r *Reader) Len() int { return r.len() }
+
+// Int reads an integer written in its smallest form.
+func (r *Reader) Int() int64 { return r.int() }
+
+// Uint reads an unsigned integer.
+func (r *Reader) Uint() uint64 { return r.uint() }
+
+// Small reads an integer in 0..maxValue.
+func (r *Reader) Small(maxValue int64) int64 { return r.small(maxValue) }
+
+// Str reads a string of at most 4,096 bytes.
+func (r *Reader) Str() string { return r.str() }
+
+// Bytes reads a byte string of at most 4,096 bytes.
+func (r *Reader) Bytes() []byte { return r.bytes() }
+
+// Strs reads an array of at most maxLen strings.
+func (r *Reader) Strs(maxLen int) []string { return r.strs(maxLen) }
+
+// Count reads an array header of want elements (-1: any), each taking at
+// least minBytes, so a count the bytes cannot hold fails before allocation.
+func (r *Reader) Count(want, minBytes int) int { return r.count(want, minBytes) }
+
+// Fail records err unless an earlier error is already recorded.
+func (r *Reader) Fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// Err is the first error met, if any.
+func (r *Reader) Err() error { return r.err }

@@ -160,7 +160,7 @@ func encodeSnapshot(snap *snapshot) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(64 * (len(snap.Wallets) + len(snap.Idem) + len(snap.Cards)))
 	enc := msgpack.NewEncoder(&buf)
-	w := writer{enc: enc}
+	w := Writer{enc: enc}
 	w.len(snapshotFields)
 	w.int(int64(snap.Version))
 	w.uint(snap.Index)
@@ -216,13 +216,13 @@ func sortSnapshot(snap *snapshot) {
 	slices.SortFunc(snap.Attempts, func(a, b attemptEntry) int { return cmp.Compare(a.Partner, b.Partner) })
 }
 
-func (w *writer) uint(v uint64) {
+func (w *Writer) uint(v uint64) {
 	if w.err == nil {
 		w.err = w.enc.EncodeUint(v)
 	}
 }
 
-func (w *writer) wallets(ws []walletEntry) {
+func (w *Writer) wallets(ws []walletEntry) {
 	w.len(len(ws))
 	for _, e := range ws {
 		w.len(3)
@@ -237,12 +237,12 @@ func (w *writer) wallets(ws []walletEntry) {
 	}
 }
 
-func (w *writer) idem(es []idemEntry) {
+func (w *Writer) idem(es []idemEntry) {
 	w.len(len(es))
 	for _, e := range es {
 		w.len(9)
 		w.str(e.Key.Partner)
-		w.int(int64(e.Key.Op))
+		w.int(int64(e.Key.Scope))
 		w.str(e.Key.Reference)
 		r := e.Record
 		w.str(r.User)
@@ -267,7 +267,7 @@ func (w *writer) idem(es []idemEntry) {
 	}
 }
 
-func (w *writer) cards(cs []cardEntry) {
+func (w *Writer) cards(cs []cardEntry) {
 	w.len(len(cs))
 	for _, e := range cs {
 		c := e.Card
@@ -284,7 +284,7 @@ func (w *writer) cards(cs []cardEntry) {
 	}
 }
 
-func (w *writer) attempts(as []attemptEntry) {
+func (w *Writer) attempts(as []attemptEntry) {
 	w.len(len(as))
 	for _, e := range as {
 		w.len(2)
@@ -326,7 +326,7 @@ func DecodeSnapshot(data []byte) (*State, error) {
 // bytes left before anything is allocated for it.
 func readSnapshot(data []byte) (*snapshot, error) {
 	rd := bytes.NewReader(data)
-	r := &reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	r := &Reader{dec: msgpack.NewDecoder(rd), rd: rd}
 	snap := &snapshot{}
 	if n := r.len(); r.err == nil && n != snapshotFields {
 		return nil, fmt.Errorf("%d fields", n)
@@ -356,7 +356,7 @@ func readSnapshot(data []byte) (*snapshot, error) {
 }
 
 // count reads an array header whose every element takes at least minBytes.
-func (r *reader) count(want, minBytes int) int {
+func (r *Reader) count(want, minBytes int) int {
 	n := r.len()
 	if r.err == nil && want >= 0 && n != want {
 		r.err = fmt.Errorf("array of %d, want %d", n, want)
@@ -370,7 +370,7 @@ func (r *reader) count(want, minBytes int) int {
 	return n
 }
 
-func (r *reader) uint() uint64 {
+func (r *Reader) uint() uint64 {
 	if r.err != nil {
 		return 0
 	}
@@ -379,7 +379,7 @@ func (r *reader) uint() uint64 {
 	return v
 }
 
-func (r *reader) wallets() []walletEntry {
+func (r *Reader) wallets() []walletEntry {
 	out := make([]walletEntry, r.count(-1, 4))
 	for i := range out {
 		if r.count(3, 1); r.err != nil {
@@ -398,14 +398,14 @@ func (r *reader) wallets() []walletEntry {
 	return out
 }
 
-func (r *reader) idem() []idemEntry {
+func (r *Reader) idem() []idemEntry {
 	out := make([]idemEntry, r.count(-1, 10))
 	for i := range out {
 		if r.count(9, 1); r.err != nil {
 			return nil
 		}
 		e := &out[i]
-		e.Key.Partner, e.Key.Op, e.Key.Reference = r.str(), Op(r.small(255)), r.str()
+		e.Key.Partner, e.Key.Scope, e.Key.Reference = r.str(), Scope(r.small(255)), r.str()
 		e.Record.User, e.Record.Amount, e.Record.Code = r.str(), r.int(), Code(r.small(255))
 		e.Record.Value, e.Record.TimeMs = r.int(), r.int()
 		if r.err != nil {
@@ -422,7 +422,7 @@ func (r *reader) idem() []idemEntry {
 	return out
 }
 
-func (r *reader) cards() []cardEntry {
+func (r *Reader) cards() []cardEntry {
 	out := make([]cardEntry, r.count(-1, 10))
 	for i := range out {
 		if r.count(9, 1); r.err != nil {
@@ -436,7 +436,7 @@ func (r *reader) cards() []cardEntry {
 	return out
 }
 
-func (r *reader) attempts() []attemptEntry {
+func (r *Reader) attempts() []attemptEntry {
 	out := make([]attemptEntry, r.count(-1, 3))
 	for i := range out {
 		if r.count(2, 1); r.err != nil {
@@ -448,7 +448,7 @@ func (r *reader) attempts() []attemptEntry {
 			if r.count(6, 1); r.err != nil {
 				return nil
 			}
-			items[j] = Attempt{Seq: r.uint(), TimeMs: r.int(), Card: r.str(), Action: Action(r.small(255)),
+			items[j] = Attempt{Seq: r.uint(), TimeMs: r.int(), Card: r.str(), Action: uint8(r.small(255)),
 				Outcome: Code(r.small(255)), RequestID: r.str()}
 		}
 		out[i].Items = items
@@ -493,11 +493,11 @@ func loadIdem(s *State, snap *snapshot) error {
 		if _, dup := s.Idem[e.Key]; dup {
 			return fmt.Errorf("duplicate reference %q", e.Key.Reference)
 		}
-		if e.Key.Op < OpDeduct || e.Key.Op > OpRedeemKey {
-			return fmt.Errorf("reference %q with operation %d", e.Key.Reference, e.Key.Op)
+		if !ScopeKnown(e.Key.Scope) {
+			return fmt.Errorf("reference %q with scope %d", e.Key.Reference, e.Key.Scope)
 		}
 		s.Idem[e.Key] = e.Record
-		s.order(e.Key.Op).keys = append(s.order(e.Key.Op).keys, e.Key)
+		s.order(e.Key.Scope).keys = append(s.order(e.Key.Scope).keys, e.Key)
 	}
 	return nil
 }

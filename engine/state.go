@@ -1,7 +1,5 @@
 package engine
 
-import "fmt"
-
 // State is the ledger's durable state: what the WAL and snapshots rebuild.
 // One goroutine owns a State (the committer); it is not safe for concurrent
 // use (package actors guards the one map it shares, Idem, with a lock).
@@ -18,13 +16,12 @@ type State struct {
 
 	// Idem's keys in the order they were recorded (log order), one FIFO
 	// per retention class, so expiry pops from the front.
-	refOrder fifo // deduct, refund, credit references
-	keyOrder fifo // Idempotency-Keys
+	orders [retentionClasses]fifo
 
 	idemPeak int // most records since Idem was last rebuilt
 
-	// Expired holds the keys the last EvIdemExpired or EvKeysExpired
-	// removed. Overwritten by the next one.
+	// Expired holds the keys the last expiry event removed. Overwritten by
+	// the next one.
 	Expired []IdemKey
 }
 
@@ -56,139 +53,33 @@ func NewState() *State {
 	}
 }
 
-// Apply makes one event true. It never fails: a violated invariant panics.
-func (s *State) Apply(ev *Event) {
+// Apply makes one event true through its table row. It never fails: a
+// violated invariant panics, and so does an event type without a row
+// (the decoder refuses those before they get here).
+func (s *State) Apply(ev Event) {
+	sp := lookup(ev.EventType())
 	s.Events++
-	switch ev.Type {
-	case EvPartnerCreated, EvPartnerStatus, EvKeyAdded, EvKeyRevoked, EvPartnerRateLimit:
-		s.applyPartner(ev)
-	case EvCredited:
-		s.Wallets[ev.User] = ApplyWallet(s.Wallets[ev.User], ev)
-		s.record(KeyOf(ev), ev)
-	case EvDeducted, EvDeductRejected, EvRefunded, EvRefundRejected:
-		s.applyWallet(ev)
-		s.record(KeyOf(ev), ev)
-	case EvCodesIssued, EvCodeRevoked, EvCodeAttempt:
-		s.applyCards(ev)
-	case EvIdemExpired:
-		s.Expired = s.expire(&s.refOrder, ev.Amount, s.Expired[:0])
-		s.shrinkIdem()
-	case EvKeysExpired:
-		s.Expired = s.expire(&s.keyOrder, ev.Amount, s.Expired[:0])
-		s.shrinkIdem()
-	case EvAttemptsExpired:
-		s.expireAttempts(ev.Amount)
-	default:
-		panic(fmt.Sprintf("engine: unknown event type %d", ev.Type))
-	}
-}
-
-func (s *State) applyWallet(ev *Event) {
-	w := s.Wallets[ev.User]
-	if w == nil {
-		if ev.Code != CodeUnknownUser {
-			panic(invariant("wallet exists", ev, 0))
+	sp.apply(s, ev)
+	if sp.idem != nil {
+		if k, rec, ok := sp.idem(ev); ok {
+			s.record(k, rec, ev)
 		}
-		return
-	}
-	ApplyWallet(w, ev)
-}
-
-func (s *State) applyPartner(ev *Event) {
-	if ev.Type == EvPartnerCreated {
-		if _, dup := s.Partners[ev.Partner]; dup {
-			panic(invariant("partner id unique", ev, 0))
-		}
-		s.Partners[ev.Partner] = &Partner{ID: ev.Partner, API: ev.API, Name: ev.Name, Status: StatusActive,
-			RateLimit: ev.RateLimit, CreatedMs: ev.TimeMs}
-	}
-	p := s.Partners[ev.Partner]
-	if p == nil {
-		panic(invariant("partner exists", ev, 0))
-	}
-	switch ev.Type {
-	case EvPartnerCreated, EvKeyAdded:
-		s.addKey(p, ev)
-	case EvPartnerStatus:
-		p.Status = ev.Status
-	case EvKeyRevoked:
-		k := p.Key(ev.KeyID)
-		if k == nil || k.RevokedMs != 0 {
-			panic(invariant("revoke a live key", ev, 0))
-		}
-		k.RevokedMs = ev.TimeMs
-	case EvPartnerRateLimit:
-		p.RateLimit = ev.RateLimit
-	}
-}
-
-func (s *State) addKey(p *Partner, ev *Event) {
-	var h [KeyHashLen]byte
-	if copy(h[:], ev.KeyHash) != KeyHashLen || len(ev.KeyHash) != KeyHashLen {
-		panic(invariant("key hash length", ev, int64(len(ev.KeyHash))))
-	}
-	if _, dup := s.Keys[h]; dup || p.Key(ev.KeyID) != nil {
-		panic(invariant("key unique", ev, 0))
-	}
-	s.Keys[h] = p.ID
-	p.Keys = append(p.Keys, APIKey{ID: ev.KeyID, Hash: h[:], Hint: ev.KeyHint, CreatedMs: ev.TimeMs})
-}
-
-func (s *State) applyCards(ev *Event) {
-	switch ev.Type {
-	case EvCodesIssued:
-		for _, c := range ev.Codes {
-			if _, dup := s.Cards[c]; dup {
-				panic(invariant("code unique", ev, 0))
-			}
-			s.Cards[c] = &Card{Partner: ev.Partner, Tier: ev.Tier, Label: ev.Label, IssuedMs: ev.TimeMs, ExpiresMs: ev.ExpiresMs}
-		}
-	case EvCodeRevoked:
-		s.mustCard(ev)
-		ApplyCard(s.Cards[ev.Card], ev)
-	case EvCodeAttempt:
-		if ev.Code != CodeNotFound {
-			s.mustCard(ev)
-			ApplyCard(s.Cards[ev.Card], ev)
-		}
-		log := s.Attempts[ev.Partner]
-		if log == nil {
-			log = &AttemptLog{}
-			s.Attempts[ev.Partner] = log
-		}
-		s.Attempt++
-		log.items = append(log.items, Attempt{Seq: s.Attempt, TimeMs: ev.TimeMs, Card: ev.Card,
-			Action: ev.Action, Outcome: ev.Code, RequestID: ev.RequestID})
-		if ev.Reference != "" {
-			s.record(KeyOf(ev), ev)
-		}
-	}
-}
-
-func (s *State) mustCard(ev *Event) {
-	if c := s.Cards[ev.Card]; c == nil || c.Partner != ev.Partner {
-		panic(invariant("code exists for partner", ev, 0))
 	}
 }
 
 // record stores the first outcome of a reference. A second event for the
 // same key means an actor applied a command twice: a broken invariant.
-func (s *State) record(k IdemKey, ev *Event) {
+func (s *State) record(k IdemKey, rec IdemRecord, ev Event) {
 	n := len(s.Idem)
-	s.Idem[k] = RecordOf(ev) // one hash and probe: the size tells a duplicate
+	s.Idem[k] = rec // one hash and probe: the size tells a duplicate
 	if len(s.Idem) == n {
-		panic(invariant("reference applied once", ev, 0))
+		panic(Invariant("reference applied once", ev, 0))
 	}
 	s.idemPeak = max(s.idemPeak, n+1)
-	s.order(k.Op).keys = append(s.order(k.Op).keys, k)
+	s.order(k.Scope).keys = append(s.order(k.Scope).keys, k)
 }
 
-func (s *State) order(op Op) *fifo {
-	if op == OpRedeemKey {
-		return &s.keyOrder
-	}
-	return &s.refOrder
-}
+func (s *State) order(sc Scope) *fifo { return &s.orders[RetentionOf(sc)] }
 
 // expire forgets the records of one class older than cutoffMs, oldest first
 // in log order; it stops at the first younger one, so a record stamped a
@@ -247,7 +138,18 @@ func CompactMap[K comparable, V any](m map[K]V) map[K]V {
 	return c
 }
 
-func (s *State) expireAttempts(cutoffMs int64) {
+// IdemKeys returns the live idempotency keys, each retention class in the
+// order its records were made (references first, then Idempotency-Keys).
+func (s *State) IdemKeys() []IdemKey {
+	var out []IdemKey
+	for i := range s.orders {
+		out = append(out, s.orders[i].live()...)
+	}
+	return out
+}
+
+// ExpireAttempts forgets the audit records made before cutoffMs.
+func (s *State) ExpireAttempts(cutoffMs int64) {
 	for partner, log := range s.Attempts {
 		for log.head < len(log.items) && log.items[log.head].TimeMs < cutoffMs {
 			log.items[log.head] = Attempt{}
@@ -262,40 +164,15 @@ func (s *State) expireAttempts(cutoffMs int64) {
 	}
 }
 
-// IdemKeys returns the live idempotency keys, each retention class in the
-// order its records were made (references first, then Idempotency-Keys).
-func (s *State) IdemKeys() []IdemKey {
-	return append(append([]IdemKey(nil), s.refOrder.live()...), s.keyOrder.live()...)
-}
-
-// RecordOf is the idempotency record an outcome event leaves behind.
-func RecordOf(ev *Event) IdemRecord {
-	if ev.Type == EvCodeAttempt {
-		return IdemRecord{User: ev.Card, Code: ev.Code, TimeMs: ev.TimeMs, Detail: &RedeemDetail{
-			RequestID: ev.RequestID, RedemptionID: ev.RedemptionID, Tier: ev.Tier, Label: ev.Label,
-			ExpiresMs: ev.ExpiresMs, RedeemedMs: ev.RedeemedMs}}
+// AddAttempt appends an audit record to a partner's log, giving it the
+// next sequence number.
+func (s *State) AddAttempt(partner string, a Attempt) {
+	log := s.Attempts[partner]
+	if log == nil {
+		log = &AttemptLog{}
+		s.Attempts[partner] = log
 	}
-	return IdemRecord{User: ev.User, Amount: ev.Amount, Code: ev.Code, Value: ev.Balance, TimeMs: ev.TimeMs}
-}
-
-// KeyOf is the idempotency key of an outcome event (zero if it has none).
-func KeyOf(ev *Event) IdemKey {
-	switch ev.Type {
-	case EvCredited:
-		return IdemKey{Op: OpCredit, Reference: ev.Reference}
-	case EvDeducted, EvDeductRejected:
-		return IdemKey{Partner: ev.Partner, Op: OpDeduct, Reference: ev.Reference}
-	case EvRefunded, EvRefundRejected:
-		return IdemKey{Partner: ev.Partner, Op: OpRefund, Reference: ev.Reference}
-	case EvCodeAttempt:
-		if ev.Reference != "" {
-			return IdemKey{Partner: ev.Partner, Op: OpRedeemKey, Reference: ev.Reference}
-		}
-	}
-	return IdemKey{}
-}
-
-func invariant(what string, ev *Event, got int64) string {
-	return fmt.Sprintf("engine: invariant %q violated by event type %d user %q partner %q reference %q code %q (value %d)",
-		what, ev.Type, ev.User, ev.Partner, ev.Reference, ev.Card, got)
+	s.Attempt++
+	a.Seq = s.Attempt
+	log.items = append(log.items, a)
 }

@@ -2,68 +2,34 @@ package engine
 
 import "crypto/sha256"
 
-// Wire format constants: stored in the WAL and in snapshots. Never renumber.
-
-// EventType identifies the kind of an event.
-type EventType uint8
-
+// Core event types: partners and keys, and idempotency expiry. Wire
+// format: never renumber. Modules own the other numbers (doc.go lists them).
 const (
-	EvPartnerCreated EventType = 1 // a partner account and its first API key
-	EvPartnerStatus  EventType = 2 // a partner became active or inactive
-	EvCredited       EventType = 3 // an operator top-up of a user's wallet
-	EvDeducted       EventType = 4 // a partner debited a user's wallet
-	EvDeductRejected EventType = 5 // a deduct reached the wallet and was refused
-	EvRefunded       EventType = 6 // a partner credited back what it deducted
-	EvRefundRejected EventType = 7 // a refund reached the wallet and was refused
-	EvIdemExpired    EventType = 8 // reference records (deduct, refund, credit) older than Amount (unix ms) are forgotten
-
+	EvPartnerCreated   EventType = 1  // a partner account and its first API key
+	EvPartnerStatus    EventType = 2  // a partner became active or inactive
+	EvIdemExpired      EventType = 8  // records of the "references" retention class older than a cutoff are forgotten
 	EvKeyAdded         EventType = 9  // a partner got another API key
 	EvKeyRevoked       EventType = 10 // an API key stopped working
 	EvPartnerRateLimit EventType = 11 // a partner's requests-per-minute changed
-	EvCodesIssued      EventType = 12 // a batch of PayPay.cards redeem codes
-	EvCodeRevoked      EventType = 13 // an operator revoked an unredeemed code
-	EvCodeAttempt      EventType = 14 // a validate or redeem call reached a code: audit, and on a successful redeem the redemption
-	EvKeysExpired      EventType = 15 // Idempotency-Key records older than Amount (unix ms) are forgotten
-	EvAttemptsExpired  EventType = 16 // audit records older than Amount (unix ms) are forgotten
+	EvKeysExpired      EventType = 15 // records of the "keys" retention class older than a cutoff are forgotten
 )
 
-// Op is the operation an idempotency record belongs to.
-type Op uint8
-
-const (
-	OpDeduct    Op = 1
-	OpRefund    Op = 2
-	OpCredit    Op = 3
-	OpRedeemKey Op = 4 // PayPay.cards Idempotency-Key on /redeem
-)
-
-// Code is the outcome of a command: a business result, not an error.
+// Code is the outcome of a command as its module numbers it: a business
+// result, not an error. 0 is success in every module; each module defines
+// its own values (wire format, stored in events and records).
 type Code uint8
 
-const (
-	CodeOK              Code = 0
-	CodeInsufficient    Code = 1 // deduct larger than the balance
-	CodeUnknownUser     Code = 2 // no wallet for the user id
-	CodeRefundExceeds   Code = 3 // refund beyond what the partner deducted
-	CodeNotFound        Code = 4 // no such redeem code for this partner
-	CodeExpired         Code = 5
-	CodeAlreadyRedeemed Code = 6
-	CodeRevoked         Code = 7
-)
-
-// Action is what a PayPay.cards call asked of a code.
-type Action uint8
-
-const (
-	ActionValidate Action = 1
-	ActionRedeem   Action = 2
-)
+// CodeOK is every module's success.
+const CodeOK Code = 0
 
 // Partner status values, as the admin API spells them.
 const (
 	StatusActive   = "active"
 	StatusInactive = "inactive"
 )
+
+// MaxBalance caps a wallet so that no sum of int64 amounts can overflow.
+const MaxBalance = 1 << 62
 
 // Limits on every input that reaches the state.
 const (
@@ -75,52 +41,20 @@ const (
 	MaxCodesIssued  = 10_000 // codes in one EvCodesIssued
 )
 
-// Event is one fact in the log. It is a flat record: each type uses the
-// fields listed in its encoder (codec.go); the others stay zero.
-type Event struct {
-	Type      EventType
-	TimeMs    int64  // unix milliseconds, stamped by the actor that decided it
-	Partner   string // partner id (empty for operator credits)
-	User      string
-	Reference string
-	Amount    int64
-	// Balance is the wallet balance after the event (Credited, Deducted,
-	// Refunded), the balance that was too low (DeductRejected,
-	// CodeInsufficient), or what was still refundable (RefundRejected,
-	// CodeRefundExceeds).
-	Balance int64
-	Code    Code
-
-	// Partner fields.
-	API       string
-	Name      string
-	Status    string
-	RateLimit int64 // requests per minute
-	KeyID     string
-	KeyHash   []byte
-	KeyHint   string // the key's last 4 characters, for listing keys
-
-	// Redeem-code fields.
-	Card         string   // one code
-	Codes        []string // issued codes
-	Action       Action
-	Tier         string
-	Label        string
-	ExpiresMs    int64
-	RedeemedMs   int64
-	RequestID    string
-	RedemptionID string
-}
+// Scope is the operation an idempotency record belongs to (a module's
+// deduct references, its Idempotency-Keys, ...). Wire format: modules
+// register their numbers with RegisterScope; never renumber.
+type Scope uint8
 
 // IdemKey scopes a reference: one partner, one operation.
 type IdemKey struct {
 	Partner   string
-	Op        Op
+	Scope     Scope
 	Reference string
 }
 
 // IdemRecord is the first outcome for an IdemKey: a retry gets it again.
-// For an Idempotency-Key (OpRedeemKey), User holds the redeem code the
+// For a PayPay.cards Idempotency-Key, User holds the redeem code the
 // request named and Detail what its response showed.
 type IdemRecord struct {
 	User   string
@@ -198,7 +132,7 @@ type Attempt struct {
 	Seq       uint64   // increasing over the whole ledger: the cursor
 	TimeMs    int64
 	Card      string
-	Action    Action
+	Action    uint8 // the module's action number
 	Outcome   Code
 	RequestID string
 }
@@ -229,7 +163,8 @@ func (w *Wallet) RefundableFor(partner string) int64 {
 	return 0
 }
 
-func (w *Wallet) addRefundable(partner string, delta int64) {
+// AddRefundable moves what partner may refund to this wallet by delta.
+func (w *Wallet) AddRefundable(partner string, delta int64) {
 	for i := range w.Refundable {
 		if w.Refundable[i].Partner == partner {
 			w.Refundable[i].Amount += delta

@@ -44,7 +44,7 @@ func diffStates(a, b *engine.State) string {
 	}
 	for k, ra := range a.Idem {
 		if rb, ok := b.Idem[k]; !ok || !recordsEqual(ra, rb) {
-			add("record %q/%d/%q: %s vs %s", k.Partner, k.Op, k.Reference, recordText(ra), recordText(rb))
+			add("record %q/%d/%q: %s vs %s", k.Partner, k.Scope, k.Reference, recordText(ra), recordText(rb))
 			break
 		}
 	}

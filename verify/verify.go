@@ -337,7 +337,7 @@ func (v *verifier) run() {
 			rep.Entries++
 			rep.Events += uint64(len(batch))
 			for i := range batch {
-				rep.ByType[TypeName(batch[i].Type)]++
+				rep.ByType[TypeName(batch[i].EventType())]++
 			}
 			for _, r := range rebuilds {
 				if !r.broken && r.state.Index == index-1 {
@@ -437,9 +437,9 @@ func (r *rebuild) apply(rep *Report, index uint64, batch []engine.Event) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.broken = true
-			ev := &batch[i]
-			rep.violate("apply", "%s: engine.Apply panicked at WAL index %d, event %d of %d (%s user %q partner %q reference %q code %q): %v",
-				r.name, index, i, len(batch), TypeName(ev.Type), ev.User, ev.Partner, ev.Reference, ev.Card, p)
+			ev := batch[i]
+			rep.violate("apply", "%s: engine.Apply panicked at WAL index %d, event %d of %d (%s %+v): %v",
+				r.name, index, i, len(batch), TypeName(ev.EventType()), ev, p)
 			if r.snap != nil {
 				r.snap.Rebuilt, r.snap.Matches = true, false
 				r.snap.Error = fmt.Sprintf("its rebuild broke at WAL index %d", index)
@@ -447,7 +447,7 @@ func (r *rebuild) apply(rep *Report, index uint64, batch []engine.Event) {
 		}
 	}()
 	for i = range batch {
-		r.state.Apply(&batch[i])
+		r.state.Apply(batch[i])
 	}
 	r.state.Index = index
 }
@@ -643,18 +643,9 @@ func (h *captureHandler) records() []slog.Record {
 	return slices.Clone(h.recs)
 }
 
-var typeNames = map[engine.EventType]string{
-	engine.EvPartnerCreated: "PartnerCreated", engine.EvPartnerStatus: "PartnerStatus",
-	engine.EvCredited: "Credited", engine.EvDeducted: "Deducted", engine.EvDeductRejected: "DeductRejected",
-	engine.EvRefunded: "Refunded", engine.EvRefundRejected: "RefundRejected", engine.EvIdemExpired: "IdemExpired",
-	engine.EvKeyAdded: "KeyAdded", engine.EvKeyRevoked: "KeyRevoked", engine.EvPartnerRateLimit: "PartnerRateLimit",
-	engine.EvCodesIssued: "CodesIssued", engine.EvCodeRevoked: "CodeRevoked", engine.EvCodeAttempt: "CodeAttempt",
-	engine.EvKeysExpired: "KeysExpired", engine.EvAttemptsExpired: "AttemptsExpired",
-}
-
-// TypeName is an event type's name, for reports.
+// TypeName is an event type's registered name, for reports.
 func TypeName(t engine.EventType) string {
-	if n, ok := typeNames[t]; ok {
+	if n := engine.Name(t); n != "" {
 		return n
 	}
 	return fmt.Sprintf("type%d", t)

@@ -11,6 +11,7 @@ import (
 	"ledgerd/actors"
 	"ledgerd/api/httpx"
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
 )
 
 // API serves PayPay.cards on an actors.System.
@@ -201,8 +202,8 @@ func appendAttempts(b []byte, items []engine.Attempt, more bool) []byte {
 	return append(b, '}')
 }
 
-func actionName(a engine.Action) string {
-	if a == engine.ActionRedeem {
+func actionName(a paypay.Action) string {
+	if a == paypay.ActionRedeem {
 		return "redeem"
 	}
 	return "validate"
@@ -213,15 +214,15 @@ func actionName(a engine.Action) string {
 func outcomeName(at engine.Attempt) string {
 	switch at.Outcome {
 	case engine.CodeOK:
-		if at.Action == engine.ActionRedeem {
+		if at.Action == paypay.ActionRedeem {
 			return "redeemed"
 		}
 		return "valid"
-	case engine.CodeNotFound:
+	case paypay.ResultNotFound:
 		return CodeNotFound
-	case engine.CodeExpired:
+	case paypay.ResultExpired:
 		return CodeExpired
-	case engine.CodeAlreadyRedeemed:
+	case paypay.ResultAlreadyRedeemed:
 		return CodeAlreadyRedeemed
 	}
 	return CodeRevoked

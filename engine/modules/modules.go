@@ -1,0 +1,9 @@
+// Package modules registers every API module of the engine: importing it
+// fills the engine's tables (event types, scopes, expiries, checkers).
+// Adding an API adds one line here.
+package modules
+
+import (
+	_ "ledgerd/engine/paypay"    // PayPay.cards: redeem codes
+	_ "ledgerd/engine/payshards" // PayShards: user shard wallets
+)

@@ -1,0 +1,8 @@
+// Package payshards is the PayShards module of the engine: user shard
+// wallets that partners debit and credit back, and operator top-ups.
+//
+// It owns its event types (wire numbers 3–7, never renumber), its result
+// codes, its idempotency scopes (1–3), the Decide functions the wallet
+// actors run and the Apply functions the committer runs, both through the
+// engine's table. It imports only package engine.
+package payshards
