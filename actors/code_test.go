@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
 )
 
 // PayPay.cards code actors: one actor per code decides validate, redeem and
@@ -347,7 +348,7 @@ func TestCodeOfAnotherPartnerIsNotFound(t *testing.T) {
 		t.Fatalf("pb audit: %+v", atts)
 	}
 	for _, a := range atts {
-		if a.Outcome != engine.CodeNotFound {
+		if a.Outcome != paypay.ResultNotFound {
 			t.Fatalf("pb audit record %+v", a)
 		}
 	}
@@ -492,7 +493,7 @@ func TestAttemptsPagination(t *testing.T) {
 		t.Fatal("unknown partner")
 	}
 	for _, a := range all {
-		if a.Card != "A1" || a.Action != engine.ActionValidate || a.Outcome != engine.CodeOK || a.RequestID == "" {
+		if a.Card != "A1" || a.Action != paypay.ActionValidate || a.Outcome != engine.CodeOK || a.RequestID == "" {
 			t.Fatalf("record %+v", a)
 		}
 	}

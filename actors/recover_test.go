@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -37,7 +38,7 @@ func creditBatches(t *testing.T, from, n int) [][]byte {
 	var out [][]byte
 	for i := from; i < from+n; i++ {
 		u := "u" + strconv.Itoa(i)
-		p, err := enc.EncodeBatch([]*engine.Event{{Type: engine.EvCredited, User: u, Reference: "c" + u, Amount: 5, Balance: 5}})
+		p, err := enc.EncodeBatch([]engine.Event{&payshards.Credited{User: u, Reference: "c" + u, Amount: 5, BalanceAfter: 5}})
 		if err != nil {
 			t.Fatal(err)
 		}

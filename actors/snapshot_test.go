@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -25,9 +26,8 @@ func TestExpiryFinishesCopy(t *testing.T) {
 		took: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "t"})}
 	st := engine.NewState()
 	for i := range 100 {
-		ev := engine.Event{Type: engine.EvCredited, User: fmt.Sprint("u", i), Reference: fmt.Sprint("c", i),
-			Amount: 1, Balance: 1, TimeMs: int64(i)}
-		st.Apply(&ev)
+		st.Apply(&payshards.Credited{Stamp: engine.Stamp{TimeMs: int64(i)}, User: fmt.Sprint("u", i), Reference: fmt.Sprint("c", i),
+			Amount: 1, BalanceAfter: 1})
 	}
 	st.Index = 7
 	want, err := st.EncodeSnapshot()
@@ -38,9 +38,9 @@ func TestExpiryFinishesCopy(t *testing.T) {
 	if sn.copying == nil {
 		t.Fatal("the copy finished in one step of one record")
 	}
-	expiry := engine.Event{Type: engine.EvIdemExpired, TimeMs: 1000, Amount: 90} // forgets c0..c89
-	sn.beforeApply(st, &expiry)
-	st.Apply(&expiry)
+	expiry := &engine.ReferencesExpired{Stamp: engine.Stamp{TimeMs: 1000}, CutoffMs: 90} // forgets c0..c89
+	sn.beforeApply(st, expiry)
+	st.Apply(expiry)
 	st.Index = 8
 	for sn.copying != nil { // the committer's loop would step it
 		sn.step(st, sn.copyStep)

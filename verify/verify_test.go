@@ -17,6 +17,7 @@ import (
 
 	"ledgerd/actors"
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -210,7 +211,7 @@ func TestCleanLogFromScratchAndSnapshot(t *testing.T) {
 	if rep.Wallets != 6 || rep.Partners != 3 || rep.Codes != 30 || rep.Redeemed != 20 || rep.Revoked != 1 {
 		t.Fatalf("summary %+v", rep)
 	}
-	if rep.ByType["Deducted"] == 0 || rep.ByType["DeductRejected"] != 2 || rep.ByType["RefundRejected"] != 1 || rep.ByType["CodeAttempt"] == 0 {
+	if rep.ByType["payshards.deducted"] == 0 || rep.ByType["payshards.deduct_rejected"] != 2 || rep.ByType["payshards.refund_rejected"] != 1 || rep.ByType["paypay.code_attempt"] == 0 {
 		t.Fatalf("events %v", rep.ByType)
 	}
 	if after := fingerprint(t, dir); fmt.Sprint(after) != fmt.Sprint(before) {
@@ -233,7 +234,7 @@ func TestCleanTruncatedLogWithSnapshots(t *testing.T) {
 }
 
 // appendBatch appends one crafted WAL entry, with a valid CRC, to dir's log.
-func appendBatch(t *testing.T, dir string, events ...*engine.Event) uint64 {
+func appendBatch(t *testing.T, dir string, events ...engine.Event) uint64 {
 	t.Helper()
 	l, err := wal.Open(filepath.Join(dir, "wal"), wal.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -255,8 +256,8 @@ func TestCraftedDeductBreaksConservation(t *testing.T) {
 	dir := cleanDir(t, 0)
 	// u3's balance is well above 5; the event claims 5 was taken and the
 	// balance is still 999: Apply panics, the model disagrees.
-	index := appendBatch(t, dir, &engine.Event{Type: engine.EvDeducted, TimeMs: time.Now().UnixMilli(),
-		Partner: "ps1", User: "u3", Reference: "forged-1", Amount: 5, Balance: 999})
+	index := appendBatch(t, dir, &payshards.Deducted{Stamp: engine.Stamp{TimeMs: time.Now().UnixMilli()},
+		Partner: "ps1", User: "u3", Reference: "forged-1", Amount: 5, BalanceAfter: 999})
 	rep := mustRun(t, dir)
 	wantViolation(t, rep, "apply", "panicked", fmt.Sprintf("WAL index %d", index), "wallet balance")
 	wantViolation(t, rep, "balance", "forged-1", "records balance 999")
@@ -268,8 +269,8 @@ func TestCraftedRejectionThatLies(t *testing.T) {
 	// A refusal changes no state, so Apply accepts it; but u3 has far more
 	// than 5 shards: a retry of this reference would be told "insufficient"
 	// forever. Only the independent model sees it.
-	appendBatch(t, dir, &engine.Event{Type: engine.EvDeductRejected, TimeMs: time.Now().UnixMilli(),
-		Partner: "ps1", User: "u3", Reference: "lie-1", Amount: 5, Balance: 0, Code: engine.CodeInsufficient})
+	appendBatch(t, dir, &payshards.DeductRejected{Stamp: engine.Stamp{TimeMs: time.Now().UnixMilli()},
+		Partner: "ps1", User: "u3", Reference: "lie-1", Amount: 5, Balance: 0, Code: payshards.CodeInsufficient})
 	rep := mustRun(t, dir)
 	wantViolation(t, rep, "balance", "lie-1", "refused as insufficient")
 	for _, v := range rep.Violations {
@@ -282,8 +283,8 @@ func TestCraftedRejectionThatLies(t *testing.T) {
 func TestCraftedDoubleApply(t *testing.T) {
 	dir := cleanDir(t, 0)
 	// d0 was a deduct of 1 from u0 by ps1: the same reference again.
-	appendBatch(t, dir, &engine.Event{Type: engine.EvDeductRejected, TimeMs: time.Now().UnixMilli(),
-		Partner: "ps1", User: "nobody", Reference: "d0", Amount: 1, Code: engine.CodeUnknownUser})
+	appendBatch(t, dir, &payshards.DeductRejected{Stamp: engine.Stamp{TimeMs: time.Now().UnixMilli()},
+		Partner: "ps1", User: "nobody", Reference: "d0", Amount: 1, Code: payshards.CodeUnknownUser})
 	rep := mustRun(t, dir)
 	wantViolation(t, rep, "apply", "reference applied once")
 	wantViolation(t, rep, "idempotency", `reference "d0"`, "applied again")
@@ -400,7 +401,7 @@ func multiSegmentDir(t *testing.T) string {
 	}
 	enc := engine.NewEncoder()
 	st := engine.NewState()
-	add := func(evs ...*engine.Event) {
+	add := func(evs ...engine.Event) {
 		p, err := enc.EncodeBatch(evs)
 		if err != nil {
 			t.Fatal(err)
@@ -413,12 +414,12 @@ func multiSegmentDir(t *testing.T) string {
 		}
 	}
 	h := engine.HashKey([]byte("k"))
-	add(&engine.Event{Type: engine.EvPartnerCreated, TimeMs: 1, Partner: "p", API: "payshards", Name: "P", RateLimit: 60, KeyID: "k1", KeyHash: h[:]})
-	add(&engine.Event{Type: engine.EvCredited, TimeMs: 2, User: "u", Reference: "c", Amount: 100000, Balance: 100000})
+	add(&engine.PartnerCreated{Stamp: engine.Stamp{TimeMs: 1}, Partner: "p", API: "payshards", Name: "P", RateLimit: 60, Key: engine.NewKeyRecord{ID: "k1", Hash: h[:]}})
+	add(&payshards.Credited{Stamp: engine.Stamp{TimeMs: 2}, User: "u", Reference: "c", Amount: 100000, BalanceAfter: 100000})
 	bal := int64(100000)
 	for i := range 60 {
 		bal -= 3
-		add(&engine.Event{Type: engine.EvDeducted, TimeMs: int64(3 + i), Partner: "p", User: "u", Reference: fmt.Sprintf("d%03d", i), Amount: 3, Balance: bal})
+		add(&payshards.Deducted{Stamp: engine.Stamp{TimeMs: int64(3 + i)}, Partner: "p", User: "u", Reference: fmt.Sprintf("d%03d", i), Amount: 3, BalanceAfter: bal})
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

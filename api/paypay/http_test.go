@@ -14,6 +14,7 @@ import (
 	"ledgerd/api/apitest"
 	"ledgerd/api/paypay"
 	"ledgerd/engine"
+	enginepaypay "ledgerd/engine/paypay"
 )
 
 // Black-box tests of the PayPay.cards partner API over a real listener.
@@ -781,7 +782,7 @@ func TestIdempotency_ForgottenAfter24h(t *testing.T) {
 	first := s.PayPay(t, "POST", "/redeem", p.APIKey, codeBody(codes[0]), idemKey("day-key"))
 	wantRedeemed(t, first, clk.Now())
 	redeemedAt := mustRedeemedAt(t, first)
-	k := engine.IdemKey{Partner: p.ID, Op: engine.OpRedeemKey, Reference: "day-key"}
+	k := engine.IdemKey{Partner: p.ID, Scope: enginepaypay.ScopeRedeemKey, Reference: "day-key"}
 	has := func() (found bool, events uint64) {
 		s.Sys.ReadState(func(st *engine.State) { _, found = st.Idem[k]; events = st.Events })
 		return found, events
@@ -829,7 +830,7 @@ func TestIdempotency_ForgottenAfter24h(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		var found bool
 		s.Sys.ReadState(func(st *engine.State) {
-			_, found = st.Idem[engine.IdemKey{Partner: p.ID, Op: engine.OpRedeemKey, Reference: "other-key"}]
+			_, found = st.Idem[engine.IdemKey{Partner: p.ID, Scope: enginepaypay.ScopeRedeemKey, Reference: "other-key"}]
 		})
 		if !found {
 			break

@@ -13,6 +13,7 @@ import (
 
 	"ledgerd/actors"
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 	"ledgerd/verify"
 	"ledgerd/wal"
 )
@@ -146,8 +147,8 @@ func TestVerifyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := engine.NewEncoder().EncodeBatch([]*engine.Event{{Type: engine.EvCredited, TimeMs: 1, User: "u1",
-		Reference: "forged", Amount: 10, Balance: 5}})
+	payload, err := engine.NewEncoder().EncodeBatch([]engine.Event{&payshards.Credited{Stamp: engine.Stamp{TimeMs: 1}, User: "u1",
+		Reference: "forged", Amount: 10, BalanceAfter: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
