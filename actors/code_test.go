@@ -122,11 +122,12 @@ func checkLiveCards(t *testing.T, s *System) {
 	}
 	var got []live
 	s.codes.live(func(code string, e *entry) {
-		reply := make(chan *engine.Card, 1)
-		s.root.Send(e.pid, &inspectCard{reply: reply})
+		reply := make(chan any, 1)
+		s.root.Send(e.pid, &inspect{reply: reply})
 		select {
 		case c := <-reply:
-			got = append(got, live{code, c})
+			card, _ := c.(*engine.Card)
+			got = append(got, live{code, card})
 		case <-time.After(200 * time.Millisecond): // retired before it read the message
 		}
 	})

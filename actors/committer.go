@@ -351,7 +351,7 @@ func (c *committer) answer(it *item) {
 			it.admin.finish(c.state)
 		}
 	case itemLoad:
-		c.sys.out.post(it.pid, &loaded{state: c.sys.loaders[it.entity.Kind](c.state, it.entity.ID)})
+		c.sys.out.post(it.pid, &loaded{state: entityDefs[it.entity.Kind].Load(c.state, it.entity.ID)})
 	case itemFunc:
 		it.fn(c.state)
 	}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,13 +42,13 @@ func newMetrics(reg prometheus.Registerer, s *System) *metrics {
 			Name: "ledgerd_replay_events", Help: "Events replayed from the WAL at start-up.",
 		}),
 	}
-	live := func(kind string, r *registry) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "ledgerd_live_actors", Help: "Entity actors alive now.", ConstLabels: prometheus.Labels{"kind": kind},
-		}, func() float64 { return float64(r.count.Load()) })
+	reg.MustRegister(m.batchEvents, m.fsync, m.committed, m.snapshot, m.replay, m.replayed)
+	for kind := range entityDefs {
+		name, _, _ := strings.Cut(kind.String(), "/") // "wallet", "code"
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ledgerd_live_actors", Help: "Entity actors alive now.", ConstLabels: prometheus.Labels{"kind": name},
+		}, func() float64 { return float64(s.entities[kind].count.Load()) }))
 	}
-	reg.MustRegister(m.batchEvents, m.fsync, m.committed, m.snapshot, m.replay, m.replayed,
-		live("wallet", &s.wallets), live("code", &s.codes))
 	return m
 }
 

@@ -142,13 +142,14 @@ type System struct {
 	root       *actor.RootContext
 	committer  *committer
 	wal        *wal.Log
-	wallets    registry // wallet/payshards/<user>
-	codes      registry // code/paypay/<code>
+	entities   map[engine.EntityKind]*registry // one per registered entity kind
+	owners     map[Kind]*EntityDef             // which kind owns an Op kind
+	wallets    *registry                       // entities[payshards.Wallet]
+	codes      *registry                       // entities[paypay.CodeEntity]
 	shards     []idemShard
 	shardSeed  maphash.Seed
 	idem       idemRecords // the durable idempotency records, shared with the shards
 	limiters   sync.Map    // [KeyHashLen]byte -> *actor.PID
-	loaders    map[engine.EntityKind]Loader
 	directory  *actor.PID
 	dispatcher inlineDispatcher
 	out        *outbox // the committer's messages to actors
@@ -186,9 +187,8 @@ func Start(cfg Config) (*System, error) {
 		s.shards[i].pending = make(map[engine.IdemKey]*pendingRef)
 	}
 	s.spawnDirectory(state)
-	s.loaders = map[engine.EntityKind]Loader{payshards.Wallet: loadWallet, paypay.CodeEntity: loadCard}
-	s.wallets.init(cfg.InflightMax, s.spawnWallet)
-	s.codes.init(cfg.InflightMax, s.spawnCode)
+	s.initEntities()
+	s.wallets, s.codes = s.entities[payshards.Wallet], s.entities[paypay.CodeEntity]
 	s.publishAuth(state)
 	snaps := &snapshotter{
 		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery, fixed: cfg.SnapshotFixed,
@@ -249,16 +249,6 @@ func (s *System) props(producer actor.Producer, opts ...actor.PropsOption) *acto
 func (s *System) spawnDirectory(state *engine.State) {
 	d := newDirectory(s, state)
 	s.directory = s.root.SpawnPrefix(s.props(func() actor.Actor { return d }, actor.WithMailbox(actor.Bounded(1024))), "directory/")
-}
-
-func (s *System) spawnWallet(user string, e *entry) *actor.PID {
-	p := s.props(func() actor.Actor { return &walletActor{sys: s, user: user, entry: e} })
-	return s.root.SpawnPrefix(p, "wallet/payshards/"+user+"/")
-}
-
-func (s *System) spawnCode(code string, e *entry) *actor.PID {
-	p := s.props(func() actor.Actor { return &codeActor{sys: s, code: code, entry: e} })
-	return s.root.SpawnPrefix(p, "code/paypay/"+code+"/")
 }
 
 func (s *System) shard(k engine.IdemKey) *idemShard {
@@ -329,17 +319,12 @@ func (s *System) route(op *Op) {
 // toOwner sends an op past its idempotency shard to the actor that owns
 // its entity.
 func (s *System) toOwner(op *Op) bool {
-	var ok bool
-	switch op.Kind {
-	case KindValidate, KindRedeem, KindRevokeCode:
-		ok = s.codes.send(s.root, op.Card, op)
-	default:
-		ok = s.wallets.send(s.root, op.User, op)
-	}
-	if !ok {
+	def := s.owners[op.Kind]
+	if def == nil || !s.entities[def.Kind].send(s.root, def.ID(op), op) {
 		op.finish(StatusOverloaded, 0, false)
+		return false
 	}
-	return ok
+	return true
 }
 
 // releaseReference frees a reference whose command produced no event.
@@ -507,11 +492,12 @@ func (s *System) CheckConsistency() error {
 	}
 	var actorsState []live
 	s.wallets.live(func(user string, e *entry) {
-		reply := make(chan *engine.Wallet, 1)
-		s.root.Send(e.pid, &inspectWallet{reply: reply})
+		reply := make(chan any, 1)
+		s.root.Send(e.pid, &inspect{reply: reply})
 		select {
 		case w := <-reply:
-			actorsState = append(actorsState, live{user, w})
+			wallet, _ := w.(*engine.Wallet)
+			actorsState = append(actorsState, live{user, wallet})
 		case <-time.After(5 * time.Second):
 			errs = append(errs, fmt.Errorf("wallet %q did not answer", user))
 		}
