@@ -27,6 +27,7 @@ func Register(r *router.Router, sys *actors.System, wrap func(fasthttp.RequestHa
 	r.POST(Base+"/validate", wrap(a.code(actors.KindValidate)))
 	r.POST(Base+"/redeem", wrap(a.code(actors.KindRedeem)))
 	r.GET(Base+"/redemption_attempts", wrap(a.attempts))
+	r.GET(Base+"/openapi.json", wrap(serveOpenAPI))
 }
 
 // health is public and not rate limited.
