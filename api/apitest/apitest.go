@@ -195,8 +195,9 @@ type Response struct {
 // Request sends one request and reads the whole response. body is nil (no
 // body), a string or []byte (sent as is, for malformed input), or any other
 // value (sent as json.Marshal of it). A body is sent with Content-Type
-// application/json. Request does not fail the test, so it may be called
-// from any goroutine.
+// application/json. Every response is checked against the OpenAPI document
+// of the API its path is below (CheckResponse); a mismatch is an error.
+// Request does not fail the test, so it may be called from any goroutine.
 func (s *Server) Request(method, path string, h Header, body any) (*Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
@@ -229,6 +230,9 @@ func (s *Server) Request(method, path string, h Header, body any) (*Response, er
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckResponse(req, resp.StatusCode, resp.Header, data); err != nil {
 		return nil, err
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, req: method + " " + path}, nil
