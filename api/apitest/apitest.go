@@ -45,6 +45,9 @@ type Options struct {
 	// ExpiryEvery is how often the committer drops expired idempotency
 	// records (actors.Config.ExpiryEvery); default: actors' default.
 	ExpiryEvery time.Duration
+	// RequireHTTPS is api.Config.RequireHTTPS: the server speaks plain
+	// HTTP, so every PayPay.cards call is refused with 403 https_required.
+	RequireHTTPS bool
 }
 
 // Server is a running ledgerd: System, HTTP server and a client for it.
@@ -130,7 +133,7 @@ func (s *Server) start() error {
 		return err
 	}
 	s.Sys = sys
-	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken})
+	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS})
 	s.srv.Logger = printfLogger{s.opts.Logger}
 	s.URL = "http://" + ln.Addr().String()
 	s.served = make(chan error, 1)
