@@ -45,7 +45,8 @@ func adminToken(dataDir string, logger *slog.Logger) (string, error) {
 
 // Demo seed: a fresh PayShards partner on every --demo start (only key
 // hashes are stored, so an old key cannot be shown again) and user u_123
-// topped up to 1500 shards once.
+// topped up to 1500 shards once; the line printed shows u_123's current
+// balance.
 const (
 	demoUser      = "u_123"
 	demoAmount    = 1500
@@ -65,7 +66,20 @@ func seedDemo(sys *actors.System, out io.Writer) error {
 	if op.Status != actors.StatusOK {
 		return fmt.Errorf("demo credit: status %d", op.Status)
 	}
-	fmt.Fprintf(out, "demo PayShards partner %s; user %s has %d shards\nexport PAYSHARDS_KEY=%s\n", id, demoUser, op.Balance, key)
+	// On a later start the credit is a replay whose Balance is the one it
+	// left then; what the user has now is a read.
+	balance := op.Balance
+	if op.Idempotent {
+		read := actors.NewOp()
+		defer read.Release()
+		read.Kind, read.User = actors.KindBalance, demoUser
+		sys.Do(read)
+		if read.Status != actors.StatusOK {
+			return fmt.Errorf("demo balance: status %d", read.Status)
+		}
+		balance = read.Balance
+	}
+	fmt.Fprintf(out, "demo PayShards partner %s; user %s has %d shards\nexport PAYSHARDS_KEY=%s\n", id, demoUser, balance, key)
 	return seedPayPayDemo(sys, out)
 }
 
