@@ -54,9 +54,9 @@ const (
 )
 
 func seedDemo(sys *actors.System, out io.Writer) error {
-	key := "pk_live_" + randomHex(24)
+	key, newKey := demoKey()
 	id := "ptr_demo_" + randomHex(8)
-	if _, err := sys.CreatePartner(id, "payshards", "Demo partner", 600, actors.NewKey{ID: "key_1", Hash: engine.HashKey([]byte(key))}); err != nil {
+	if _, err := sys.CreatePartner(id, "payshards", "Demo partner", 600, newKey); err != nil {
 		return fmt.Errorf("demo partner: %w", err)
 	}
 	op := actors.NewOp()
@@ -86,9 +86,8 @@ func seedDemo(sys *actors.System, out io.Writer) error {
 // seedPayPayDemo creates a PayPay.cards partner with three month codes
 // valid for 30 days, and prints its key and the codes.
 func seedPayPayDemo(sys *actors.System, out io.Writer) error {
-	key := "pk_live_" + randomHex(48)
+	key, newKey := demoKey()
 	id := "ptr_demo_" + randomHex(8)
-	newKey := actors.NewKey{ID: "key_demo_" + randomHex(8), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
 	if _, err := sys.CreatePartner(id, paypay.APIName, "Demo PayPay.cards partner", 60, newKey); err != nil {
 		return fmt.Errorf("demo paypay partner: %w", err)
 	}
@@ -100,6 +99,17 @@ func seedPayPayDemo(sys *actors.System, out io.Writer) error {
 	fmt.Fprintf(out, "demo PayPay.cards partner %s; codes %s\nexport PAYPAY_KEY=%s\nexport PAYPAY_CODE=%s\n",
 		id, strings.Join(codes, " "), key, codes[0])
 	return nil
+}
+
+// demoKeyChars is the random part of a demo key: as long as the admin
+// API's keys (pk_live_ + 48 characters), here in hex.
+const demoKeyChars = 48
+
+// demoKey makes a demo partner key and what is stored of it: its SHA-256
+// and last 4 characters.
+func demoKey() (string, actors.NewKey) {
+	key := "pk_live_" + randomHex(demoKeyChars)
+	return key, actors.NewKey{ID: "key_demo_" + randomHex(8), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
 }
 
 func randomHex(n int) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -57,3 +58,34 @@ func TestSeedDemo_PrintsCurrentBalance(t *testing.T) {
 		t.Fatalf("second start printed %q, want %q", out.String(), want)
 	}
 }
+
+// TestSeedDemo_KeysLikeOthers: both demo keys are pk_live_ and 48
+// characters, like every key the admin API makes, and keep their last 4
+// characters for the key listing's display.
+func TestSeedDemo_KeysLikeOthers(t *testing.T) {
+	s := startSystem(t, t.TempDir())
+	defer s.Stop()
+	var out bytes.Buffer
+	if err := seedDemo(s, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, api := range []string{"PayShards", "PayPay.cards"} {
+		env := map[string]string{"PayShards": "PAYSHARDS_KEY", "PayPay.cards": "PAYPAY_KEY"}[api]
+		m := regexp.MustCompile(`demo ` + regexp.QuoteMeta(api) + ` partner (ptr_demo_[0-9a-f]+);[^\n]*\nexport ` + env + `=(pk_live_(\S*))\n`).FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("%s: no partner and key in %q", api, out.String())
+		}
+		if len(m[3]) != 48 {
+			t.Errorf("%s key %q: %d characters after pk_live_, want 48", api, m[2], len(m[3]))
+		}
+		p, ok := s.PartnerByID(m[1])
+		if !ok || len(p.Keys) != 1 {
+			t.Fatalf("%s partner %s: %v %+v", api, m[1], ok, p)
+		}
+		if k := p.Keys[0]; k.Hint != m[2][len(m[2])-4:] || !bytes.Equal(k.Hash, hashOf(m[2])) {
+			t.Errorf("%s key stored as hint %q hash %x, want the key's last 4 and its SHA-256", api, k.Hint, k.Hash)
+		}
+	}
+}
+
+func hashOf(key string) []byte { h := engine.HashKey([]byte(key)); return h[:] }
