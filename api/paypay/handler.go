@@ -29,8 +29,10 @@ func Register(r *router.Router, sys *actors.System, wrap func(fasthttp.RequestHa
 	r.GET(Base+"/redemption_attempts", wrap(a.attempts))
 }
 
-// health is public and not rate limited.
+// health is public and not rate limited; like every answer it carries an
+// X-Request-Id.
 func (a *API) health(ctx *fasthttp.RequestCtx) {
+	SetRequestID(ctx, NewRequestID())
 	var buf [64]byte
 	j := httpx.Object(buf[:0]).Bool("ok", true)
 	httpx.Reply(ctx, fasthttp.StatusOK, j.Str("time", FormatTime(a.now().UnixMilli())).Close())
