@@ -57,11 +57,19 @@ func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
 			paypay.WriteError(ctx, fasthttp.StatusNotFound, paypay.CodeNotFound, paypay.MsgRouteNotFound, paypay.NewRequestID(), nil)
 			return
 		}
+		if admin.Owns(ctx.Path()) {
+			admin.NotFound(ctx)
+			return
+		}
 		httpx.Reply(ctx, fasthttp.StatusNotFound, []byte(`{"error":"not_found"}`))
 	}
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
 		if bytes.HasPrefix(ctx.Path(), []byte(paypay.Base+"/")) {
 			paypay.WriteCode(ctx, paypay.CodeMethodNotAllowed, paypay.NewRequestID(), nil)
+			return
+		}
+		if admin.Owns(ctx.Path()) {
+			admin.MethodNotAllowed(ctx)
 			return
 		}
 		httpx.Reply(ctx, fasthttp.StatusMethodNotAllowed, []byte(`{"error":"method_not_allowed"}`))

@@ -50,6 +50,7 @@ func Register(r *router.Router, sys *actors.System, token string) {
 	r.GET(Base+"/partners/{id}", a.guard(a.getPartner))
 	r.PATCH(Base+"/partners/{id}", a.guard(a.patchPartner))
 	r.POST(Base+"/payshards/users/{userId}/credit", a.guard(a.credit))
+	r.GET(Base+"/openapi.json", a.guard(serveOpenAPI))
 	a.registerKeysAndCodes(r)
 }
 

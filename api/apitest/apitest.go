@@ -45,6 +45,9 @@ type Options struct {
 	// ExpiryEvery is how often the committer drops expired idempotency
 	// records (actors.Config.ExpiryEvery); default: actors' default.
 	ExpiryEvery time.Duration
+	// RequireHTTPS is api.Config.RequireHTTPS: the server speaks plain
+	// HTTP, so every PayPay.cards call is refused with 403 https_required.
+	RequireHTTPS bool
 }
 
 // Server is a running ledgerd: System, HTTP server and a client for it.
@@ -130,7 +133,7 @@ func (s *Server) start() error {
 		return err
 	}
 	s.Sys = sys
-	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken})
+	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS})
 	s.srv.Logger = printfLogger{s.opts.Logger}
 	s.URL = "http://" + ln.Addr().String()
 	s.served = make(chan error, 1)
@@ -195,8 +198,9 @@ type Response struct {
 // Request sends one request and reads the whole response. body is nil (no
 // body), a string or []byte (sent as is, for malformed input), or any other
 // value (sent as json.Marshal of it). A body is sent with Content-Type
-// application/json. Request does not fail the test, so it may be called
-// from any goroutine.
+// application/json. Every response is checked against the OpenAPI document
+// of the API its path is below (CheckResponse); a mismatch is an error.
+// Request does not fail the test, so it may be called from any goroutine.
 func (s *Server) Request(method, path string, h Header, body any) (*Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
@@ -229,6 +233,9 @@ func (s *Server) Request(method, path string, h Header, body any) (*Response, er
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckResponse(req, resp.StatusCode, resp.Header, data); err != nil {
 		return nil, err
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, req: method + " " + path}, nil

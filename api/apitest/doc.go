@@ -27,6 +27,12 @@
 // again on the same data directory (on a new port: URL changes), to test
 // what survives a restart. The server and System are stopped in t.Cleanup.
 //
+// Every response whose path is below an API's base is checked against that
+// API's OpenAPI 3.1 document (the openapi.json each module embeds and
+// serves): the operation, a documented status, the documented headers, the
+// Content-Type and the body schema. A mismatch makes Request return an
+// error, so Do fails the test; CheckResponse does the check alone.
+//
 // Helpers that may fail the test take a testing.TB as their first argument
 // and call t.Fatalf; pass the t of the (sub)test that is running, never a
 // parent's. From other goroutines use Request, which returns an error

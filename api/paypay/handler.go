@@ -28,10 +28,13 @@ func Register(r *router.Router, sys *actors.System, wrap func(fasthttp.RequestHa
 	r.POST(Base+"/validate", wrap(a.code(actors.KindValidate)))
 	r.POST(Base+"/redeem", wrap(a.code(actors.KindRedeem)))
 	r.GET(Base+"/redemption_attempts", wrap(a.attempts))
+	r.GET(Base+"/openapi.json", wrap(serveOpenAPI))
 }
 
-// health is public and not rate limited.
+// health is public and not rate limited. Like every answer of the API it
+// carries X-Request-Id.
 func (a *API) health(ctx *fasthttp.RequestCtx) {
+	SetRequestID(ctx, NewRequestID())
 	var buf [64]byte
 	j := httpx.Object(buf[:0]).Bool("ok", true)
 	httpx.Reply(ctx, fasthttp.StatusOK, j.Str("time", FormatTime(a.now().UnixMilli())).Close())

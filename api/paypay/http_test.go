@@ -125,6 +125,7 @@ func TestHealth(t *testing.T) {
 	r := s.PayPay(t, "POST", "/validate", p.APIKey, codeBody(code))
 	wantEnvelope(t, r, http.StatusTooManyRequests, "", paypay.CodeRateLimited, paypay.MsgRateLimited)
 
+	ids := map[string]bool{}
 	for i := range 100 {
 		key := "" // public: no header at all ...
 		if i%2 == 1 {
@@ -132,6 +133,11 @@ func TestHealth(t *testing.T) {
 		}
 		r := s.PayPay(t, "GET", "/health", key, nil)
 		r.WantStatus(t, http.StatusOK)
+		if id := requestID(t, r); ids[id] { // every answer has its own X-Request-Id
+			t.Fatalf("health %d: X-Request-Id %q seen before", i, id)
+		} else {
+			ids[id] = true
+		}
 		var h struct {
 			OK   *bool  `json:"ok"`
 			Time string `json:"time"`

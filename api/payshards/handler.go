@@ -40,6 +40,7 @@ func Register(r *router.Router, sys *actors.System) {
 	r.GET(Base+"/balance", a.balance)
 	r.POST(Base+"/deduct", a.command(actors.KindDeduct))
 	r.POST(Base+"/refund", a.command(actors.KindRefund))
+	r.GET(Base+"/openapi.json", serveOpenAPI)
 }
 
 // authorize resolves x-api-key to an active PayShards partner and fills the

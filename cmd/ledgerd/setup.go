@@ -45,7 +45,8 @@ func adminToken(dataDir string, logger *slog.Logger) (string, error) {
 
 // Demo seed: a fresh PayShards partner on every --demo start (only key
 // hashes are stored, so an old key cannot be shown again) and user u_123
-// topped up to 1500 shards once.
+// topped up to 1500 shards once; the line printed shows u_123's current
+// balance.
 const (
 	demoUser      = "u_123"
 	demoAmount    = 1500
@@ -53,9 +54,9 @@ const (
 )
 
 func seedDemo(sys *actors.System, out io.Writer) error {
-	key := "pk_live_" + randomHex(24)
+	key, newKey := demoKey()
 	id := "ptr_demo_" + randomHex(8)
-	if _, err := sys.CreatePartner(id, "payshards", "Demo partner", 600, actors.NewKey{ID: "key_1", Hash: engine.HashKey([]byte(key))}); err != nil {
+	if _, err := sys.CreatePartner(id, "payshards", "Demo partner", 600, newKey); err != nil {
 		return fmt.Errorf("demo partner: %w", err)
 	}
 	op := actors.NewOp()
@@ -65,16 +66,28 @@ func seedDemo(sys *actors.System, out io.Writer) error {
 	if op.Status != actors.StatusOK {
 		return fmt.Errorf("demo credit: status %d", op.Status)
 	}
-	fmt.Fprintf(out, "demo PayShards partner %s; user %s has %d shards\nexport PAYSHARDS_KEY=%s\n", id, demoUser, op.Balance, key)
+	// On a later start the credit is a replay whose Balance is the one it
+	// left then; what the user has now is a read.
+	balance := op.Balance
+	if op.Idempotent {
+		read := actors.NewOp()
+		defer read.Release()
+		read.Kind, read.User = actors.KindBalance, demoUser
+		sys.Do(read)
+		if read.Status != actors.StatusOK {
+			return fmt.Errorf("demo balance: status %d", read.Status)
+		}
+		balance = read.Balance
+	}
+	fmt.Fprintf(out, "demo PayShards partner %s; user %s has %d shards\nexport PAYSHARDS_KEY=%s\n", id, demoUser, balance, key)
 	return seedPayPayDemo(sys, out)
 }
 
 // seedPayPayDemo creates a PayPay.cards partner with three month codes
 // valid for 30 days, and prints its key and the codes.
 func seedPayPayDemo(sys *actors.System, out io.Writer) error {
-	key := "pk_live_" + randomHex(48)
+	key, newKey := demoKey()
 	id := "ptr_demo_" + randomHex(8)
-	newKey := actors.NewKey{ID: "key_demo_" + randomHex(8), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
 	if _, err := sys.CreatePartner(id, paypay.APIName, "Demo PayPay.cards partner", 60, newKey); err != nil {
 		return fmt.Errorf("demo paypay partner: %w", err)
 	}
@@ -86,6 +99,17 @@ func seedPayPayDemo(sys *actors.System, out io.Writer) error {
 	fmt.Fprintf(out, "demo PayPay.cards partner %s; codes %s\nexport PAYPAY_KEY=%s\nexport PAYPAY_CODE=%s\n",
 		id, strings.Join(codes, " "), key, codes[0])
 	return nil
+}
+
+// demoKeyChars is the random part of a demo key: as long as the admin
+// API's keys (pk_live_ + 48 characters), here in hex.
+const demoKeyChars = 48
+
+// demoKey makes a demo partner key and what is stored of it: its SHA-256
+// and last 4 characters.
+func demoKey() (string, actors.NewKey) {
+	key := "pk_live_" + randomHex(demoKeyChars)
+	return key, actors.NewKey{ID: "key_demo_" + randomHex(8), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
 }
 
 func randomHex(n int) string {
