@@ -31,14 +31,75 @@ const (
 
 // Allow admits a request at now, or reports the seconds until it could be.
 func (w *Window) Allow(now time.Time, limit int64) (bool, int64) {
+	d := w.Take(now, limit)
+	return d.Allowed, d.RetryAfterSec
+}
+
+// Decision is a window's answer to one request, with what an API shows
+// in X-RateLimit-* headers.
+type Decision struct {
+	Allowed       bool
+	Limit         int64 // requests per minute
+	Remaining     int64 // requests still admitted in the window after this one
+	ResetUnix     int64 // unix seconds when the oldest counted request leaves the window (now when none)
+	RetryAfterSec int64 // when refused: seconds until one would be admitted
+}
+
+// Take admits a request at now or refuses it, and describes the window
+// after the decision.
+func (w *Window) Take(now time.Time, limit int64) Decision {
 	t := now.UnixNano()
 	if limit != w.limit {
 		w.resize(limit, t)
 	}
+	d := Decision{Limit: limit}
 	if limit <= exactLimitMax {
-		return w.allowExact(t)
+		d.Allowed, d.RetryAfterSec = w.allowExact(t)
+		d.Remaining, d.ResetUnix = w.exactState(t)
+	} else {
+		d.Allowed, d.RetryAfterSec = w.allowCounted(t)
+		d.Remaining, d.ResetUnix = w.countedState(t)
 	}
-	return w.allowCounted(t)
+	return d
+}
+
+// exactState counts the admitted requests still inside the window (the
+// ring is in admission order, so the live ones are a suffix) and when the
+// oldest of them leaves it.
+func (w *Window) exactState(t int64) (remaining, resetUnix int64) {
+	live := 0
+	oldest := int64(0)
+	lo, hi := 0, w.count // first live position, by binary search
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if w.ring[(w.head+mid)%len(w.ring)] > t-windowNs {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	live = w.count - lo
+	if live == 0 {
+		return w.limit, ceilSeconds(t)
+	}
+	oldest = w.ring[(w.head+lo)%len(w.ring)]
+	return w.limit - int64(live), ceilSeconds(oldest + windowNs)
+}
+
+func (w *Window) countedState(t int64) (remaining, resetUnix int64) {
+	sec := t / int64(time.Second)
+	var total int64
+	oldest := sec + 1
+	for i := range w.secs {
+		if w.stamp[i] > sec-windowSeconds && w.secs[i] > 0 {
+			total += w.secs[i]
+			oldest = min(oldest, w.stamp[i])
+		}
+	}
+	if total == 0 {
+		return w.limit, sec
+	}
+	return max(0, w.limit-total), oldest + windowSeconds
 }
 
 // resize changes the limit and keeps the requests already in the window,
@@ -108,11 +169,16 @@ func ceilSeconds(ns int64) int64 {
 	return (ns + int64(time.Second) - 1) / int64(time.Second)
 }
 
-// limiterActor applies one key's Window and forwards admitted Ops.
+// MaxRateClasses bounds the limit classes one key may have (PAYchat has
+// four: POST /payments, POST /withdrawals, GETs, the rest).
+const MaxRateClasses = 8
+
+// limiterActor holds one key's windows, one per limit class, and forwards
+// admitted Ops.
 type limiterActor struct {
-	sys *System
-	win Window
-	now func() time.Time
+	sys  *System
+	wins [MaxRateClasses]*Window
+	now  func() time.Time
 }
 
 func (l *limiterActor) Receive(ctx actor.Context) {
@@ -120,8 +186,17 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 	if !ok {
 		return
 	}
-	if allowed, retry := l.win.Allow(l.now(), op.RateLimit); !allowed {
-		op.RetryAfterSec = retry
+	c := op.RateClass
+	if int(c) >= MaxRateClasses {
+		op.finish(StatusOverloaded, 0, false) // a bug of the API: refuse rather than admit unlimited
+		return
+	}
+	if l.wins[c] == nil {
+		l.wins[c] = &Window{}
+	}
+	op.Rate = l.wins[c].Take(l.now(), op.RateLimit)
+	if !op.Rate.Allowed {
+		op.RetryAfterSec = op.Rate.RetryAfterSec
 		op.finish(StatusRateLimited, 0, false)
 		return
 	}

@@ -67,7 +67,8 @@ type Op struct {
 	Kind      Kind
 	Partner   string // partner id; empty for operator credits
 	KeyHash   [engine.KeyHashLen]byte
-	RateLimit int64 // per minute for the key; 0 = no limiter hop
+	RateLimit int64 // per minute for the key in RateClass; 0 = no limiter hop
+	RateClass uint8 // the API's limit class of the request (0 when it has one); below MaxRateClasses
 	User      string
 	Reference string // PayShards reference, or PayPay.cards Idempotency-Key ("" = none)
 	Amount    int64
@@ -80,6 +81,7 @@ type Op struct {
 	Balance       int64 // new balance, current balance or refundable: see Status
 	Idempotent    bool  // the result of an earlier request with this reference
 	RetryAfterSec int64
+	Rate          Decision            // the limiter's window after this request (when RateLimit > 0)
 	Detail        engine.RedeemDetail // PayPay.cards: what the code showed
 
 	done chan struct{}
