@@ -80,3 +80,43 @@ func TestRateClassesAreSeparate(t *testing.T) {
 		t.Fatalf("a class out of range: status %d", op.Status)
 	}
 }
+
+// TestAuthenticate: the shared key → partner → API check tells a missing
+// key, an unknown one, another API's and an inactive partner's apart.
+func TestAuthenticate(t *testing.T) {
+	clock := newCardsClock()
+	s := startCards(t, t.TempDir(), clock)
+	defer s.Stop()
+	if _, err := s.CreatePartner("ps", "payshards", "PS", 60, testKey("ps")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePartner("pp", "paypay", "PP", 60, testKey("pp")); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, key, api string
+		want           AuthResult
+		partner        string
+	}{
+		{"missing", "", "payshards", AuthMissing, ""},
+		{"unknown", "secret-nobody", "payshards", AuthUnknown, ""},
+		{"other API's key", "secret-pp", "payshards", AuthUnknown, ""},
+		{"ok", "secret-ps", "payshards", AuthOK, "ps"},
+		{"ok other API", "secret-pp", "paypay", AuthOK, "pp"},
+	}
+	for _, c := range cases {
+		p, hash, res := s.Authenticate([]byte(c.key), c.api)
+		if res != c.want || (c.partner != "" && (p == nil || p.ID != c.partner)) {
+			t.Errorf("%s: result %d partner %v, want %d %q", c.name, res, p, c.want, c.partner)
+		}
+		if c.key != "" && hash != engine.HashKey([]byte(c.key)) {
+			t.Errorf("%s: hash of another key", c.name)
+		}
+	}
+	if _, err := s.SetPartnerStatus("ps", engine.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, res := s.Authenticate([]byte("secret-ps"), "payshards"); res != AuthInactive || p == nil || p.ID != "ps" {
+		t.Fatalf("inactive partner: %d %v", res, p)
+	}
+}

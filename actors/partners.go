@@ -219,3 +219,33 @@ func (d *directoryActor) claimCodes(p *dirPartner, codes []string) error {
 	}
 	return nil
 }
+
+// AuthResult is what an API key resolves to; each API maps it to its own
+// envelope (PayShards: 401 missing/invalid, 403 inactive; PayPay.cards:
+// 401 for all).
+type AuthResult uint8
+
+const (
+	AuthOK       AuthResult = iota
+	AuthMissing             // no key in the request
+	AuthUnknown             // no live key with that hash, or a key of another API
+	AuthInactive            // the key's partner is inactive
+)
+
+// Authenticate resolves an API key to an active partner of api: the one
+// key → partner → API check every API shares. It hashes key at once and
+// keeps nothing of it, so it may be a slice of a fasthttp request.
+func (s *System) Authenticate(key []byte, api string) (*engine.Partner, [engine.KeyHashLen]byte, AuthResult) {
+	if len(key) == 0 {
+		return nil, [engine.KeyHashLen]byte{}, AuthMissing
+	}
+	hash := engine.HashKey(key)
+	p, ok := s.PartnerByKey(hash)
+	switch {
+	case !ok || p.API != api:
+		return nil, hash, AuthUnknown
+	case !p.Active():
+		return p, hash, AuthInactive
+	}
+	return p, hash, AuthOK
+}

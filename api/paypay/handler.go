@@ -46,9 +46,10 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, op *actors.Op, requestID strin
 	auth := ctx.Request.Header.Peek("Authorization")
 	const scheme = "bearer "
 	if len(auth) > len(scheme) && bytes.EqualFold(auth[:len(scheme)], []byte(scheme)) {
-		op.KeyHash = engine.HashKey(bytes.TrimSpace(auth[len(scheme):]))
-		if p, ok := a.sys.PartnerByKey(op.KeyHash); ok && p.API == APIName && p.Active() {
-			op.Partner, op.RateLimit = p.ID, p.RateLimit
+		// Missing, unknown and inactive alike are 401: the spec has no 403.
+		p, hash, res := a.sys.Authenticate(bytes.TrimSpace(auth[len(scheme):]), APIName)
+		if res == actors.AuthOK {
+			op.KeyHash, op.Partner, op.RateLimit = hash, p.ID, p.RateLimit
 			return true
 		}
 	}

@@ -8,7 +8,6 @@ import (
 
 	"ledgerd/actors"
 	"ledgerd/api/httpx"
-	"ledgerd/engine"
 )
 
 // Base is the API's path prefix on ledgerd.
@@ -46,23 +45,19 @@ func Register(r *router.Router, sys *actors.System) {
 // authorize resolves x-api-key to an active PayShards partner and fills the
 // op's identity, or writes the spec's 401/403 and returns false.
 func (a *API) authorize(ctx *fasthttp.RequestCtx, op *actors.Op) bool {
-	key := ctx.Request.Header.Peek("x-api-key")
-	if len(key) == 0 {
+	p, hash, res := a.sys.Authenticate(ctx.Request.Header.Peek("x-api-key"), APIName)
+	switch res {
+	case actors.AuthMissing:
 		writeError(ctx, fasthttp.StatusUnauthorized, errMissingKey)
-		return false
-	}
-	op.KeyHash = engine.HashKey(key)
-	p, ok := a.sys.PartnerByKey(op.KeyHash)
-	if !ok || p.API != APIName {
+	case actors.AuthUnknown:
 		writeError(ctx, fasthttp.StatusUnauthorized, errInvalidKey)
-		return false
-	}
-	if !p.Active() {
+	case actors.AuthInactive:
 		writeError(ctx, fasthttp.StatusForbidden, errInactive)
-		return false
+	default:
+		op.KeyHash, op.Partner, op.RateLimit = hash, p.ID, p.RateLimit
+		return true
 	}
-	op.Partner, op.RateLimit = p.ID, p.RateLimit
-	return true
+	return false
 }
 
 func (a *API) balance(ctx *fasthttp.RequestCtx) {
