@@ -20,6 +20,8 @@ type State struct {
 
 	idemPeak int // most records since Idem was last rebuilt
 
+	modules []any // each registered module's section (RegisterState)
+
 	// Expired holds the keys the last expiry event removed. Overwritten by
 	// the next one.
 	Expired []IdemKey
@@ -43,7 +45,7 @@ func (f *fifo) live() []IdemKey { return f.keys[f.head:] }
 
 // NewState returns an empty ledger.
 func NewState() *State {
-	return &State{
+	s := &State{
 		Partners: make(map[string]*Partner),
 		Keys:     make(map[[KeyHashLen]byte]string),
 		Wallets:  make(map[string]*Wallet),
@@ -51,6 +53,8 @@ func NewState() *State {
 		Cards:    make(map[string]*Card),
 		Attempts: make(map[string]*AttemptLog),
 	}
+	s.newModules()
+	return s
 }
 
 // Apply makes one event true through its table row. It never fails: a
