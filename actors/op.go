@@ -20,7 +20,22 @@ const (
 	KindValidate               // PayPay.cards: check a code (audited)
 	KindRedeem                 // PayPay.cards: consume a code
 	KindRevokeCode             // operator: revoke an unredeemed code
+
+	kindsBuiltin // the first Kind NewKind hands out
 )
+
+var kindNames = map[Kind]string{}
+
+// NewKind hands out an Op kind for a module's command (its EntityDef
+// lists the kinds it owns). Call it from init.
+func NewKind(name string) Kind {
+	k := kindsBuiltin + Kind(len(kindNames))
+	if k < kindsBuiltin {
+		panic("actors: too many Op kinds")
+	}
+	kindNames[k] = name
+	return k
+}
 
 // Status is an Op's outcome, mapped to each API's envelope by package api.
 type Status uint8
@@ -77,6 +92,13 @@ type Op struct {
 	RequestID    string // the request's id, kept in the audit record
 	RedemptionID string // the id a successful redeem will carry
 
+	// A module's own command and result (modules registered after the
+	// first two carry their fields here instead of growing Op), and the
+	// idempotency scope of Reference for such a command.
+	Cmd    any
+	Result any
+	Scope  engine.Scope
+
 	Status        Status
 	Balance       int64 // new balance, current balance or refundable: see Status
 	Idempotent    bool  // the result of an earlier request with this reference
@@ -107,6 +129,9 @@ func (op *Op) finish(s Status, balance int64, idempotent bool) {
 }
 
 func (op *Op) idemKey() engine.IdemKey {
+	if op.Scope != 0 {
+		return engine.IdemKey{Partner: op.Partner, Scope: op.Scope, Reference: op.Reference}
+	}
 	switch op.Kind {
 	case KindRedeem:
 		return engine.IdemKey{Partner: op.Partner, Scope: paypay.ScopeRedeemKey, Reference: op.Reference}

@@ -299,23 +299,22 @@ func (s *System) Do(op *Op) {
 // route sends an admitted op to its owner.
 func (s *System) route(op *Op) {
 	switch op.Kind {
-	case KindBalance:
-		s.toOwner(op)
+	case KindNone:
+		op.reply()
 	case KindDeduct, KindRefund, KindCredit:
 		s.shard(op.idemKey()).admit(s, op)
-	case KindRedeem:
-		if op.Reference != "" {
+	default:
+		if op.Reference != "" && (op.Kind == KindRedeem || op.Scope != 0) {
 			s.shard(op.idemKey()).admit(s, op)
 			return
 		}
+		if s.owners[op.Kind] == nil {
+			op.reply()
+			return
+		}
 		s.toOwner(op)
-	case KindValidate, KindRevokeCode:
-		s.toOwner(op)
-	default:
-		op.reply()
 	}
 }
-
 // toOwner sends an op past its idempotency shard to the actor that owns
 // its entity.
 func (s *System) toOwner(op *Op) bool {
