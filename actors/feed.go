@@ -287,7 +287,9 @@ type Subscription struct {
 	once  sync.Once
 	next  atomic.Uint64 // next index to hand out
 	acked atomic.Uint64 // newest index the subscriber acknowledged
-	err   atomic.Pointer[error]
+
+	fromRing, fromWAL atomic.Uint64 // entries handed out from each source
+	err               atomic.Pointer[error]
 }
 
 // C delivers the batches. It is closed when the subscription ends.
@@ -354,6 +356,7 @@ func (s *Subscription) deliver() error {
 			if err := s.send(next, payload); err != nil {
 				return err
 			}
+			s.fromRing.Add(1)
 		default:
 			if err := s.catchUp(next, committed); err != nil {
 				return err
@@ -379,6 +382,7 @@ func (s *Subscription) catchUp(from, committed uint64) error {
 		if err := s.send(index, append([]byte(nil), payload...)); err != nil {
 			return err
 		}
+		s.fromWAL.Add(1)
 		if p, _, _, _ := s.hub.lookup(index + 1); p != nil {
 			return errRejoin
 		}
