@@ -394,13 +394,14 @@ func (s *Subscription) catchUp(from, committed uint64) error {
 	case errors.Is(err, ErrFeedClosed):
 		return err
 	}
-	if s.next.Load() < s.hub.firstIndexLocked() {
+	if s.next.Load() < s.hub.oldest() {
 		return fmt.Errorf("%w: entry %d: %w", ErrFeedTruncated, s.next.Load(), err)
 	}
 	return fmt.Errorf("actors: feed read at %d: %w", s.next.Load(), err)
 }
 
-func (h *feedHub) firstIndexLocked() uint64 {
+// oldest is firstIndex, taking mu.
+func (h *feedHub) oldest() uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.firstIndex()
