@@ -141,8 +141,12 @@ func (v Value) enter(open byte) error {
 	return nil
 }
 
-// maxPooledBufBytes bounds the unescape buffer a pooled parser keeps.
-const maxPooledBufBytes = 4 << 10
+// maxPooledBufBytes and maxPooledKeys bound what a pooled parser keeps: its
+// unescape buffer and its stack of keys seen in the open objects.
+const (
+	maxPooledBufBytes = 4 << 10
+	maxPooledKeys     = MaxFields * 4
+)
 
 // parsers pools parsers: a Value points at its parser, which would
 // otherwise be allocated on every body.
@@ -150,7 +154,7 @@ var parsers = sync.Pool{New: func() any { return new(parser) }}
 
 func getParser(data []byte, nested bool) *parser {
 	p := parsers.Get().(*parser)
-	*p = parser{data: data, buf: p.buf[:0], nested: nested, gen: p.gen + 1}
+	*p = parser{data: data, buf: p.buf[:0], seen: p.seen[:0], nested: nested, gen: p.gen + 1}
 	if nested {
 		p.keyBytesMax = MaxKeyBytes
 	}
@@ -162,7 +166,12 @@ func putParser(p *parser) {
 	if cap(buf) > maxPooledBufBytes {
 		buf = nil
 	}
-	*p = parser{buf: buf[:0], gen: p.gen + 1}
+	seen := p.seen[:cap(p.seen)]
+	clear(seen) // drop references to the body
+	if len(seen) > maxPooledKeys {
+		seen = nil
+	}
+	*p = parser{buf: buf[:0], seen: seen[:0], gen: p.gen + 1}
 	parsers.Put(p)
 }
 
@@ -171,8 +180,9 @@ type parser struct {
 	data        []byte
 	pos         int
 	buf         []byte
-	nested      bool // objects and arrays allowed as values
-	keyBytesMax int  // 0: no limit
+	seen        [][]byte // keys of the open objects, innermost last
+	nested      bool     // objects and arrays allowed as values
+	keyBytesMax int      // 0: no limit
 	values      int
 	err         error // first error inside a nested value: sticky
 }
@@ -201,7 +211,8 @@ func (p *parser) document(fn func(key []byte, v Value) error) error {
 // object reads the members of an object whose '{' is consumed, at depth
 // depth, up to and including its '}'. fn nil: check and skip.
 func (p *parser) object(depth int, fn func(key []byte, v Value) error) error {
-	var seen [MaxFields][]byte
+	base := len(p.seen) // this object's keys are p.seen[base:]
+	defer func() { p.seen = p.seen[:base] }()
 	n := 0
 	p.space()
 	if p.consume('}') {
@@ -219,7 +230,7 @@ func (p *parser) object(depth int, fn func(key []byte, v Value) error) error {
 		if p.keyBytesMax > 0 && len(key) > p.keyBytesMax {
 			return ErrKeyTooLong
 		}
-		for _, k := range seen[:n] {
+		for _, k := range p.seen[base:] {
 			if string(k) == string(key) {
 				return ErrDuplicateKey
 			}
@@ -227,7 +238,7 @@ func (p *parser) object(depth int, fn func(key []byte, v Value) error) error {
 		if escaped { // p.buf is reused by the next string
 			key = append([]byte(nil), key...)
 		}
-		seen[n] = key
+		p.seen = append(p.seen, key)
 		n++
 		p.space()
 		if !p.consume(':') {
