@@ -85,7 +85,6 @@ type committer struct {
 	stopped  chan struct{}
 	batches  atomic.Uint64
 	applied  atomic.Uint64
-	onCommit []func(index uint64, events []engine.Event)
 
 	toWrite chan *batch // committer -> writer
 	written chan *batch // writer -> committer
@@ -269,9 +268,7 @@ func (c *committer) finish(b *batch) {
 		c.answer(&b.items[i])
 	}
 	if len(b.events) > 0 {
-		for _, fn := range c.onCommit {
-			fn(c.state.Index, b.events)
-		}
+		c.sys.feed.publish(c.state.Index, b.payload)
 		c.snaps.maybeStart(c.state, len(b.events))
 	}
 }

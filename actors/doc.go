@@ -21,5 +21,18 @@
 // pending maps (each under its own mutex) and the immutable auth table the
 // committer publishes.
 //
+// The committed-event feed (feed.go): System.Subscribe hands committed WAL
+// entries, decoded into events the subscriber owns, in log order, from an
+// index the subscriber names, off the committer's goroutine. The committer
+// publishes each durable, applied entry into a bounded ring without
+// blocking (FeedBuffer entries, FeedBufferBytes bytes); each subscription's
+// goroutine reads the ring, or the WAL when it has fallen behind it, and
+// keeps at most FeedAhead batches decoded ahead of its reader. At most
+// FeedSubscribersMax subscriptions. An index the WAL no longer holds is
+// ErrFeedTruncated; a held subscription (FeedOptions.Hold) keeps the
+// snapshotter from truncating past its first unacknowledged index (Ack).
+// System.Stop ends every subscription with ErrFeedClosed and waits for their
+// goroutines; a subscriber resumes after a restart from its own index.
+//
 // actors knows engine and wal, not HTTP.
 package actors

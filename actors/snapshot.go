@@ -52,6 +52,7 @@ type snapshotter struct {
 	logger   *slog.Logger
 	took     prometheus.Histogram
 	verified map[uint64]bool // snapshot indexes read back and found valid
+	feed     *feedHub        // held subscriptions keep the WAL they still need
 }
 
 // maybeStart takes a snapshot once the events since the last one reach
@@ -144,7 +145,7 @@ func (s *snapshotter) finish(res snapResult, log Log) {
 }
 
 // truncate keeps the newest snapshotKeep snapshots and the WAL entries the
-// oldest of them needs.
+// oldest of them needs, and those a held feed subscription still needs.
 func (s *snapshotter) truncate(log Log) error {
 	if err := wal.PruneSnapshots(s.dir, snapshotKeep); err != nil {
 		return err
@@ -158,7 +159,7 @@ func (s *snapshotter) truncate(log Log) error {
 		s.logger.Error("older snapshot unreadable: keeping the whole WAL", slog.String("path", older.Path))
 		return nil
 	}
-	return log.TruncateFront(older.Index + 1)
+	return s.feed.truncateFront(log, older.Index+1)
 }
 
 // usable reads a snapshot back before the WAL is cut to it: the log is

@@ -46,6 +46,7 @@ type Config struct {
 	Metrics     prometheus.Registerer // where the ledger's series go; default a private registry
 	WalletIdle  time.Duration         // a wallet actor unused this long retires; default 30 s
 	SweepEvery  time.Duration         // how often idle actors are looked for; default 5 s
+	FeedBuffer  int                   // WAL entries the committed-event feed keeps in memory; default FeedBufferDefault
 
 	snapshotCopyStep int // records a snapshot copies between batches; default copyStep (tests set it small)
 }
@@ -89,6 +90,9 @@ func (c *Config) defaults() {
 	}
 	if c.SweepEvery == 0 {
 		c.SweepEvery = 5 * time.Second
+	}
+	if c.FeedBuffer <= 0 {
+		c.FeedBuffer = FeedBufferDefault
 	}
 	if c.snapshotCopyStep == 0 {
 		c.snapshotCopyStep = copyStep
@@ -154,6 +158,7 @@ type System struct {
 	dispatcher inlineDispatcher
 	out        *outbox // the committer's messages to actors
 	metrics    *metrics
+	feed       *feedHub
 
 	sweeperStop, sweeperDone chan struct{}
 	auth                     atomic.Pointer[AuthTable]
@@ -194,6 +199,8 @@ func Start(cfg Config) (*System, error) {
 		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery, fixed: cfg.SnapshotFixed,
 		last: state.Index, size: stateSize(state), copyStep: cfg.snapshotCopyStep, done: make(chan snapResult, 1), logger: cfg.Logger, took: s.metrics.snapshot,
 	}
+	s.feed = newFeedHub(feedSource(s.wal, log), cfg.FeedBuffer, state.Index, cfg.Metrics)
+	snaps.feed = s.feed
 	s.committer = newCommitter(s, log, state, snaps)
 	go s.committer.run()
 	s.sweeperStop, s.sweeperDone = make(chan struct{}), make(chan struct{})
@@ -315,6 +322,7 @@ func (s *System) route(op *Op) {
 		s.toOwner(op)
 	}
 }
+
 // toOwner sends an op past its idempotency shard to the actor that owns
 // its entity.
 func (s *System) toOwner(op *Op) bool {
@@ -448,13 +456,6 @@ func (s *System) LiveWallets() int64 { return s.wallets.count.Load() }
 // Stats returns the committer's counters.
 func (s *System) Stats() CommitStats { return s.committer.stats() }
 
-// OnCommit registers fn to observe every committed batch in log order,
-// after it is durable. Call before traffic starts; fn runs on the
-// committer's goroutine and must not block.
-func (s *System) OnCommit(fn func(index uint64, events []engine.Event)) {
-	s.committer.onCommit = append(s.committer.onCommit, fn)
-}
-
 // ReadState runs fn on the committer's goroutine against the durable state,
 // after everything queued before it is durable.
 func (s *System) ReadState(fn func(*engine.State)) {
@@ -472,6 +473,7 @@ func (s *System) Stop() error {
 		<-s.sweeperDone
 		s.committer.in <- item{kind: itemStop}
 		<-s.committer.stopped
+		s.feed.close()
 		s.out.close()
 		s.as.Shutdown()
 		if s.wal != nil {

@@ -37,15 +37,21 @@ func (cfg Config) HTTPSOnly(h, reject fasthttp.RequestHandler) fasthttp.RequestH
 
 // NewHandler returns the request handler serving every API on sys.
 func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
+	return newHandler(sys, cfg, &httpx.RequestErrors{})
+}
+
+// newHandler is NewHandler; each API adds to errs its answer to requests
+// that fasthttp refuses before any handler runs.
+func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasthttp.RequestHandler {
 	r := router.New()
 	r.SaveMatchedRoutePath = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	payshards.Register(r, sys)
-	paypay.Register(r, sys, func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	payshards.Register(r, sys, errs)
+	paypay.Register(r, sys, errs, func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return cfg.HTTPSOnly(h, paypay.RejectHTTP)
 	})
-	admin.Register(r, sys, cfg.AdminToken)
+	admin.Register(r, sys, cfg.AdminToken, errs)
 	reg := cfg.Metrics
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -79,5 +85,8 @@ func NewHandler(sys *actors.System, cfg Config) fasthttp.RequestHandler {
 
 // NewServer returns a fasthttp server for NewHandler's handler.
 func NewServer(sys *actors.System, cfg Config) *httpx.Server {
-	return httpx.NewServer(NewHandler(sys, cfg))
+	errs := &httpx.RequestErrors{}
+	s := httpx.NewServer(newHandler(sys, cfg, errs))
+	s.UseRequestErrors(errs)
+	return s
 }

@@ -43,9 +43,11 @@ type API struct {
 	tokenHash [sha256.Size]byte
 }
 
-// Register adds the admin routes to r, guarded by token.
-func Register(r *router.Router, sys *actors.System, token string) {
+// Register adds the admin routes to r, guarded by token, and to errs the
+// answer to requests refused before any handler runs.
+func Register(r *router.Router, sys *actors.System, token string, errs *httpx.RequestErrors) {
 	a := &API{sys: sys, tokenHash: sha256.Sum256([]byte(token))}
+	errs.Add(Base, writeRequestError)
 	r.POST(Base+"/partners", a.guard(a.createPartner))
 	r.GET(Base+"/partners/{id}", a.guard(a.getPartner))
 	r.PATCH(Base+"/partners/{id}", a.guard(a.patchPartner))
@@ -173,6 +175,17 @@ func pathParam(ctx *fasthttp.RequestCtx, name string) (string, bool) {
 		return "", false
 	}
 	return strings.Clone(decoded), true
+}
+
+// writeRequestError answers a request fasthttp refused before any handler
+// ran: 413 request_too_large for a body over httpx.MaxWireBodyBytes,
+// otherwise bad_request with the status it was given.
+func writeRequestError(ctx *fasthttp.RequestCtx, status int) {
+	if status == fasthttp.StatusRequestEntityTooLarge {
+		writeError(ctx, status, "request_too_large", "request body over 1 MiB")
+		return
+	}
+	writeError(ctx, status, "bad_request", "the HTTP request could not be read")
 }
 
 func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {

@@ -134,7 +134,7 @@ func (s *Server) start() error {
 	}
 	s.Sys = sys
 	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS})
-	s.srv.Logger = printfLogger{s.opts.Logger}
+	s.srv.Logger = httpx.SlogLogger{Logger: s.opts.Logger, Level: slog.LevelDebug}
 	s.URL = "http://" + ln.Addr().String()
 	s.served = make(chan error, 1)
 	srv := s.srv
@@ -171,12 +171,6 @@ func (s *Server) Restart(t testing.TB) {
 		t.Fatalf("apitest: restart: %v", err)
 	}
 }
-
-// printfLogger sends fasthttp's own messages (such as connections cut by
-// Shutdown) to the test's slog logger at debug level.
-type printfLogger struct{ l *slog.Logger }
-
-func (p printfLogger) Printf(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
 
 // Header is a set of request headers.
 type Header map[string]string

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -11,7 +12,8 @@ import (
 
 // Server limits. A request body above MaxBodyBytes is refused by each API
 // with its own 400 envelope; one above MaxWireBodyBytes is refused by
-// fasthttp before any handler runs.
+// fasthttp before any handler runs, answered 413 by RequestErrors in the
+// envelope of the API the path belongs to.
 const (
 	MaxBodyBytes     = 64 << 10
 	MaxWireBodyBytes = 1 << 20
@@ -32,9 +34,12 @@ const (
 // connection closes.
 type Server struct {
 	*fasthttp.Server
-	mu       sync.Mutex
-	conns    map[net.Conn]*connState
-	stopping bool
+	// RequestErrors answers requests fasthttp refuses before any handler
+	// runs (413 for a body over MaxWireBodyBytes); APIs add their writers.
+	RequestErrors *RequestErrors
+	mu            sync.Mutex
+	conns         map[net.Conn]*connState
+	stopping      bool
 }
 
 type connState struct {
@@ -42,9 +47,11 @@ type connState struct {
 	closed bool // closed by Shutdown: its request must not run
 }
 
-// NewServer returns a Server for h.
+// NewServer returns a Server for h. fasthttp's own log lines go to
+// slog.Default() at warning level (set Logger to another SlogLogger to
+// change that).
 func NewServer(h fasthttp.RequestHandler) *Server {
-	s := &Server{conns: make(map[net.Conn]*connState)}
+	s := &Server{conns: make(map[net.Conn]*connState), RequestErrors: &RequestErrors{}}
 	s.Server = &fasthttp.Server{
 		Handler:            s.wrap(h),
 		Name:               "ledgerd",
@@ -54,8 +61,17 @@ func NewServer(h fasthttp.RequestHandler) *Server {
 		IdleTimeout:        idleTimeout,
 		CloseOnShutdown:    true,
 		ConnState:          s.track,
+		ErrorHandler:       s.RequestErrors.Handle,
+		Logger:             SlogLogger{Level: slog.LevelWarn},
 	}
 	return s
+}
+
+// UseRequestErrors makes e answer the requests fasthttp refuses before
+// any handler runs. Call it before Serve.
+func (s *Server) UseRequestErrors(e *RequestErrors) {
+	s.RequestErrors = e
+	s.ErrorHandler = e.Handle
 }
 
 func (s *Server) track(c net.Conn, state fasthttp.ConnState) {

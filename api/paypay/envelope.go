@@ -53,6 +53,8 @@ const (
 	MsgMethodNotAllowed      = "Method not allowed on this endpoint."
 	MsgInternal              = "Internal error; the request may be retried."
 	MsgOverloaded            = "The service is overloaded; retry after the number of seconds in Retry-After."
+	MsgBodyTooLarge          = "Request body is over 1 MiB."
+	MsgUnreadableRequest     = "The HTTP request could not be read."
 )
 
 // Status returns the HTTP status of a short code, or 500 for a code this
@@ -172,6 +174,17 @@ func Message(code string) string {
 // handler for httpx.RequireHTTPS on the PayPay routes.
 func RejectHTTP(ctx *fasthttp.RequestCtx) {
 	WriteError(ctx, fasthttp.StatusForbidden, CodeHTTPSRequired, MsgHTTPSRequired, NewRequestID(), nil)
+}
+
+// WriteRequestError answers a request fasthttp refused before any handler
+// ran: 413 for a body over httpx.MaxWireBodyBytes, 400 (or 408, 431) for
+// one it could not read, all with code invalid_body.
+func WriteRequestError(ctx *fasthttp.RequestCtx, status int) {
+	msg := MsgUnreadableRequest
+	if status == fasthttp.StatusRequestEntityTooLarge {
+		msg = MsgBodyTooLarge
+	}
+	WriteError(ctx, status, CodeInvalidBody, msg, NewRequestID(), nil)
 }
 
 // WriteCode is WriteError with code's own Status and Message.

@@ -22,8 +22,10 @@ type API struct {
 
 // Register adds the PayPay.cards routes to r; wrap is applied to each
 // (HTTPS enforcement).
-func Register(r *router.Router, sys *actors.System, wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler) {
+// errs gets the answer to requests refused before any handler runs.
+func Register(r *router.Router, sys *actors.System, errs *httpx.RequestErrors, wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler) {
 	a := &API{sys: sys, now: sys.Now}
+	errs.Add(Base, WriteRequestError)
 	r.GET(Base+"/health", wrap(a.health))
 	r.POST(Base+"/validate", wrap(a.code(actors.KindValidate)))
 	r.POST(Base+"/redeem", wrap(a.code(actors.KindRedeem)))

@@ -33,9 +33,11 @@ const (
 // API serves PayShards on an actors.System.
 type API struct{ sys *actors.System }
 
-// Register adds the PayShards routes to r.
-func Register(r *router.Router, sys *actors.System) {
+// Register adds the PayShards routes to r, and to errs the answer to
+// requests refused before any handler runs.
+func Register(r *router.Router, sys *actors.System, errs *httpx.RequestErrors) {
 	a := &API{sys: sys}
+	errs.Add(Base, writeRequestError)
 	r.GET(Base+"/balance", a.balance)
 	r.POST(Base+"/deduct", a.command(actors.KindDeduct))
 	r.POST(Base+"/refund", a.command(actors.KindRefund))
@@ -141,6 +143,13 @@ func writeStatus(ctx *fasthttp.RequestCtx, op *actors.Op) {
 		ctx.Response.Header.Set("Retry-After", "1")
 		writeError(ctx, fasthttp.StatusServiceUnavailable, errOverloaded)
 	}
+}
+
+// writeRequestError answers a request fasthttp refused (413 for a body
+// over httpx.MaxWireBodyBytes) with the spec's envelope: the spec's code
+// for a refused request is invalid_request, so only the status differs.
+func writeRequestError(ctx *fasthttp.RequestCtx, status int) {
+	writeError(ctx, status, errInvalidRequest)
 }
 
 func writeError(ctx *fasthttp.RequestCtx, status int, code string) {

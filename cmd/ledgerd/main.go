@@ -35,6 +35,7 @@ type options struct {
 	tlsCert       string // PEM certificate chain; with tlsKey, serve HTTPS
 	tlsKey        string
 	requireHTTPS  bool
+	feedExport    string // append every committed event to this file (change-data capture)
 }
 
 func main() {
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	requireHTTPS, envErr := envBool("LEDGERD_REQUIRE_HTTPS")
 	fs.BoolVar(&o.requireHTTPS, "require-https", requireHTTPS,
 		"reject plain-HTTP PayPay.cards calls (TLS here, or X-Forwarded-Proto: https from a proxy); env LEDGERD_REQUIRE_HTTPS=1")
+	fs.StringVar(&o.feedExport, "feed-export", "", "append every committed event to this file, one line each (index, position, type, digest), resuming after a restart")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -149,6 +151,16 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		return fmt.Errorf("recover ledger: %w", err)
 	}
 	logger.Info("ledger recovered", slog.String("data", o.dataDir), slog.Duration("took", time.Since(start)))
+	exportDone := make(<-chan error) // never ready without an export
+	var export *feedExport
+	if o.feedExport != "" {
+		if export, err = startFeedExport(sys, o.feedExport); err != nil {
+			sys.Stop()
+			return err
+		}
+		exportDone = export.done
+		logger.Info("feed export", slog.String("path", o.feedExport))
+	}
 	if o.demo {
 		if err := seedDemo(sys, stdout); err != nil {
 			sys.Stop()
@@ -174,6 +186,11 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	}
 	select {
 	case err = <-served:
+	case err = <-exportDone: // the export failed: stop rather than let it fall behind for good
+		export.done <- err // for wait
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		srv.Shutdown(shutdownCtx)
+		cancel()
 	case <-ctx.Done():
 		logger.Info("shutting down: draining requests")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -182,6 +199,11 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	}
 	if stopErr := sys.Stop(); stopErr != nil {
 		err = errors.Join(err, stopErr)
+	}
+	if export != nil {
+		if exportErr := export.wait(); exportErr != nil && !errors.Is(err, exportErr) {
+			err = errors.Join(err, exportErr)
+		}
 	}
 	logger.Info("ledgerd stopped cleanly", slog.Uint64("events", sys.Stats().Events))
 	return err
