@@ -178,7 +178,7 @@ func IdemOf(ev Event) (IdemKey, IdemRecord, bool) {
 // Invariant is the panic text of a broken invariant: what held, which
 // event broke it, and a value that shows how.
 func Invariant(what string, ev Event, got int64) string {
-	return fmt.Sprintf("engine: invariant %q violated by %s %+v (value %d)", what, Name(ev.EventType()), ev, got)
+	return fmt.Sprintf("engine: invariant %q violated by %s %#v (value %d)", what, Name(ev.EventType()), ev, got)
 }
 
 // SetTime stamps an event that is decided outside an actor's Decide (an

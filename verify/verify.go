@@ -438,7 +438,7 @@ func (r *rebuild) apply(rep *Report, index uint64, batch []engine.Event) {
 		if p := recover(); p != nil {
 			r.broken = true
 			ev := batch[i]
-			rep.violate("apply", "%s: engine.Apply panicked at WAL index %d, event %d of %d (%s %+v): %v",
+			rep.violate("apply", "%s: engine.Apply panicked at WAL index %d, event %d of %d (%s %#v): %v",
 				r.name, index, i, len(batch), TypeName(ev.EventType()), ev, p)
 			if r.snap != nil {
 				r.snap.Rebuilt, r.snap.Matches = true, false

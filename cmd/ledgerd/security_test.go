@@ -258,6 +258,12 @@ func TestSecurityAdminTokenConstantTime(t *testing.T) {
 	if !ctc || !sha {
 		t.Errorf("admin guard: subtle.ConstantTimeCompare %v, sha256.Sum256 %v; want both", ctc, sha)
 	}
+	// Every API resolves keys through the shared check, which looks them up
+	// by their SHA-256 (engine.HashKey), never in clear.
+	shared := filepath.Join("..", "..", "actors", "partners.go")
+	if src, err := os.ReadFile(shared); err != nil || !regexp.MustCompile(`hash := engine\.HashKey\(key\)`).Match(src) {
+		t.Errorf("%s: Authenticate does not look keys up by engine.HashKey (%v)", shared, err)
+	}
 	for _, path := range []string{
 		filepath.Join("..", "..", "api", "payshards", "handler.go"),
 		filepath.Join("..", "..", "api", "paypay", "handler.go"),
@@ -266,8 +272,8 @@ func TestSecurityAdminTokenConstantTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !regexp.MustCompile(`engine\.HashKey\(`).Match(src) {
-			t.Errorf("%s does not look keys up by engine.HashKey", path)
+		if !regexp.MustCompile(`\.Authenticate\(`).Match(src) {
+			t.Errorf("%s does not resolve keys through actors.System.Authenticate", path)
 		}
 		parse(path)
 	}
