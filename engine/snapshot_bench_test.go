@@ -1,19 +1,22 @@
-package engine
+package engine_test
 
 import (
 	"strconv"
 	"testing"
+
+	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 )
 
 // benchState builds a state with n wallets, each with a deduct reference.
-func benchState(n int) *State {
-	s := NewState()
-	h := HashKey([]byte("k"))
-	s.Apply(&Event{Type: EvPartnerCreated, Partner: "p", API: "payshards", Name: "n", RateLimit: 1, KeyID: "k", KeyHash: h[:]})
+func benchState(n int) *engine.State {
+	s := engine.NewState()
+	h := engine.HashKey([]byte("k"))
+	s.Apply(&engine.PartnerCreated{Partner: "p", API: "payshards", Name: "n", RateLimit: 1, Key: engine.NewKeyRecord{ID: "k", Hash: h[:]}})
 	for i := range n {
 		u := "user_" + strconv.Itoa(i)
-		s.Apply(&Event{Type: EvCredited, TimeMs: int64(i), User: u, Reference: "c" + u, Amount: 1000, Balance: 1000})
-		s.Apply(&Event{Type: EvDeducted, TimeMs: int64(i), Partner: "p", User: u, Reference: "d" + u, Amount: 10, Balance: 990})
+		s.Apply(&payshards.Credited{Stamp: at(int64(i)), User: u, Reference: "c" + u, Amount: 1000, BalanceAfter: 1000})
+		s.Apply(&payshards.Deducted{Stamp: at(int64(i)), Partner: "p", User: u, Reference: "d" + u, Amount: 10, BalanceAfter: 990})
 	}
 	return s
 }
@@ -48,7 +51,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	})
 	b.Run("decode", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := DecodeSnapshot(data); err != nil {
+			if _, err := engine.DecodeSnapshot(data); err != nil {
 				b.Fatal(err)
 			}
 		}
