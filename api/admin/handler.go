@@ -4,12 +4,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 
-	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
 	"ledgerd/actors"
@@ -43,17 +40,30 @@ type API struct {
 	tokenHash [sha256.Size]byte
 }
 
-// Register adds the admin routes to r, guarded by token, and to errs the
-// answer to requests refused before any handler runs.
-func Register(r *router.Router, sys *actors.System, token string, errs *httpx.RequestErrors) {
+// Module declares the admin API to the shared HTTP layer: every route
+// guarded by token, one file per engine module (this file: partners and
+// keys; payshards.go; paypay.go), and the admin envelope for refusals.
+func Module(sys *actors.System, token string) httpx.Module {
 	a := &API{sys: sys, tokenHash: sha256.Sum256([]byte(token))}
-	errs.Add(Base, writeRequestError)
-	r.POST(Base+"/partners", a.guard(a.createPartner))
-	r.GET(Base+"/partners/{id}", a.guard(a.getPartner))
-	r.PATCH(Base+"/partners/{id}", a.guard(a.patchPartner))
-	r.POST(Base+"/payshards/users/{userId}/credit", a.guard(a.credit))
-	r.GET(Base+"/openapi.json", a.guard(serveOpenAPI))
-	a.registerKeysAndCodes(r)
+	return httpx.Module{Name: "admin", Base: Base, RequestError: writeRequestError,
+		NotFound: NotFound, MethodNotAllowed: MethodNotAllowed,
+		Middleware: []httpx.Middleware{a.guard},
+		Routes: func(r *httpx.Router) {
+			a.partnerRoutes(r)
+			a.payshardsRoutes(r)
+			a.paypayRoutes(r)
+			r.GET(Base+"/openapi.json", serveOpenAPI)
+		}}
+}
+
+// partnerRoutes are the routes of partners and their API keys (every API).
+func (a *API) partnerRoutes(r *httpx.Router) {
+	r.POST(Base+"/partners", a.createPartner)
+	r.GET(Base+"/partners/{id}", a.getPartner)
+	r.PATCH(Base+"/partners/{id}", a.patchPartner)
+	r.GET(Base+"/partners/{id}/keys", a.listKeys)
+	r.POST(Base+"/partners/{id}/keys", a.addKey)
+	r.DELETE(Base+"/partners/{id}/keys/{keyId}", a.revokeKey)
 }
 
 // guard checks the bearer token in constant time (over hashes, so the
@@ -122,33 +132,6 @@ func (a *API) patchPartner(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	httpx.Reply(ctx, fasthttp.StatusOK, partnerJSON(p).Close())
-}
-
-func (a *API) credit(ctx *fasthttp.RequestCtx) {
-	user, ok := pathParam(ctx, "userId")
-	req, err := DecodeCredit(body(ctx))
-	if err == nil && (!ok || !httpx.Printable([]byte(user), engine.MaxUserIDLen)) {
-		err = errors.New("userId must be 1-128 printable characters")
-	}
-	if err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", err.Error())
-		return
-	}
-	op := actors.NewOp()
-	defer op.Release()
-	op.Kind, op.User, op.Amount, op.Reference = actors.KindCredit, user, req.Amount, req.Reference
-	a.sys.Do(op)
-	switch op.Status {
-	case actors.StatusOK:
-		var buf [256]byte
-		httpx.Reply(ctx, fasthttp.StatusOK, httpx.Object(buf[:0]).Str("userId", user).Int("balance", op.Balance).Close())
-	case actors.StatusConflict:
-		writeError(ctx, fasthttp.StatusConflict, "idempotency_conflict", "reference already used with another user or amount")
-	case actors.StatusBalanceLimit:
-		writeError(ctx, fasthttp.StatusConflict, "balance_limit", fmt.Sprintf("balance would exceed %d", int64(engine.MaxBalance)))
-	default:
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded", "try again")
-	}
 }
 
 func partnerJSON(p engine.Partner) httpx.JSON {

@@ -3,7 +3,6 @@ package admin
 import (
 	"errors"
 
-	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
 	"ledgerd/actors"
@@ -16,14 +15,11 @@ import (
 // collides with an issued one (60 random bits each: practically never).
 const issueAttempts = 3
 
-// registerKeysAndCodes adds the routes for API keys (every API) and for
-// PayPay.cards codes.
-func (a *API) registerKeysAndCodes(r *router.Router) {
-	r.GET(Base+"/partners/{id}/keys", a.guard(a.listKeys))
-	r.POST(Base+"/partners/{id}/keys", a.guard(a.addKey))
-	r.DELETE(Base+"/partners/{id}/keys/{keyId}", a.guard(a.revokeKey))
-	r.POST(Base+"/paypay/partners/{id}/codes", a.guard(a.issueCodes))
-	r.POST(Base+"/paypay/codes/{code}/revoke", a.guard(a.revokeCode))
+// paypayRoutes are the operator routes of PayPay.cards: issuing and
+// revoking codes.
+func (a *API) paypayRoutes(r *httpx.Router) {
+	r.POST(Base+"/paypay/partners/{id}/codes", a.issueCodes)
+	r.POST(Base+"/paypay/codes/{code}/revoke", a.revokeCode)
 }
 
 // keyJSON shows a key as the spec allows: its first 8 and last 4

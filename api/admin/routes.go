@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"bytes"
-
 	"github.com/valyala/fasthttp"
 )
 
@@ -11,12 +9,6 @@ const (
 	MsgRouteNotFound    = "No such admin endpoint."
 	MsgMethodNotAllowed = "Method not allowed on this admin endpoint."
 )
-
-// Owns reports whether path is under the admin API (Base or below), whose
-// unrouted requests get NotFound and MethodNotAllowed.
-func Owns(path []byte) bool {
-	return bytes.Equal(path, []byte(Base)) || bytes.HasPrefix(path, []byte(Base+"/"))
-}
 
 // NotFound answers a path the admin API does not serve with its envelope:
 // 404 {"error":"not_found","message":…}. It needs no token: the routes are

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
 	"ledgerd/actors"
@@ -20,17 +19,23 @@ type API struct {
 	now func() time.Time
 }
 
-// Register adds the PayPay.cards routes to r; wrap is applied to each
-// (HTTPS enforcement).
-// errs gets the answer to requests refused before any handler runs.
-func Register(r *router.Router, sys *actors.System, errs *httpx.RequestErrors, wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler) {
+// Module declares PayPay.cards to the shared HTTP layer: its routes, its
+// envelope for every refusal (every 4xx of this API has one, with
+// X-Request-Id), and its answer to plain HTTP when HTTPS is required.
+func Module(sys *actors.System) httpx.Module {
 	a := &API{sys: sys, now: sys.Now}
-	errs.Add(Base, WriteRequestError)
-	r.GET(Base+"/health", wrap(a.health))
-	r.POST(Base+"/validate", wrap(a.code(actors.KindValidate)))
-	r.POST(Base+"/redeem", wrap(a.code(actors.KindRedeem)))
-	r.GET(Base+"/redemption_attempts", wrap(a.attempts))
-	r.GET(Base+"/openapi.json", wrap(serveOpenAPI))
+	return httpx.Module{Name: APIName, Base: Base, RequestError: WriteRequestError, HTTPSReject: RejectHTTP,
+		NotFound: func(ctx *fasthttp.RequestCtx) {
+			WriteError(ctx, fasthttp.StatusNotFound, CodeNotFound, MsgRouteNotFound, NewRequestID(), nil)
+		},
+		MethodNotAllowed: func(ctx *fasthttp.RequestCtx) { WriteCode(ctx, CodeMethodNotAllowed, NewRequestID(), nil) },
+		Routes: func(r *httpx.Router) {
+			r.GET(Base+"/health", a.health)
+			r.POST(Base+"/validate", a.code(actors.KindValidate))
+			r.POST(Base+"/redeem", a.code(actors.KindRedeem))
+			r.GET(Base+"/redemption_attempts", a.attempts)
+			r.GET(Base+"/openapi.json", serveOpenAPI)
+		}}
 }
 
 // health is public and not rate limited. Like every answer of the API it

@@ -3,7 +3,6 @@ package payshards
 import (
 	"strconv"
 
-	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
 	"ledgerd/actors"
@@ -33,15 +32,18 @@ const (
 // API serves PayShards on an actors.System.
 type API struct{ sys *actors.System }
 
-// Register adds the PayShards routes to r, and to errs the answer to
-// requests refused before any handler runs.
-func Register(r *router.Router, sys *actors.System, errs *httpx.RequestErrors) {
+// Module declares PayShards to the shared HTTP layer: its routes, and
+// its envelope for requests refused before any handler runs (404s and
+// 405s keep the shared {"error":"not_found"}: the spec has no code for them).
+func Module(sys *actors.System) httpx.Module {
 	a := &API{sys: sys}
-	errs.Add(Base, writeRequestError)
-	r.GET(Base+"/balance", a.balance)
-	r.POST(Base+"/deduct", a.command(actors.KindDeduct))
-	r.POST(Base+"/refund", a.command(actors.KindRefund))
-	r.GET(Base+"/openapi.json", serveOpenAPI)
+	return httpx.Module{Name: APIName, Base: Base, RequestError: writeRequestError,
+		Routes: func(r *httpx.Router) {
+			r.GET(Base+"/balance", a.balance)
+			r.POST(Base+"/deduct", a.command(actors.KindDeduct))
+			r.POST(Base+"/refund", a.command(actors.KindRefund))
+			r.GET(Base+"/openapi.json", serveOpenAPI)
+		}}
 }
 
 // authorize resolves x-api-key to an active PayShards partner and fills the
