@@ -36,6 +36,9 @@ import (
 // Decoder errors.
 var (
 	ErrBadRecord = errors.New("engine: bad record")
+	// ErrUnknownEvent means an event type this binary does not know (a
+	// newer one wrote it): not corrupt, and not to be skipped or cut.
+	ErrUnknownEvent = errors.New("engine: unknown event type")
 )
 
 // Limits a decoder enforces before allocating.
@@ -198,6 +201,9 @@ func DecodeBatch(data []byte) ([]Event, error) {
 	events := make([]Event, n)
 	for i := range events {
 		r.event(&events[i])
+		if errors.Is(r.err, ErrUnknownEvent) {
+			return nil, fmt.Errorf("event %d of the batch: %w", i, r.err)
+		}
 		if r.err != nil {
 			return nil, fmt.Errorf("%w: event %d: %w", ErrBadRecord, i, r.err)
 		}
@@ -287,6 +293,10 @@ func (r *reader) event(ev *Event) {
 	n := r.len()
 	t := r.int()
 	if r.err != nil {
+		return
+	}
+	if t > 0 && t <= math.MaxUint8 && (t >= int64(len(fieldCount)) || fieldCount[t] == 0) {
+		r.err = fmt.Errorf("%w %d (with %d fields)", ErrUnknownEvent, t, n)
 		return
 	}
 	if t <= 0 || t >= int64(len(fieldCount)) || fieldCount[t] == 0 || n != fieldCount[t] {
