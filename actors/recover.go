@@ -17,6 +17,18 @@ import (
 // needs: nothing can rebuild the state safely.
 var ErrWALGap = errors.New("actors: wal does not reach back to the snapshot")
 
+// ErrUnknownFormat means the data dir holds a snapshot or WAL entry in a
+// format this binary does not know (principle 8): start-up stops, and no
+// file is moved, renamed or deleted. It wraps the engine's or the wal's
+// own error, which names the version, section or event type.
+var ErrUnknownFormat = errors.New("actors: data written in a format this binary does not know")
+
+// unknownFormat reports whether err is about a format, not corruption: an
+// unknown snapshot file version (wal) or payload format (engine).
+func unknownFormat(err error) bool {
+	return errors.Is(err, engine.ErrUnknownSnapshotFormat) || errors.Is(err, wal.ErrBadVersion)
+}
+
 const replayLogEvery = 2 * time.Second
 
 // replayMemoryLimit is half the machine's memory (Linux /proc/meminfo), or
@@ -76,6 +88,12 @@ func loadSnapshot(dir string, l *wal.Log, logger *slog.Logger) (*engine.State, e
 		if err == nil && state.Index != snap.Index {
 			err = fmt.Errorf("snapshot file index %d, state index %d", snap.Index, state.Index)
 		}
+		if unknownFormat(err) {
+			// Maybe good bytes, of a newer binary: neither used, nor moved,
+			// nor passed over for an older snapshot.
+			return nil, fmt.Errorf("%w: snapshot %s: %w; start-up stopped and no file changed "+
+				"(written by a newer ledgerd? run that one)", ErrUnknownFormat, info.Path, err)
+		}
 		if err != nil {
 			logger.Error("snapshot unusable, trying an older one", slog.String("path", info.Path), slog.Any("err", err))
 			moveAside(info.Path, logger)
@@ -112,6 +130,10 @@ func replayLog(l *wal.Log, state *engine.State, logger *slog.Logger) error {
 		defer close(decoded)
 		err := l.Replay(state.Index+1, func(index uint64, payload []byte) error {
 			batch, err := engine.DecodeBatch(payload)
+			if errors.Is(err, engine.ErrUnknownEventType) {
+				return fmt.Errorf("%w: wal entry %d: %w; start-up stopped and no file changed "+
+					"(written by a newer ledgerd? run that one)", ErrUnknownFormat, index, err)
+			}
 			if err != nil {
 				return fmt.Errorf("actors: wal entry %d: %w", index, err)
 			}

@@ -53,6 +53,8 @@ type snapshotter struct {
 	took     prometheus.Histogram
 	verified map[uint64]bool // snapshot indexes read back and found valid
 	feed     *feedHub        // held subscriptions keep the WAL they still need
+	wrote    map[uint64]bool // snapshot indexes this process wrote
+	spared   map[uint64]bool // snapshot indexes in an unknown format, never pruned
 }
 
 // maybeStart takes a snapshot once the events since the last one reach
@@ -136,6 +138,10 @@ func (s *snapshotter) finish(res snapResult, log Log) {
 		return
 	}
 	s.last = res.index
+	if s.wrote == nil {
+		s.wrote = make(map[uint64]bool)
+	}
+	s.wrote[res.index] = true
 	s.took.Observe(res.took.Seconds())
 	s.logger.Info("snapshot written", slog.Uint64("index", res.index), slog.Duration("took", res.took),
 		slog.Duration("copy_time", res.copyTime))
@@ -147,7 +153,7 @@ func (s *snapshotter) finish(res snapResult, log Log) {
 // truncate keeps the newest snapshotKeep snapshots and the WAL entries the
 // oldest of them needs, and those a held feed subscription still needs.
 func (s *snapshotter) truncate(log Log) error {
-	if err := wal.PruneSnapshots(s.dir, snapshotKeep); err != nil {
+	if err := wal.PruneSnapshotsExcept(s.dir, snapshotKeep, s.unreadable); err != nil {
 		return err
 	}
 	infos, err := wal.NewestSnapshots(s.dir)
@@ -162,13 +168,44 @@ func (s *snapshotter) truncate(log Log) error {
 	return s.feed.truncateFront(log, older.Index+1)
 }
 
+// unreadable reports whether a snapshot about to be pruned is in a format
+// this binary does not know (a newer one's, left in the data dir): it is
+// spared, since it may be the only copy of a state this binary cannot
+// judge. Snapshots this process wrote or read back are known.
+func (s *snapshotter) unreadable(info wal.SnapshotInfo) bool {
+	if s.verified[info.Index] || s.wrote[info.Index] {
+		return false
+	}
+	if s.spared[info.Index] {
+		return true
+	}
+	snap, err := wal.ReadSnapshot(info.Path)
+	if err == nil {
+		err = engine.CheckSnapshotFormat(snap.Payload)
+	}
+	if !unknownFormat(err) {
+		return false // readable, or corrupt: prune as before
+	}
+	if s.spared == nil {
+		s.spared = make(map[uint64]bool)
+	}
+	s.spared[info.Index] = true
+	s.logger.Warn("snapshot in an unknown format kept, not pruned", slog.String("path", info.Path), slog.Any("err", err))
+	return true
+}
+
 // usable reads a snapshot back before the WAL is cut to it: the log is
-// only given up for a snapshot known to load.
+// only given up for a snapshot known to load (its checksum, and a format
+// this binary knows).
 func (s *snapshotter) usable(info wal.SnapshotInfo) bool {
 	if s.verified[info.Index] {
 		return true
 	}
-	if _, err := wal.ReadSnapshot(info.Path); err != nil {
+	snap, err := wal.ReadSnapshot(info.Path)
+	if err == nil {
+		err = engine.CheckSnapshotFormat(snap.Payload)
+	}
+	if err != nil {
 		return false
 	}
 	if s.verified == nil {

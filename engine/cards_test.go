@@ -453,7 +453,8 @@ func TestSnapshotCardsGolden(t *testing.T) {
 	if len(s.Cards) != 4 || len(s.Attempts) != 2 || s.Attempt != 5 || len(s.Idem) == 0 {
 		t.Fatalf("golden state lacks cards structures: %d cards, %d logs, seq %d", len(s.Cards), len(s.Attempts), s.Attempt)
 	}
-	snapshotGolden(t, "snapshot_cards_v2.golden", s)
+	snapshotGolden(t, "snapshot_cards_v3.golden", s)
+	snapshotGoldenV2(t, "snapshot_cards_v2.golden", s)
 }
 
 func TestDecodeSnapshotRejectsCards(t *testing.T) {

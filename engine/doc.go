@@ -15,5 +15,26 @@
 //     the actors' working state and the committer's durable state evolve by
 //     the same code.
 //
+// Byte formats (never renumber, never reorder; principle 8):
+//   - WAL records: codec.go, record version 1. A well-formed event of a type
+//     this binary does not know is ErrUnknownEventType, not ErrBadRecord.
+//   - Snapshots: container version 3 (snapshot_sections.go), an array
+//     [3, [[name, version, payload]...]] of named sections, each the codec
+//     of one module in the SnapshotSection table, with its own version.
+//     Version 2, the flat layout released before it (snapshot_v2.go), is
+//     read for good; nothing writes it.
+//   - Upgrade rule: every format ever released stays readable. A
+//     container version, section name or section version this binary does
+//     not know is ErrUnknownSnapshotFormat, never ErrBadRecord: the caller
+//     must stop and leave the file alone, as it may be a newer binary's
+//     good data. Only ErrBadRecord (broken structure or content) makes a
+//     snapshot corrupt. Every snapshot format starts with a msgpack array
+//     whose first element is the container version, so an unknown version
+//     is recognised whatever follows.
+//   - A new module adds its section with one RegisterSnapshotSection call;
+//     a changed section layout is a new section version whose Decode still
+//     reads the old ones. A snapshot without a section is that module's
+//     empty state (it did not exist yet), except core.
+//
 // engine imports nothing else of ledgerd, and does no I/O.
 package engine

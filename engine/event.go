@@ -82,8 +82,9 @@ var (
 	entityKinds []string
 )
 
-// ErrUnknownEventType: an event type this binary has no table row for. It
-// is a format this binary does not know, not corruption.
+// ErrUnknownEventType: an event type this binary has no table row for (a
+// newer binary wrote it). It is a format this binary does not know, not
+// corruption: not to be skipped, cut or moved aside.
 var ErrUnknownEventType = errors.New("engine: unknown event type")
 
 // Register adds an event type to the table. Modules call it from init; a

@@ -185,6 +185,36 @@ func statesEqual(a, b *engine.State) string {
 	return ""
 }
 
+// snapshotGoldenV2 checks that the version 2 golden file name, never
+// regenerated, decodes to s and is what the version 2 layout gives for s.
+func snapshotGoldenV2(t *testing.T, name string, s *State) {
+	t.Helper()
+	want, err := readGolden(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeSnapshot(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := statesEqual(s, got); diff != "" {
+		t.Fatalf("v2 golden snapshot decodes to a different state (%s)", diff)
+	}
+	if v2, err := snapshotV2Of(s); err != nil || !bytes.Equal(v2, want) {
+		t.Fatalf("the v2 layout of the state is not the golden file (err %v)", err)
+	}
+	if again := mustSnapshot(t, got); !bytes.Equal(again, mustSnapshot(t, s)) {
+		t.Fatal("a state read from v2 encodes differently from the original")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func readGolden(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("testdata", name))
 }

@@ -11,16 +11,22 @@ import (
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
-// SnapshotVersion is the snapshot payload's format. Never renumber.
-// Version 1 (reflection-encoded) was never released.
-const SnapshotVersion = 2
+// SnapshotVersion is the snapshot container format this binary writes.
+// Never renumber. Version 1 (reflection-encoded) was never released;
+// version 2 (one flat array, snapshot_v2.go) was, and stays readable for
+// good; version 3 is the container of named, versioned sections
+// (snapshot_sections.go).
+const SnapshotVersion = 3
 
-// snapshot is the msgpack form of a State. Maps become slices sorted by
-// key, and order-carrying lists keep their order, so the same state always
-// encodes to the same bytes (tests compare them).
+// snapshotVersion2 is the flat format released before the sections.
+const snapshotVersion2 = 2
+
+// snapshot is a State copied out in snapshot form. Maps become slices
+// sorted by key, and order-carrying lists keep their order, so the same
+// state always encodes to the same bytes (tests compare them).
 type snapshot struct {
 	_msgpack struct{}          `msgpack:",as_array"`
-	Version  int               // SnapshotVersion
+	Version  int               // the container version it was read from or is written as
 	Index    uint64            // last WAL index included
 	Events   uint64            // events applied up to Index
 	Partners []Partner         // sorted by ID
@@ -56,22 +62,6 @@ type attemptEntry struct {
 	Partner  string
 	Items    []Attempt
 }
-
-// Snapshot wire format, version 2 (msgpack) — never reorder:
-//
-//	array(10): version, index, events, attempt seq,
-//	  partners (array of Partner, msgpack's struct encoding),
-//	  wallets  (array of [user, balance, [[partner, amount]...]]),
-//	  idem     (array of [partner, op, reference, user, amount, code, value, timeMs, detail|nil],
-//	            detail = [requestID, redemptionID, tier, label, expiresMs, redeemedMs]),
-//	  cards    (array of [code, partner, tier, label, issued, expires, revoked, redeemed, redemptionID]),
-//	  attempts (array of [partner, [[seq, timeMs, code, action, outcome, requestID]...]]),
-//	  extra    (map, reserved)
-//
-// The large lists are written and read with msgpack's primitives, not
-// reflection: a snapshot pauses the committer while it is encoded, and
-// start-up waits while it is decoded.
-const snapshotFields = 10
 
 // EncodeSnapshot returns the msgpack bytes of the whole state.
 func (s *State) EncodeSnapshot() ([]byte, error) {
@@ -153,33 +143,7 @@ func (c *Capture) Encode() ([]byte, error) {
 		return nil, ErrCaptureIncomplete
 	}
 	sortSnapshot(c.snap)
-	return encodeSnapshot(c.snap)
-}
-
-func encodeSnapshot(snap *snapshot) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(64 * (len(snap.Wallets) + len(snap.Idem) + len(snap.Cards)))
-	enc := msgpack.NewEncoder(&buf)
-	w := Writer{enc: enc}
-	w.len(snapshotFields)
-	w.int(int64(snap.Version))
-	w.uint(snap.Index)
-	w.uint(snap.Events)
-	w.uint(snap.Attempt)
-	if w.err == nil {
-		w.err = enc.Encode(snap.Partners)
-	}
-	w.wallets(snap.Wallets)
-	w.idem(snap.Idem)
-	w.cards(snap.Cards)
-	w.attempts(snap.Attempts)
-	if w.err == nil {
-		w.err = enc.EncodeMapLen(0)
-	}
-	if w.err != nil {
-		return nil, fmt.Errorf("engine: encode snapshot: %w", w.err)
-	}
-	return buf.Bytes(), nil
+	return encodeContainer(c)
 }
 
 // toSnapshot copies the state into snapshot form, unsorted and without the
@@ -302,57 +266,38 @@ func (w *Writer) attempts(as []attemptEntry) {
 	}
 }
 
-// DecodeSnapshot rebuilds a State from EncodeSnapshot's bytes and checks
-// the invariants a snapshot must satisfy.
+// DecodeSnapshot rebuilds a State from a snapshot payload of any released
+// format (2, or 3 as EncodeSnapshot writes it) and checks the invariants a
+// snapshot must satisfy. A format this binary does not know (a container
+// version, a section, or a section version) is an error wrapping
+// ErrUnknownSnapshotFormat and not ErrBadRecord: the bytes may be perfectly
+// good, for a newer binary. Broken structure or content is ErrBadRecord.
 func DecodeSnapshot(data []byte) (*State, error) {
-	snap, err := readSnapshot(data)
+	version, err := containerVersion(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
 	}
-	s := NewState()
-	s.Index, s.Events, s.Attempt = snap.Index, snap.Events, snap.Attempt
-	s.Wallets = make(map[string]*Wallet, len(snap.Wallets))
-	s.Idem = make(map[IdemKey]IdemRecord, len(snap.Idem))
-	s.Cards = make(map[string]*Card, len(snap.Cards))
-	for _, load := range []func(*State, *snapshot) error{loadPartners, loadWallets, loadIdem, loadCards, loadAttempts} {
-		if err := load(s, snap); err != nil {
-			return nil, fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
-		}
+	switch version {
+	case snapshotVersion2:
+		return decodeSnapshotV2(data)
+	case SnapshotVersion:
+		return decodeContainer(data)
 	}
-	return s, nil
+	return nil, fmt.Errorf("%w: container version %d (this binary reads %d and %d)",
+		ErrUnknownSnapshotFormat, version, snapshotVersion2, SnapshotVersion)
 }
 
-// readSnapshot parses the wire format. Every count is checked against the
-// bytes left before anything is allocated for it.
-func readSnapshot(data []byte) (*snapshot, error) {
+// containerVersion reads what every snapshot format ever released begins
+// with, and every later one must: a msgpack array whose first element is
+// the container version, an integer.
+func containerVersion(data []byte) (int64, error) {
 	rd := bytes.NewReader(data)
 	r := &Reader{dec: msgpack.NewDecoder(rd), rd: rd}
-	snap := &snapshot{}
-	if n := r.len(); r.err == nil && n != snapshotFields {
-		return nil, fmt.Errorf("%d fields", n)
+	if n := r.len(); r.err == nil && n < 1 {
+		return 0, fmt.Errorf("array of %d", n)
 	}
-	snap.Version = int(r.int())
-	if r.err == nil && snap.Version != SnapshotVersion {
-		return nil, fmt.Errorf("version %d", snap.Version)
-	}
-	snap.Index, snap.Events, snap.Attempt = r.uint(), r.uint(), r.uint()
-	if r.err == nil {
-		if err := checkShape(data[len(data)-rd.Len():], true); err != nil {
-			return nil, err
-		}
-		r.err = r.dec.Decode(&snap.Partners)
-	}
-	snap.Wallets = r.wallets()
-	snap.Idem = r.idem()
-	snap.Cards = r.cards()
-	snap.Attempts = r.attempts()
-	if n, err := r.dec.DecodeMapLen(); r.err == nil && (err != nil || n > 0) {
-		r.err = fmt.Errorf("extra: %d entries, %v", n, err)
-	}
-	if r.err == nil && rd.Len() != 0 {
-		r.err = fmt.Errorf("%d trailing bytes", rd.Len())
-	}
-	return snap, r.err
+	v := r.int()
+	return v, r.err
 }
 
 // count reads an array header whose every element takes at least minBytes.
@@ -456,9 +401,9 @@ func (r *Reader) attempts() []attemptEntry {
 	return out
 }
 
-func loadPartners(s *State, snap *snapshot) error {
-	for i := range snap.Partners {
-		p := snap.Partners[i]
+func loadPartners(s *State, partners []Partner) error {
+	for i := range partners {
+		p := partners[i]
 		if p.ID == "" || s.Partners[p.ID] != nil {
 			return fmt.Errorf("partner %q", p.ID)
 		}
@@ -478,8 +423,11 @@ func loadPartners(s *State, snap *snapshot) error {
 	return nil
 }
 
-func loadWallets(s *State, snap *snapshot) error {
-	for _, e := range snap.Wallets {
+func loadWallets(s *State, wallets []walletEntry) error {
+	if len(s.Wallets) == 0 {
+		s.Wallets = make(map[string]*Wallet, len(wallets))
+	}
+	for _, e := range wallets {
 		if err := checkWallet(e); err != nil || s.Wallets[e.User] != nil {
 			return fmt.Errorf("wallet %q", e.User)
 		}
@@ -488,8 +436,11 @@ func loadWallets(s *State, snap *snapshot) error {
 	return nil
 }
 
-func loadIdem(s *State, snap *snapshot) error {
-	for _, e := range snap.Idem {
+func loadIdem(s *State, records []idemEntry) error {
+	if len(s.Idem) == 0 {
+		s.Idem = make(map[IdemKey]IdemRecord, len(records))
+	}
+	for _, e := range records {
 		if _, dup := s.Idem[e.Key]; dup {
 			return fmt.Errorf("duplicate reference %q", e.Key.Reference)
 		}
@@ -502,9 +453,12 @@ func loadIdem(s *State, snap *snapshot) error {
 	return nil
 }
 
-func loadCards(s *State, snap *snapshot) error {
-	for i := range snap.Cards {
-		e := &snap.Cards[i]
+func loadCards(s *State, cards []cardEntry) error {
+	if len(s.Cards) == 0 {
+		s.Cards = make(map[string]*Card, len(cards))
+	}
+	for i := range cards {
+		e := &cards[i]
 		if e.Code == "" || s.Cards[e.Code] != nil || s.Partners[e.Card.Partner] == nil {
 			return fmt.Errorf("code %q", e.Code)
 		}
@@ -513,8 +467,8 @@ func loadCards(s *State, snap *snapshot) error {
 	return nil
 }
 
-func loadAttempts(s *State, snap *snapshot) error {
-	for _, e := range snap.Attempts {
+func loadAttempts(s *State, logs []attemptEntry) error {
+	for _, e := range logs {
 		if e.Partner == "" || s.Attempts[e.Partner] != nil || len(e.Items) == 0 {
 			return fmt.Errorf("attempts of %q", e.Partner)
 		}

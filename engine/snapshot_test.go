@@ -276,7 +276,7 @@ func goldenState() *engine.State {
 
 func TestSnapshotGolden(t *testing.T) {
 	s := goldenState()
-	snapshotGolden(t, "snapshot_v2.golden", s)
+	snapshotGolden(t, "snapshot_v3.golden", s)
 }
 
 // snapshotOf is s's content as a hand-made snapshot in the order

@@ -51,6 +51,12 @@
 //	21     8    payload length n, uint64 little endian (must match file size)
 //	29     n    payload
 //
+// The payload is the engine's (engine/doc.go: a container of named,
+// versioned sections). A snapshot whose header version is not
+// FormatVersion is ErrBadVersion: an unknown format, which the caller must
+// leave in place, unlike ErrCorrupt and ErrCRCMismatch.
+// PruneSnapshotsExcept lets the caller spare files it cannot judge.
+//
 // # Recovery rules
 //
 // Open walks every entry of the last segment. The first bad entry (length

@@ -197,6 +197,14 @@ func LoadNewestSnapshot(dir string, logger *slog.Logger) (Snapshot, error) {
 // and any stale snap-*.tmp temp files, then fsyncs dir. Not to be run
 // concurrently with WriteSnapshot on the same dir.
 func PruneSnapshots(dir string, keep int) error {
+	return PruneSnapshotsExcept(dir, keep, nil)
+}
+
+// PruneSnapshotsExcept is PruneSnapshots sparing every snapshot file for
+// which spare (if not nil) returns true: the caller's way to keep a file
+// whose payload it cannot judge. A spared file still counts as one of the
+// older ones, never as one of the keep newest.
+func PruneSnapshotsExcept(dir string, keep int, spare func(SnapshotInfo) bool) error {
 	if keep < 1 {
 		return fmt.Errorf("wal: prune snapshots: keep must be >= 1, got %d", keep)
 	}
@@ -206,7 +214,9 @@ func PruneSnapshots(dir string, keep int) error {
 	}
 	var victims []string
 	for _, info := range infos[min(keep, len(infos)):] {
-		victims = append(victims, info.Path)
+		if spare == nil || !spare(info) {
+			victims = append(victims, info.Path)
+		}
 	}
 	temps, err := filepath.Glob(filepath.Join(dir, snapTempPattern))
 	if err != nil {

@@ -1,0 +1,380 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// ErrUnknownSnapshotFormat means a snapshot is in a format this binary
+// does not know: a container version, a section name, or a section
+// version. The bytes may be good (a newer binary wrote them), so they must
+// be neither used nor moved aside: start-up stops and names what it met.
+var ErrUnknownSnapshotFormat = errors.New("engine: unknown snapshot format")
+
+// Snapshot container, version 3 (msgpack) — never reorder:
+//
+//	array(2): version (3),
+//	  sections (array of [name str, version uint, payload bin])
+//
+// Each section is one module's part of the state, with its own version,
+// so that a module can change its layout without touching the others. The
+// writer writes every section of the table, in table order. The reader
+// first reads all the section headers and refuses (ErrUnknownSnapshotFormat)
+// a name not in its table or a version its codec does not read, before it
+// decodes anything; then it decodes the sections in table order (a section
+// may rely on what the ones before it rebuilt: the codes of "paypay" on the
+// partners of "core"). A section missing from the file is that module's
+// empty state (a module added after the snapshot was written), except a
+// Required one. A name twice is broken structure (ErrBadRecord).
+//
+// The sections of this binary, each payload an array of its fields:
+//
+//	core v1:      [index, events, partners (array of Partner, msgpack's struct encoding)]
+//	idem v1:      [records (array of [partner, op, reference, user, amount, code, value, timeMs, detail|nil],
+//	               detail = [requestID, redemptionID, tier, label, expiresMs, redeemedMs]),
+//	               references then Idempotency-Keys, each in retention (expiry) order]
+//	payshards v1: [wallets (array of [user, balance, [[partner, amount]...]], by user)]
+//	paypay v1:    [attempt seq, cards (array of [code, partner, tier, label, issued, expires,
+//	               revoked, redeemed, redemptionID], by code),
+//	               attempts (array of [partner, [[seq, timeMs, code, action, outcome, requestID]...]], by partner)]
+//
+// The element encodings are those of version 2 (snapshot_v2.go).
+
+// SnapshotSection is the codec of one named section of the snapshot
+// container. A module registers one (RegisterSnapshotSection) and owns its
+// layout: changing it means a new Version, with Decode still reading every
+// version in Reads.
+type SnapshotSection struct {
+	Name     string // unique in the table; written in every snapshot, never renamed
+	Version  int    // the version Encode writes
+	Reads    []int  // every version Decode accepts (Version among them); never drop one once released
+	Required bool   // a snapshot without it is broken (core: it holds the index)
+	// Encode writes the section's payload (one msgpack value) for the
+	// captured state; it runs off the committer's goroutine and must only
+	// read the capture.
+	Encode func(c *Capture, enc *msgpack.Encoder) error
+	// Decode rebuilds the section's part of s from a payload of the given
+	// version (one of Reads). s already holds the sections before this one
+	// in the table.
+	Decode func(version int, payload []byte, s *State) error
+}
+
+// snapshotSections is the table, in encoding and decoding order. The
+// engine's own sections are here; a module package adds its own with
+// RegisterSnapshotSection from its init function.
+var snapshotSections = []SnapshotSection{
+	{Name: "core", Version: 1, Reads: []int{1}, Required: true, Encode: encodeCore, Decode: decodeCore},
+	{Name: "idem", Version: 1, Reads: []int{1}, Encode: encodeIdem, Decode: decodeIdem},
+	{Name: "payshards", Version: 1, Reads: []int{1}, Encode: encodePayShards, Decode: decodePayShards},
+	{Name: "paypay", Version: 1, Reads: []int{1}, Encode: encodePayPay, Decode: decodePayPay},
+}
+
+// Limits of the container.
+const (
+	maxSections    = 64
+	maxSectionName = 64
+)
+
+// RegisterSnapshotSection appends sec to the table. It panics on a
+// malformed codec or a name already taken. Call it only from an init
+// function: the table is read without a lock.
+func RegisterSnapshotSection(sec SnapshotSection) {
+	switch {
+	case sec.Name == "" || len(sec.Name) > maxSectionName || sec.Encode == nil || sec.Decode == nil:
+		panic(fmt.Sprintf("engine: snapshot section %q: name, Encode and Decode are required", sec.Name))
+	case !slices.Contains(sec.Reads, sec.Version):
+		panic(fmt.Sprintf("engine: snapshot section %q writes version %d but does not read it", sec.Name, sec.Version))
+	case findSection(sec.Name) != nil:
+		panic(fmt.Sprintf("engine: snapshot section %q registered twice", sec.Name))
+	case len(snapshotSections) >= maxSections:
+		panic("engine: too many snapshot sections")
+	}
+	snapshotSections = append(snapshotSections, sec)
+}
+
+// SnapshotSectionNames lists the sections this binary knows, with the
+// versions each reads ("core v1"), in table order, for messages.
+func SnapshotSectionNames() []string {
+	out := make([]string, 0, len(snapshotSections))
+	for _, sec := range snapshotSections {
+		vs := make([]string, len(sec.Reads))
+		for i, v := range sec.Reads {
+			vs[i] = fmt.Sprintf("v%d", v)
+		}
+		out = append(out, sec.Name+" "+strings.Join(vs, ","))
+	}
+	return out
+}
+
+func findSection(name string) *SnapshotSection {
+	for i := range snapshotSections {
+		if snapshotSections[i].Name == name {
+			return &snapshotSections[i]
+		}
+	}
+	return nil
+}
+
+// encodeContainer writes the version 3 container of a capture.
+func encodeContainer(c *Capture) ([]byte, error) {
+	var out, section bytes.Buffer
+	snap := c.snap
+	out.Grow(64*(len(snap.Wallets)+len(snap.Idem)+len(snap.Cards)) + 256)
+	w := Writer{enc: msgpack.NewEncoder(&out)}
+	w.len(2)
+	w.int(SnapshotVersion)
+	w.len(len(snapshotSections))
+	enc := msgpack.NewEncoder(&section)
+	for _, sec := range snapshotSections {
+		section.Reset()
+		if err := sec.Encode(c, enc); err != nil {
+			return nil, fmt.Errorf("engine: encode snapshot section %q: %w", sec.Name, err)
+		}
+		w.len(3)
+		w.str(sec.Name)
+		w.int(int64(sec.Version))
+		w.bytes(section.Bytes())
+	}
+	if w.err != nil {
+		return nil, fmt.Errorf("engine: encode snapshot: %w", w.err)
+	}
+	return out.Bytes(), nil
+}
+
+// sectionFrame is one section as read from a container: its payload
+// aliases the snapshot's bytes.
+type sectionFrame struct {
+	name    string
+	version int
+	payload []byte
+	codec   *SnapshotSection
+}
+
+// CheckSnapshotFormat reports whether this binary knows the format of a
+// snapshot payload — its container version and, in a version 3
+// container, every section's name and version — without decoding the
+// sections: ErrUnknownSnapshotFormat if not, ErrBadRecord if the container
+// itself is broken.
+func CheckSnapshotFormat(data []byte) error {
+	version, err := containerVersion(data)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: snapshot: %w", ErrBadRecord, err)
+	case version == snapshotVersion2:
+		return nil
+	case version != SnapshotVersion:
+		return fmt.Errorf("%w: container version %d (this binary reads %d and %d)",
+			ErrUnknownSnapshotFormat, version, snapshotVersion2, SnapshotVersion)
+	}
+	_, err = readContainer(data)
+	return err
+}
+
+// decodeContainer rebuilds a State from a version 3 container.
+func decodeContainer(data []byte) (*State, error) {
+	frames, err := readContainer(data)
+	if err != nil {
+		return nil, err
+	}
+	s := NewState()
+	for i := range snapshotSections {
+		sec := &snapshotSections[i]
+		f := frames[sec.Name]
+		if f == nil {
+			continue // checked by readContainer: not Required
+		}
+		if err := sec.Decode(f.version, f.payload, s); err != nil {
+			return nil, fmt.Errorf("%w: snapshot section %q v%d: %w", ErrBadRecord, f.name, f.version, err)
+		}
+	}
+	return s, nil
+}
+
+// readContainer reads the section headers of a version 3 container and
+// checks that this binary knows each of them.
+func readContainer(data []byte) (map[string]*sectionFrame, error) {
+	frames, order, err := readSectionFrames(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: snapshot container: %w", ErrBadRecord, err)
+	}
+	for _, f := range order {
+		if f.codec == nil {
+			return nil, fmt.Errorf("%w: section %q (version %d) is not one this binary knows (%s)",
+				ErrUnknownSnapshotFormat, f.name, f.version, strings.Join(SnapshotSectionNames(), "; "))
+		}
+		if !slices.Contains(f.codec.Reads, f.version) {
+			return nil, fmt.Errorf("%w: section %q version %d (this binary reads %s)",
+				ErrUnknownSnapshotFormat, f.name, f.version, strings.Join(SnapshotSectionNames(), "; "))
+		}
+	}
+	for _, sec := range snapshotSections {
+		if sec.Required && frames[sec.Name] == nil {
+			return nil, fmt.Errorf("%w: snapshot container without section %q", ErrBadRecord, sec.Name)
+		}
+	}
+	return frames, nil
+}
+
+// readSectionFrames parses the container's structure: version, then the
+// section headers, each payload sliced out of data without copying.
+func readSectionFrames(data []byte) (map[string]*sectionFrame, []*sectionFrame, error) {
+	rd := bytes.NewReader(data)
+	r := &Reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	if n := r.len(); r.err == nil && n != 2 {
+		return nil, nil, fmt.Errorf("array of %d, want 2", n)
+	}
+	if v := r.int(); r.err == nil && v != SnapshotVersion {
+		return nil, nil, fmt.Errorf("version %d", v)
+	}
+	n := r.count(-1, 4)
+	if r.err == nil && n > maxSections {
+		r.err = fmt.Errorf("%d sections", n)
+	}
+	frames := make(map[string]*sectionFrame, n)
+	var order []*sectionFrame
+	for range n {
+		r.count(3, 1)
+		f := &sectionFrame{name: r.str(), version: int(r.small(1 << 16)), payload: r.binSlice(data)}
+		if r.err != nil {
+			break
+		}
+		if f.name == "" || len(f.name) > maxSectionName {
+			return nil, nil, fmt.Errorf("section name %q", f.name)
+		}
+		if frames[f.name] != nil {
+			return nil, nil, fmt.Errorf("section %q twice", f.name)
+		}
+		f.codec = findSection(f.name)
+		frames[f.name] = f
+		order = append(order, f)
+	}
+	if r.err == nil && rd.Len() != 0 {
+		r.err = fmt.Errorf("%d trailing bytes", rd.Len())
+	}
+	return frames, order, r.err
+}
+
+// binSlice reads a msgpack bin header and returns the bytes it announces
+// as a slice of data (which r reads), without copying them.
+func (r *Reader) binSlice(data []byte) []byte {
+	if r.err != nil {
+		return nil
+	}
+	left := r.rd.Len()
+	var n int
+	if n, r.err = r.dec.DecodeBytesLen(); r.err != nil {
+		return nil
+	}
+	r.canonical(left, binSize(n)-n)
+	if r.err == nil && (n < 0 || n > r.rd.Len()) {
+		r.err = fmt.Errorf("bin of %d does not fit in %d bytes", n, r.rd.Len())
+	}
+	if r.err != nil {
+		return nil
+	}
+	start := len(data) - r.rd.Len()
+	if _, err := r.rd.Seek(int64(n), io.SeekCurrent); err != nil {
+		r.err = err
+		return nil
+	}
+	return data[start : start+n : start+n]
+}
+
+// sectionReader reads one section payload that must be an array of fields
+// fields; done checks that nothing follows it.
+func sectionReader(payload []byte, fields int) *Reader {
+	rd := bytes.NewReader(payload)
+	r := &Reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	r.count(fields, 1)
+	return r
+}
+
+func (r *Reader) done() error {
+	if r.err == nil && r.rd.Len() != 0 {
+		r.err = fmt.Errorf("%d trailing bytes", r.rd.Len())
+	}
+	return r.err
+}
+
+// The engine's own sections.
+
+func encodeCore(c *Capture, enc *msgpack.Encoder) error {
+	w := Writer{enc: enc}
+	w.len(3)
+	w.uint(c.snap.Index)
+	w.uint(c.snap.Events)
+	if w.err == nil {
+		w.err = enc.Encode(c.snap.Partners)
+	}
+	return w.err
+}
+
+func decodeCore(_ int, payload []byte, s *State) error {
+	r := sectionReader(payload, 3)
+	s.Index, s.Events = r.uint(), r.uint()
+	partners := r.partners(payload)
+	if err := r.done(); err != nil {
+		return err
+	}
+	return loadPartners(s, partners)
+}
+
+func encodeIdem(c *Capture, enc *msgpack.Encoder) error {
+	w := Writer{enc: enc}
+	w.len(1)
+	w.idem(c.snap.Idem)
+	return w.err
+}
+
+func decodeIdem(_ int, payload []byte, s *State) error {
+	r := sectionReader(payload, 1)
+	records := r.idem()
+	if err := r.done(); err != nil {
+		return err
+	}
+	return loadIdem(s, records)
+}
+
+func encodePayShards(c *Capture, enc *msgpack.Encoder) error {
+	w := Writer{enc: enc}
+	w.len(1)
+	w.wallets(c.snap.Wallets)
+	return w.err
+}
+
+func decodePayShards(_ int, payload []byte, s *State) error {
+	r := sectionReader(payload, 1)
+	wallets := r.wallets()
+	if err := r.done(); err != nil {
+		return err
+	}
+	return loadWallets(s, wallets)
+}
+
+func encodePayPay(c *Capture, enc *msgpack.Encoder) error {
+	w := Writer{enc: enc}
+	w.len(3)
+	w.uint(c.snap.Attempt)
+	w.cards(c.snap.Cards)
+	w.attempts(c.snap.Attempts)
+	return w.err
+}
+
+func decodePayPay(_ int, payload []byte, s *State) error {
+	r := sectionReader(payload, 3)
+	s.Attempt = r.uint()
+	cards, logs := r.cards(), r.attempts()
+	if err := r.done(); err != nil {
+		return err
+	}
+	if err := loadCards(s, cards); err != nil {
+		return err
+	}
+	return loadAttempts(s, logs)
+}

@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// TestDecodeBatchUnknownType: a well-formed event of a type this binary
+// does not know is ErrUnknownEventType, not ErrBadRecord, and the message names
+// the type, so recovery stops instead of treating the entry as corrupt.
+func TestDecodeBatchUnknownType(t *testing.T) {
+	for _, typ := range []int64{int64(EvAttemptsExpired) + 1, 200, 255} {
+		ok := must(NewEncoder().EncodeBatch([]*Event{{Type: EvIdemExpired, TimeMs: 1, Amount: 1}}))
+		data := batchOf(ok[1:], newRaw().arr(3).i(typ).i(1).i(1).out())
+		_, err := DecodeBatch(data)
+		if !errors.Is(err, ErrUnknownEventType) || errors.Is(err, ErrBadRecord) {
+			t.Fatalf("type %d: err %v, want ErrUnknownEventType alone", typ, err)
+		}
+		if want := "unknown event type " + strconv.FormatInt(typ, 10); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "event 1 ") {
+			t.Errorf("type %d: message %q does not name the type and the event", typ, err)
+		}
+	}
+	// Type 0, negative or beyond a byte: never a valid type, so broken.
+	for _, typ := range []int64{0, -1, 256} {
+		_, err := DecodeBatch(batchOf(newRaw().arr(3).i(typ).i(1).i(1).out()))
+		if !errors.Is(err, ErrBadRecord) || errors.Is(err, ErrUnknownEventType) {
+			t.Errorf("type %d: err %v, want ErrBadRecord", typ, err)
+		}
+	}
+}
+
+// withSections re-encodes a version 3 snapshot with its sections changed
+// by f.
+func withSections(t *testing.T, data []byte, f func([]sectionFrame) []sectionFrame) []byte {
+	t.Helper()
+	_, order, err := readSectionFrames(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make([]sectionFrame, len(order))
+	for i, fr := range order {
+		frames[i] = *fr
+	}
+	frames = f(frames)
+	r := newRaw().arr(2).i(SnapshotVersion).arr(len(frames))
+	for _, fr := range frames {
+		r.arr(3).s(fr.name).i(int64(fr.version)).b(fr.payload)
+	}
+	return r.out()
+}
+
+// TestDecodeSnapshotUnknownFormat: what a newer binary may write — another
+// container version, another section, another version of a section — is
+// ErrUnknownSnapshotFormat (never ErrBadRecord, which would move the file
+// aside), with a message naming it, from DecodeSnapshot and from
+// CheckSnapshotFormat alike.
+func TestDecodeSnapshotUnknownFormat(t *testing.T) {
+	good := mustSnapshot(t, goldenCardsState())
+	set := func(name string, version int) func([]sectionFrame) []sectionFrame {
+		return func(fs []sectionFrame) []sectionFrame {
+			for i := range fs {
+				if fs[i].name == name {
+					fs[i].version = version
+				}
+			}
+			return fs
+		}
+	}
+	cases := map[string]struct {
+		data []byte
+		want string
+	}{
+		"container version 99":              {newRaw().arr(2).i(99).arr(0).out(), "container version 99"},
+		"container version 99, other shape": {newRaw().arr(5).i(99).s("x").s("y").nil().nil().out(), "container version 99"},
+		"container version 0":               {newRaw().arr(2).i(0).arr(0).out(), "container version 0"},
+		"container version 1":               {newRaw().arr(7).i(1).i(0).i(0).nil().nil().nil().nil().out(), "container version 1"},
+		"unknown section": {withSections(t, good, func(fs []sectionFrame) []sectionFrame {
+			return append(fs, sectionFrame{name: "webhooks", version: 1, payload: []byte{0x90}})
+		}), `section "webhooks" (version 1)`},
+		"unknown section first": {withSections(t, good, func(fs []sectionFrame) []sectionFrame {
+			return append([]sectionFrame{{name: "paychat", version: 4, payload: []byte("anything")}}, fs...)
+		}), `section "paychat" (version 4)`},
+		"core version 2":    {withSections(t, good, set("core", 2)), `section "core" version 2`},
+		"paypay version 9":  {withSections(t, good, set("paypay", 9)), `section "paypay" version 9`},
+		"idem version 1000": {withSections(t, good, set("idem", 1000)), `section "idem" version 1000`},
+	}
+	for name, c := range cases {
+		_, err := DecodeSnapshot(c.data)
+		if !errors.Is(err, ErrUnknownSnapshotFormat) || errors.Is(err, ErrBadRecord) {
+			t.Errorf("%s: err %v, want ErrUnknownSnapshotFormat alone", name, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: message %q does not say %q", name, err, c.want)
+		}
+		if cerr := CheckSnapshotFormat(c.data); !errors.Is(cerr, ErrUnknownSnapshotFormat) {
+			t.Errorf("%s: CheckSnapshotFormat: %v", name, cerr)
+		}
+	}
+	for name, data := range map[string][]byte{"v3": good, "v2": must(snapshotV2Of(goldenCardsState()))} {
+		if err := CheckSnapshotFormat(data); err != nil {
+			t.Errorf("%s: CheckSnapshotFormat: %v", name, err)
+		}
+	}
+}
+
+// TestDecodeSnapshotContainerStructure: a section missing is that module's
+// empty state, unless it is core; a section twice, a name that is no
+// string, a payload that is no bin, or bytes after the container are
+// broken structure.
+func TestDecodeSnapshotContainerStructure(t *testing.T) {
+	full := goldenCardsState()
+	good := mustSnapshot(t, full)
+	without := func(name string) []byte {
+		return withSections(t, good, func(fs []sectionFrame) []sectionFrame {
+			return slices.DeleteFunc(fs, func(f sectionFrame) bool { return f.name == name })
+		})
+	}
+	s, err := DecodeSnapshot(without("paypay"))
+	if err != nil {
+		t.Fatalf("without paypay: %v", err)
+	}
+	if len(s.Cards) != 0 || len(s.Attempts) != 0 || len(s.Wallets) != len(full.Wallets) || len(s.Idem) != len(full.Idem) {
+		t.Fatalf("without paypay: %d cards, %d logs, %d wallets, %d records", len(s.Cards), len(s.Attempts), len(s.Wallets), len(s.Idem))
+	}
+	// Sections in another order decode to the same state (table order rules).
+	reversed := withSections(t, good, func(fs []sectionFrame) []sectionFrame { slices.Reverse(fs); return fs })
+	if s, err := DecodeSnapshot(reversed); err != nil || statesEqual(s, full) != "" {
+		t.Fatalf("sections reversed: %v", err)
+	}
+	cases := map[string][]byte{
+		"without core": without("core"),
+		"idem twice": withSections(t, good, func(fs []sectionFrame) []sectionFrame {
+			return append(fs, fs[1])
+		}),
+		"empty name": withSections(t, good, func(fs []sectionFrame) []sectionFrame {
+			return append(fs, sectionFrame{name: "", version: 1, payload: []byte{0x90}})
+		}),
+		"payload not bin":     newRaw().arr(2).i(3).arr(1).arr(3).s("core").i(1).s("x").out(),
+		"name not string":     newRaw().arr(2).i(3).arr(1).arr(3).i(1).i(1).b([]byte{0x90}).out(),
+		"negative version":    newRaw().arr(2).i(3).arr(1).arr(3).s("core").i(-1).b([]byte{0x90}).out(),
+		"section of 2":        newRaw().arr(2).i(3).arr(1).arr(2).s("core").i(1).out(),
+		"container of 3":      newRaw().arr(3).i(3).arr(0).nil().out(),
+		"trailing bytes":      append(slices.Clone(good), 0xc0),
+		"bin beyond the end":  good[:len(good)-3],
+		"core payload broken": withSections(t, good, func(fs []sectionFrame) []sectionFrame { fs[0].payload = fs[0].payload[:5]; return fs }),
+		"core trailing bytes": withSections(t, good, func(fs []sectionFrame) []sectionFrame {
+			fs[0].payload = append(slices.Clone(fs[0].payload), 0x01)
+			return fs
+		}),
+	}
+	for name, data := range cases {
+		if _, err := DecodeSnapshot(data); !errors.Is(err, ErrBadRecord) || errors.Is(err, ErrUnknownSnapshotFormat) {
+			t.Errorf("%s: err %v, want ErrBadRecord alone", name, err)
+		}
+	}
+}
+
+// TestRegisterSnapshotSection: a module's section is written, read back,
+// and refused when malformed or registered twice.
+func TestRegisterSnapshotSection(t *testing.T) {
+	saved := snapshotSections
+	t.Cleanup(func() { snapshotSections = saved })
+	snapshotSections = slices.Clone(saved)
+	var got []byte
+	RegisterSnapshotSection(SnapshotSection{Name: "test", Version: 2, Reads: []int{1, 2},
+		Encode: func(_ *Capture, enc *msgpack.Encoder) error { return enc.EncodeString("hello") },
+		Decode: func(version int, payload []byte, _ *State) error {
+			got = append([]byte{byte(version)}, payload...)
+			return nil
+		}})
+	if _, err := DecodeSnapshot(mustSnapshot(t, goldenState())); err != nil {
+		t.Fatal(err)
+	}
+	if want := append([]byte{2, 0xa5}, "hello"...); !bytes.Equal(got, want) {
+		t.Fatalf("the registered section read %x, want %x", got, want)
+	}
+	for name, sec := range map[string]SnapshotSection{
+		"twice":         {Name: "core", Version: 1, Reads: []int{1}, Encode: encodeCore, Decode: decodeCore},
+		"writes unread": {Name: "x", Version: 2, Reads: []int{1}, Encode: encodeCore, Decode: decodeCore},
+		"no decode":     {Name: "y", Version: 1, Reads: []int{1}, Encode: encodeCore},
+	} {
+		mustPanic(t, name, func() { RegisterSnapshotSection(sec) })
+	}
+}
+
+// FuzzSnapshotSection feeds each section decoder arbitrary payloads on top
+// of a state holding the golden partners: it must not panic, and what it
+// accepts must survive a snapshot round trip.
+func FuzzSnapshotSection(f *testing.F) {
+	data, err := goldenCardsState().EncodeSnapshot()
+	if err != nil {
+		f.Fatal(err)
+	}
+	base, _, err := readSectionFrames(data)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, sec := range snapshotSections {
+		f.Add(uint8(i), base[sec.Name].payload)
+		f.Add(uint8(i), []byte{0x90})
+	}
+	f.Add(uint8(3), []byte{0x93, 0x05, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x90})
+	f.Add(uint8(1), []byte{0x91, 0xdd, 0x00, 0x04, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, sel uint8, payload []byte) {
+		sec := snapshotSections[int(sel)%len(snapshotSections)]
+		s := NewState()
+		if sec.Name != "core" {
+			if err := decodeCore(1, base["core"].payload, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sec.Decode(sec.Version, payload, s); err != nil {
+			return
+		}
+		again, err := DecodeSnapshot(mustSnapshot(t, s))
+		if err != nil {
+			t.Fatalf("section %s: accepted payload does not survive a snapshot: %v", sec.Name, err)
+		}
+		if diff := statesEqual(s, again); diff != "" {
+			t.Fatalf("section %s: state differs after a snapshot in %s", sec.Name, diff)
+		}
+	})
+}
