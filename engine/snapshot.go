@@ -79,9 +79,10 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 // finished before an expiry event is applied.
 type Capture struct {
 	snap   *snapshot
-	order  []IdemKey // keys alive at the capture's index, in expiry order
-	next   int       // order[:next] have their records in snap.Idem
-	copied bool      // all of them
+	order  []IdemKey      // keys alive at the capture's index, in expiry order
+	next   int            // order[:next] have their records in snap.Idem
+	copied bool           // all of them
+	copies map[string]any // module sections' own copies (SnapshotSection.Copy)
 }
 
 // Errors of a capture copied in steps.
@@ -103,7 +104,12 @@ func (s *State) Capture() *Capture {
 // idempotency records: a pass over the wallets, codes, partners and audit
 // records, and a copy of the records' keys in expiry order.
 func (s *State) CaptureStart() *Capture {
-	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys()}
+	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys(), copies: map[string]any{}}
+	for _, sec := range snapshotSections {
+		if sec.Copy != nil {
+			c.copies[sec.Name] = sec.Copy(s)
+		}
+	}
 	c.snap.Idem = make([]idemEntry, 0, len(c.order))
 	c.CopyRecords(s, 0) // marks a capture without records as copied; cannot fail
 	return c

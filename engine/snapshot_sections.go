@@ -59,6 +59,12 @@ type SnapshotSection struct {
 	// captured state; it runs off the committer's goroutine and must only
 	// read the capture.
 	Encode func(c *Capture, enc *msgpack.Encoder) error
+	// Copy and EncodeCopy replace Encode for a module that owns its state
+	// (RegisterState): Copy takes what the snapshot holds of it at the
+	// capture's index, on the committer's goroutine, deep enough that Apply
+	// may go on changing s; EncodeCopy encodes that copy off it.
+	Copy       func(s *State) any
+	EncodeCopy func(copy any, enc *msgpack.Encoder) error
 	// Decode rebuilds the section's part of s from a payload of the given
 	// version (one of Reads). s already holds the sections before this one
 	// in the table.
@@ -86,8 +92,9 @@ const (
 // function: the table is read without a lock.
 func RegisterSnapshotSection(sec SnapshotSection) {
 	switch {
-	case sec.Name == "" || len(sec.Name) > maxSectionName || sec.Encode == nil || sec.Decode == nil:
-		panic(fmt.Sprintf("engine: snapshot section %q: name, Encode and Decode are required", sec.Name))
+	case sec.Name == "" || len(sec.Name) > maxSectionName || sec.Decode == nil ||
+		(sec.Encode == nil) == (sec.Copy == nil) || (sec.Copy == nil) != (sec.EncodeCopy == nil):
+		panic(fmt.Sprintf("engine: snapshot section %q: name, Decode, and Encode or Copy with EncodeCopy are required", sec.Name))
 	case !slices.Contains(sec.Reads, sec.Version):
 		panic(fmt.Sprintf("engine: snapshot section %q writes version %d but does not read it", sec.Name, sec.Version))
 	case findSection(sec.Name) != nil:
@@ -133,7 +140,13 @@ func encodeContainer(c *Capture) ([]byte, error) {
 	enc := msgpack.NewEncoder(&section)
 	for _, sec := range snapshotSections {
 		section.Reset()
-		if err := sec.Encode(c, enc); err != nil {
+		var err error
+		if sec.Copy != nil {
+			err = sec.EncodeCopy(c.copies[sec.Name], enc)
+		} else {
+			err = sec.Encode(c, enc)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("engine: encode snapshot section %q: %w", sec.Name, err)
 		}
 		w.len(3)
