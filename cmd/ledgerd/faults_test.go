@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -816,7 +817,13 @@ type ftFloodStats struct {
 // deducts (unique references, amount 1) to userOf(conn) for d.
 func ftFlood(t *testing.T, p *ledgerProc, key, phase string, conns int, d time.Duration, userOf func(int) string) ftFloodStats {
 	t.Helper()
-	c := &fasthttp.Client{MaxConnsPerHost: conns + 16, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second, MaxIdleConnDuration: time.Minute}
+	// 2,000 connections opened at once can overflow the listen backlog on a
+	// loaded machine, and the kernel then retries SYNs after 1 s, 3 s...:
+	// the client's default 3 s dial timeout would call that "no answer".
+	// The server is judged on answering, so the client waits as long for a
+	// connection as for an answer.
+	c := &fasthttp.Client{MaxConnsPerHost: conns + 16, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second, MaxIdleConnDuration: time.Minute,
+		Dial: func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, 15*time.Second) }}
 	defer c.CloseIdleConnections()
 	var (
 		wg  sync.WaitGroup
