@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
 	"ledgerd/engine/payshards"
 )
 
@@ -107,7 +110,31 @@ func TestDecodeBatchUnknownType(t *testing.T) {
 			t.Errorf("%s: error %v wraps ErrBadRecord", name, err)
 		}
 	}
+	// The message names the type and the event, so recovery stops and says
+	// what it met instead of treating the entry as corrupt.
+	for _, typ := range []int64{int64(paypay.EvAttemptsExpired) + 1, 200, 255} {
+		ok := must(engine.NewEncoder().EncodeBatch([]engine.Event{&engine.ReferencesExpired{Stamp: at(1), CutoffMs: 1}}))
+		data := batchOf(ok[1:], newRaw().arr(3).i(typ).i(1).i(1).out())
+		_, err := engine.DecodeBatch(data)
+		if !errors.Is(err, engine.ErrUnknownEventType) || errors.Is(err, engine.ErrBadRecord) {
+			t.Fatalf("type %d: err %v, want ErrUnknownEventType alone", typ, err)
+		}
+		if want := "unknown event type " + strconv.FormatInt(typ, 10); !strings.Contains(err.Error(), want) || !eventOne.MatchString(err.Error()) {
+			t.Errorf("type %d: message %q does not name the type and the event", typ, err)
+		}
+	}
+	// Type 0, negative or beyond a byte: never a valid type, so broken.
+	for _, typ := range []int64{0, -1, 256} {
+		_, err := engine.DecodeBatch(batchOf(newRaw().arr(3).i(typ).i(1).i(1).out()))
+		if !errors.Is(err, engine.ErrBadRecord) || errors.Is(err, engine.ErrUnknownEventType) {
+			t.Errorf("type %d: err %v, want ErrBadRecord", typ, err)
+		}
+	}
 }
+
+// eventOne finds the second event of a batch named in a message ("event 1:"
+// or "event 1 of the batch").
+var eventOne = regexp.MustCompile(`\bevent 1\b`)
 
 // TestBatchEncodeWritesOnlyTypeFields: an event is written as its type,
 // its time and the fields its table row lists, nothing else.

@@ -69,6 +69,14 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	add(applyAll(engine.NewState(), randomEvents(8, 60)))
 	add(goldenCardsState())
 	add(applyAll(engine.NewState(), randomEvents(9, 300)))
+	for _, s := range []*engine.State{goldenState(), goldenCardsState(), applyAll(engine.NewState(), randomEvents(8, 60))} {
+		v2, err := engine.SnapshotV2Of(s) // the released format, read for good
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(v2)
+	}
+	f.Add([]byte{0x92, 0x63, 0x90}) // container version 99
 	f.Add([]byte{})
 	f.Add([]byte("garbage"))
 	f.Add([]byte{0x97, 0x01, 0x00, 0x00, 0xc0, 0xc0, 0xc0, 0xc0})

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -187,20 +188,20 @@ func statesEqual(a, b *engine.State) string {
 
 // snapshotGoldenV2 checks that the version 2 golden file name, never
 // regenerated, decodes to s and is what the version 2 layout gives for s.
-func snapshotGoldenV2(t *testing.T, name string, s *State) {
+func snapshotGoldenV2(t *testing.T, name string, s *engine.State) {
 	t.Helper()
 	want, err := readGolden(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeSnapshot(want)
+	got, err := engine.DecodeSnapshot(want)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := statesEqual(s, got); diff != "" {
 		t.Fatalf("v2 golden snapshot decodes to a different state (%s)", diff)
 	}
-	if v2, err := snapshotV2Of(s); err != nil || !bytes.Equal(v2, want) {
+	if v2, err := engine.SnapshotV2Of(s); err != nil || !bytes.Equal(v2, want) {
 		t.Fatalf("the v2 layout of the state is not the golden file (err %v)", err)
 	}
 	if again := mustSnapshot(t, got); !bytes.Equal(again, mustSnapshot(t, s)) {
@@ -253,12 +254,13 @@ func mustSnapshot(t *testing.T, s *engine.State) []byte {
 	return b
 }
 
-// snapshot is a hand-made snapshot, written by encodeSnap in the layout
-// engine/snapshot.go documents (version 2), without EncodeSnapshot's
-// sorting or checks. TestEncodeSnapMirrorsEncoder holds it to the engine's
-// encoder byte for byte.
+// snapshot is a hand-made snapshot, written by encodeSnap in the
+// version 3 container and by encodeSnapV2 in the version 2 layout, as
+// engine/snapshot_sections.go and engine/snapshot_v2.go document them,
+// without EncodeSnapshot's sorting or checks. TestEncodeSnapMirrorsEncoder
+// holds both to the engine's encoders byte for byte.
 type snapshot struct {
-	Version  int
+	Version  int // unused by the writers: each writes its own version
 	Index    uint64
 	Events   uint64
 	Attempt  uint64
@@ -290,23 +292,30 @@ type attemptEntry struct {
 	Items   []engine.Attempt
 }
 
-// encodeSnap encodes a hand-made snapshot, bypassing EncodeSnapshot's
-// checks and sorting.
-func encodeSnap(t *testing.T, snap snapshot) []byte {
+// The element lists, in the encodings both layouts share.
+
+func (r *raw) partners(t *testing.T, ps []engine.Partner) *raw {
 	t.Helper()
-	r := newRaw().arr(10).i(int64(snap.Version)).u(snap.Index).u(snap.Events).u(snap.Attempt)
-	if err := r.enc.Encode(snap.Partners); err != nil {
+	if err := r.enc.Encode(ps); err != nil {
 		t.Fatal(err)
 	}
-	r.arr(len(snap.Wallets))
-	for _, w := range snap.Wallets {
+	return r
+}
+
+func (r *raw) wallets(ws []walletEntry) *raw {
+	r.arr(len(ws))
+	for _, w := range ws {
 		r.arr(3).s(w.User).i(w.Balance).arr(len(w.Refundable))
 		for _, x := range w.Refundable {
 			r.arr(2).s(x.Partner).i(x.Amount)
 		}
 	}
-	r.arr(len(snap.Idem))
-	for _, e := range snap.Idem {
+	return r
+}
+
+func (r *raw) idem(es []idemEntry) *raw {
+	r.arr(len(es))
+	for _, e := range es {
 		rec := e.Record
 		r.arr(9).s(e.Key.Partner).i(int64(e.Key.Scope)).s(e.Key.Reference).
 			s(rec.User).i(rec.Amount).i(int64(rec.Code)).i(rec.Value).i(rec.TimeMs)
@@ -316,18 +325,63 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 			r.arr(6).s(d.RequestID).s(d.RedemptionID).s(d.Tier).s(d.Label).i(d.ExpiresMs).i(d.RedeemedMs)
 		}
 	}
-	r.arr(len(snap.Cards))
-	for _, e := range snap.Cards {
+	return r
+}
+
+func (r *raw) cards(cs []cardEntry) *raw {
+	r.arr(len(cs))
+	for _, e := range cs {
 		c := e.Card
 		r.arr(9).s(e.Code).s(c.Partner).s(c.Tier).s(c.Label).i(c.IssuedMs).i(c.ExpiresMs).i(c.RevokedMs).i(c.RedeemedMs).s(c.RedemptionID)
 	}
-	r.arr(len(snap.Attempts))
-	for _, e := range snap.Attempts {
+	return r
+}
+
+func (r *raw) attempts(as []attemptEntry) *raw {
+	r.arr(len(as))
+	for _, e := range as {
 		r.arr(2).s(e.Partner).arr(len(e.Items))
 		for _, a := range e.Items {
 			r.arr(6).u(a.Seq).i(a.TimeMs).s(a.Card).i(int64(a.Action)).i(int64(a.Outcome)).s(a.RequestID)
 		}
 	}
+	return r
+}
+
+// encodeSnap encodes a hand-made snapshot in the current container
+// (version 3: [3, [[name, version, payload bin]...]]), its sections in the
+// engine's table order, bypassing EncodeSnapshot's checks and sorting.
+func encodeSnap(t *testing.T, snap snapshot) []byte {
+	t.Helper()
+	sections := map[string]func() []byte{
+		"core": func() []byte {
+			return newRaw().arr(3).u(snap.Index).u(snap.Events).partners(t, snap.Partners).out()
+		},
+		"idem":      func() []byte { return newRaw().arr(1).idem(snap.Idem).out() },
+		"payshards": func() []byte { return newRaw().arr(1).wallets(snap.Wallets).out() },
+		"paypay": func() []byte {
+			return newRaw().arr(3).u(snap.Attempt).cards(snap.Cards).attempts(snap.Attempts).out()
+		},
+	}
+	names := engine.SnapshotSectionNames() // "core v1", in table order
+	r := newRaw().arr(2).i(engine.SnapshotVersion).arr(len(names))
+	for _, n := range names {
+		name, _, _ := strings.Cut(n, " ")
+		payload := sections[name]
+		if payload == nil {
+			t.Fatalf("encodeSnap does not know the layout of section %q", n)
+		}
+		r.arr(3).s(name).i(1).b(payload())
+	}
+	return r.out()
+}
+
+// encodeSnapV2 encodes a hand-made snapshot in the version 2 layout
+// (snap.Version aside: it writes 2).
+func encodeSnapV2(t *testing.T, snap snapshot) []byte {
+	t.Helper()
+	r := newRaw().arr(10).i(2).u(snap.Index).u(snap.Events).u(snap.Attempt).partners(t, snap.Partners).
+		wallets(snap.Wallets).idem(snap.Idem).cards(snap.Cards).attempts(snap.Attempts)
 	if err := r.enc.EncodeMapLen(0); err != nil {
 		t.Fatal(err)
 	}

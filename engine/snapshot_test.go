@@ -279,6 +279,13 @@ func TestSnapshotGolden(t *testing.T) {
 	snapshotGolden(t, "snapshot_v3.golden", s)
 }
 
+// TestSnapshotGoldenV2: the version 2 file, written by the released
+// binaries, still decodes to the state it was made from (principle 8).
+// Never regenerate it.
+func TestSnapshotGoldenV2(t *testing.T) {
+	snapshotGoldenV2(t, "snapshot_v2.golden", goldenState())
+}
+
 // snapshotOf is s's content as a hand-made snapshot in the order
 // EncodeSnapshot writes it.
 func snapshotOf(s *engine.State) snapshot {
@@ -306,13 +313,17 @@ func snapshotOf(s *engine.State) snapshot {
 }
 
 // TestEncodeSnapMirrorsEncoder: the hand-made snapshots of the reject
-// tests are written in the engine's own layout (else they would test the
-// helper, not the decoder).
+// tests are written in the engine's own layouts, the version 3 container
+// and the version 2 one (else they would test the helper, not the
+// decoder).
 func TestEncodeSnapMirrorsEncoder(t *testing.T) {
 	for name, s := range map[string]*engine.State{"empty": engine.NewState(), "golden": goldenState(), "cards golden": goldenCardsState(),
 		"random": applyAll(engine.NewState(), randomEvents(5, 1500))} {
 		if got, want := encodeSnap(t, snapshotOf(s)), mustSnapshot(t, s); !bytes.Equal(got, want) {
 			t.Errorf("%s: encodeSnap writes\n%x\nEncodeSnapshot writes\n%x", name, got, want)
+		}
+		if got, want := encodeSnapV2(t, snapshotOf(s)), must(engine.SnapshotV2Of(s)); !bytes.Equal(got, want) {
+			t.Errorf("%s: encodeSnapV2 writes\n%x\nthe v2 writer writes\n%x", name, got, want)
 		}
 	}
 }
@@ -327,29 +338,34 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 	shortKey.Keys = []engine.APIKey{{ID: "k1", Hash: keyHash(1)[:31]}}
 	longKey := good
 	longKey.Keys = []engine.APIKey{{ID: "k1", Hash: append(keyHash(1), 0)}}
+	dupIdem := []idemEntry{{Key: engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "r"}}, {Key: engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "r"}}}
 	cases := map[string][]byte{
-		"empty":               nil,
-		"garbage":             []byte("not a snapshot"),
-		"version 0":           encodeSnap(t, snapshot{Version: 0}),
-		"version 1":           encodeSnap(t, snapshot{Version: 1}),
-		"version 3":           encodeSnap(t, snapshot{Version: 3}),
-		"partner without id":  encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{noID}}),
-		"partner short key":   encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{shortKey}}),
-		"partner long key":    encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{longKey}}),
-		"duplicate partner":   encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{good, good}}),
-		"negative balance":    encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: -1}}}),
-		"balance above max":   encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: engine.MaxBalance + 1}}}),
-		"zero refundable":     encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []engine.Refundable{{"p", 0}}}}}),
-		"negative refundable": encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []engine.Refundable{{"p", -3}}}}}),
-		"duplicate wallet":    encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u"}, {User: "u"}}}),
-		"duplicate idem":      encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Idem: []idemEntry{{Key: engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "r"}}, {Key: engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "r"}}}}),
-		"truncated":           mustSnapshot(t, goldenState())[:40],
+		"empty":                 nil,
+		"garbage":               []byte("not a snapshot"),
+		"v2 partner without id": encodeSnapV2(t, snapshot{Partners: []engine.Partner{noID}}),
+		"v2 negative balance":   encodeSnapV2(t, snapshot{Wallets: []walletEntry{{User: "u", Balance: -1}}}),
+		"v2 duplicate idem":     encodeSnapV2(t, snapshot{Idem: dupIdem}),
+		"v2 truncated":          must(engine.SnapshotV2Of(goldenState()))[:40],
+		"not an array":          {0x03},
+		"empty array":           {0x90},
+		"version not an int":    {0x92, 0xa1, 'x', 0x90},
+		"partner without id":    encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{noID}}),
+		"partner short key":     encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{shortKey}}),
+		"partner long key":      encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{longKey}}),
+		"duplicate partner":     encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{good, good}}),
+		"negative balance":      encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: -1}}}),
+		"balance above max":     encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: engine.MaxBalance + 1}}}),
+		"zero refundable":       encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []engine.Refundable{{"p", 0}}}}}),
+		"negative refundable":   encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []engine.Refundable{{"p", -3}}}}}),
+		"duplicate wallet":      encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u"}, {User: "u"}}}),
+		"duplicate idem":        encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Idem: dupIdem}),
+		"truncated":             mustSnapshot(t, goldenState())[:40],
 	}
 	for name, data := range cases {
 		if s, err := engine.DecodeSnapshot(data); err == nil {
 			t.Errorf("%s: accepted (%d partners, %d wallets)", name, len(s.Partners), len(s.Wallets))
-		} else if !errors.Is(err, engine.ErrBadRecord) {
-			t.Errorf("%s: error %v does not wrap engine.ErrBadRecord", name, err)
+		} else if !errors.Is(err, engine.ErrBadRecord) || errors.Is(err, engine.ErrUnknownSnapshotFormat) {
+			t.Errorf("%s: error %v does not wrap engine.ErrBadRecord alone", name, err)
 		}
 	}
 }
@@ -372,20 +388,28 @@ func TestDecodeSnapshotDuplicateKeyHash(t *testing.T) {
 // the data they announce. A five-byte header announcing 2^32-1 wallets must
 // not make the decoder allocate for them (it would take the process down
 // with an out-of-memory fatal error instead of returning engine.ErrBadRecord).
-// Measured with a header of 2^18 idem entries, which is safe to allocate.
+// Measured with a header of 2^18 idem entries, which is safe to allocate,
+// in both formats.
 func TestDecodeSnapshotAllocation(t *testing.T) {
-	// [version 1, index 0, events 0, partners nil, wallets nil, idem array32(2^18) ...]
-	data := []byte{0x97, 0x01, 0x00, 0x00, 0xc0, 0xc0, 0xdd, 0x00, 0x04, 0x00, 0x00}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	_, err := engine.DecodeSnapshot(data)
-	runtime.ReadMemStats(&after)
-	if err == nil {
-		t.Fatal("truncated snapshot accepted")
-	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
-		t.Errorf("DecodeSnapshot allocated %d MiB for an %d-byte input announcing 2^18 entries", grew>>20, len(data))
+	big := []byte{0xdd, 0x00, 0x04, 0x00, 0x00} // array32 of 2^18
+	// v2: [version 2, index 0, events 0, seq 0, partners [], wallets [], idem array32(2^18) ...]
+	v2 := append([]byte{0x9a, 0x02, 0x00, 0x00, 0x00, 0x90, 0x90}, big...)
+	// v3: [3, [[core, 1, [0, 0, []]], [idem, 1, [array32(2^18) ...]]]]
+	core := newRaw().arr(3).i(0).i(0).arr(0).out()
+	idem := append([]byte{0x91}, big...)
+	v3 := newRaw().arr(2).i(3).arr(2).arr(3).s("core").i(1).b(core).arr(3).s("idem").i(1).b(idem).out()
+	for name, data := range map[string][]byte{"v2": v2, "v3": v3} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := engine.DecodeSnapshot(data)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, engine.ErrBadRecord) {
+			t.Fatalf("%s: truncated snapshot: err %v, want ErrBadRecord", name, err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+			t.Errorf("%s: DecodeSnapshot allocated %d MiB for an %d-byte input announcing 2^18 entries", name, grew>>20, len(data))
+		}
 	}
 }
 

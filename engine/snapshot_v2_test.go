@@ -13,7 +13,7 @@ import (
 func encodeSnapshotV2(snap *snapshot) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
-	w := writer{enc: enc}
+	w := Writer{enc: enc}
 	w.len(snapshotV2Fields)
 	w.int(snapshotVersion2)
 	w.uint(snap.Index)

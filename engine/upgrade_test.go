@@ -4,36 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// TestDecodeBatchUnknownType: a well-formed event of a type this binary
-// does not know is ErrUnknownEventType, not ErrBadRecord, and the message names
-// the type, so recovery stops instead of treating the entry as corrupt.
-func TestDecodeBatchUnknownType(t *testing.T) {
-	for _, typ := range []int64{int64(EvAttemptsExpired) + 1, 200, 255} {
-		ok := must(NewEncoder().EncodeBatch([]*Event{{Type: EvIdemExpired, TimeMs: 1, Amount: 1}}))
-		data := batchOf(ok[1:], newRaw().arr(3).i(typ).i(1).i(1).out())
-		_, err := DecodeBatch(data)
-		if !errors.Is(err, ErrUnknownEventType) || errors.Is(err, ErrBadRecord) {
-			t.Fatalf("type %d: err %v, want ErrUnknownEventType alone", typ, err)
-		}
-		if want := "unknown event type " + strconv.FormatInt(typ, 10); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "event 1 ") {
-			t.Errorf("type %d: message %q does not name the type and the event", typ, err)
-		}
-	}
-	// Type 0, negative or beyond a byte: never a valid type, so broken.
-	for _, typ := range []int64{0, -1, 256} {
-		_, err := DecodeBatch(batchOf(newRaw().arr(3).i(typ).i(1).i(1).out()))
-		if !errors.Is(err, ErrBadRecord) || errors.Is(err, ErrUnknownEventType) {
-			t.Errorf("type %d: err %v, want ErrBadRecord", typ, err)
-		}
-	}
-}
+// Internal tests of the snapshot container: they reach its reader
+// (readSectionFrames) and its table (snapshotSections). The states they use
+// come from the golden files (internal_helpers_test.go). The unknown event
+// type tests are external: TestDecodeBatchUnknownType in codec_test.go.
 
 // withSections re-encodes a version 3 snapshot with its sections changed
 // by f.
