@@ -98,6 +98,9 @@ type Op struct {
 	Cmd    any
 	Result any
 	Scope  engine.Scope
+	// Fingerprint (with Amount) is what a retry of such a command must
+	// repeat to reuse its Reference.
+	Fingerprint string
 
 	Status        Status
 	Balance       int64 // new balance, current balance or refundable: see Status
@@ -146,6 +149,9 @@ func (op *Op) idemKey() engine.IdemKey {
 // fingerprint is what a retry must repeat to reuse a reference: user and
 // amount for PayShards, the code for an Idempotency-Key.
 func (op *Op) fingerprint() (string, int64) {
+	if op.Scope != 0 {
+		return op.Fingerprint, op.Amount
+	}
 	if op.Kind == KindRedeem {
 		return op.Card, 0
 	}

@@ -52,7 +52,7 @@ func TestApplyEveryType(t *testing.T) {
 	if s.Wallets["u1"].Balance != 1500 {
 		t.Fatal("credit")
 	}
-	if r := s.Idem[engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "c2"}]; r != (engine.IdemRecord{User: "u1", Amount: 500, Code: engine.CodeOK, Value: 1500, TimeMs: 4}) {
+	if r := s.Idem[engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "c2"}]; r != (engine.IdemRecord{Fingerprint: "u1", Amount: 500, Code: engine.CodeOK, Value: 1500, TimeMs: 4}) {
 		t.Fatalf("credit idem record %+v", r)
 	}
 
@@ -235,7 +235,7 @@ func TestIdemOf(t *testing.T) {
 		}
 	}
 	_, r, _ := engine.IdemOf(&payshards.DeductRejected{Stamp: at(8), Partner: "p", User: "u", Reference: "ref", Amount: 5, Code: payshards.CodeInsufficient, Balance: 3})
-	if r != (engine.IdemRecord{User: "u", Amount: 5, Code: payshards.CodeInsufficient, Value: 3, TimeMs: 8}) {
+	if r != (engine.IdemRecord{Fingerprint: "u", Amount: 5, Code: payshards.CodeInsufficient, Value: 3, TimeMs: 8}) {
 		t.Fatalf("RecordOf %+v", r)
 	}
 	if !r.Matches("u", 5) || r.Matches("u", 6) || r.Matches("v", 5) {

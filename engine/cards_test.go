@@ -69,7 +69,7 @@ func TestApplyAttempt(t *testing.T) {
 		t.Fatalf("ApplyCard working state %+v differs from State %+v", working, *c)
 	}
 	rec, ok := s.Idem[engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "key-A"}]
-	wantRec := engine.IdemRecord{User: "c1", Code: engine.CodeOK, TimeMs: 200, Detail: &engine.RedeemDetail{RequestID: "req_r", RedemptionID: "rdm_1",
+	wantRec := engine.IdemRecord{Fingerprint: "c1", Code: engine.CodeOK, TimeMs: 200, Detail: &engine.RedeemDetail{RequestID: "req_r", RedemptionID: "rdm_1",
 		Tier: "gold", Label: "Gold", ExpiresMs: 1000, RedeemedMs: 200}}
 	if !ok || !reflect.DeepEqual(rec, wantRec) {
 		t.Fatalf("Idempotency-Key record %+v, want %+v", rec, wantRec)
@@ -427,7 +427,7 @@ func TestIdemOfCards(t *testing.T) {
 	ev := &paypay.CodeAttempt{Stamp: at(9), Partner: "pp", Code: "c", Action: paypay.ActionRedeem, Outcome: paypay.ResultExpired,
 		RequestID: "rq", RedemptionID: "", Key: "K", Tier: "t", Label: "l", ExpiresMs: 8}
 	_, r, _ := engine.IdemOf(ev)
-	if !reflect.DeepEqual(r, engine.IdemRecord{User: "c", Code: paypay.ResultExpired, TimeMs: 9, Detail: &engine.RedeemDetail{RequestID: "rq", Tier: "t", Label: "l", ExpiresMs: 8}}) {
+	if !reflect.DeepEqual(r, engine.IdemRecord{Fingerprint: "c", Code: paypay.ResultExpired, TimeMs: 9, Detail: &engine.RedeemDetail{RequestID: "rq", Tier: "t", Label: "l", ExpiresMs: 8}}) {
 		t.Fatalf("RecordOf attempt %+v", r)
 	}
 	if !r.Matches("c", 0) || r.Matches("d", 0) {
@@ -465,7 +465,7 @@ func TestDecodeSnapshotRejectsCards(t *testing.T) {
 	}
 	control := snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{p}, Cards: []cardEntry{{Code: "c1", Card: card}, {Code: "c2", Card: card}},
 		Attempts: []attemptEntry{{Partner: "pp", Items: []engine.Attempt{att(1), att(2)}}}, Attempt: 2,
-		Idem: []idemEntry{{Key: engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "K"}, Record: engine.IdemRecord{User: "c1", Detail: &engine.RedeemDetail{RequestID: "r"}}}}}
+		Idem: []idemEntry{{Key: engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "K"}, Record: engine.IdemRecord{Fingerprint: "c1", Detail: &engine.RedeemDetail{RequestID: "r"}}}}}
 	s, err := engine.DecodeSnapshot(encodeSnap(t, control))
 	if err != nil {
 		t.Fatalf("control snapshot rejected: %v", err)

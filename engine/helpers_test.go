@@ -318,7 +318,7 @@ func (r *raw) idem(es []idemEntry) *raw {
 	for _, e := range es {
 		rec := e.Record
 		r.arr(9).s(e.Key.Partner).i(int64(e.Key.Scope)).s(e.Key.Reference).
-			s(rec.User).i(rec.Amount).i(int64(rec.Code)).i(rec.Value).i(rec.TimeMs)
+			s(rec.Fingerprint).i(rec.Amount).i(int64(rec.Code)).i(rec.Value).i(rec.TimeMs)
 		if d := rec.Detail; d == nil {
 			r.nil()
 		} else {

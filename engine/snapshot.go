@@ -215,7 +215,7 @@ func (w *Writer) idem(es []idemEntry) {
 		w.int(int64(e.Key.Scope))
 		w.str(e.Key.Reference)
 		r := e.Record
-		w.str(r.User)
+		w.str(r.Fingerprint)
 		w.int(r.Amount)
 		w.int(int64(r.Code))
 		w.int(r.Value)
@@ -357,7 +357,7 @@ func (r *Reader) idem() []idemEntry {
 		}
 		e := &out[i]
 		e.Key.Partner, e.Key.Scope, e.Key.Reference = r.str(), Scope(r.small(255)), r.str()
-		e.Record.User, e.Record.Amount, e.Record.Code = r.str(), r.int(), Code(r.small(255))
+		e.Record.Fingerprint, e.Record.Amount, e.Record.Code = r.str(), r.int(), Code(r.small(255))
 		e.Record.Value, e.Record.TimeMs = r.int(), r.int()
 		if r.err != nil {
 			return nil

@@ -53,16 +53,24 @@ type IdemKey struct {
 	Reference string
 }
 
-// IdemRecord is the first outcome for an IdemKey: a retry gets it again.
-// For a PayPay.cards Idempotency-Key, User holds the redeem code the
-// request named and Detail what its response showed.
+// IdemRecord is the first outcome for an IdemKey, one shape for every
+// API: a retry that repeats the fingerprint gets the outcome again; one
+// that does not is a conflict. Records expire by their scope's retention
+// class (RegisterScope).
+//
+//   - Fingerprint and Amount are what a retry must repeat, as the scope's
+//     module defines it: PayShards the user id and the amount, PayPay.cards
+//     the redeem code (Amount 0).
+//   - Code and Value are the typed outcome: the module's result code and
+//     the number its answer shows (PayShards: the balance or refundable).
+//   - Detail is the rest of a PayPay.cards redeem answer.
 type IdemRecord struct {
-	User   string
-	Amount int64
-	Code   Code
-	Value  int64 // new balance on success, else the event's Balance
-	TimeMs int64
-	Detail *RedeemDetail `msgpack:",omitempty"`
+	Fingerprint string
+	Amount      int64
+	Code        Code
+	Value       int64
+	TimeMs      int64
+	Detail      *RedeemDetail `msgpack:",omitempty"`
 }
 
 // RedeemDetail is what a redeem response showed, kept so a retry with the
@@ -78,8 +86,8 @@ type RedeemDetail struct {
 }
 
 // Matches reports whether a retried command carries the original parameters.
-func (r IdemRecord) Matches(user string, amount int64) bool {
-	return r.User == user && r.Amount == amount
+func (r IdemRecord) Matches(fingerprint string, amount int64) bool {
+	return r.Fingerprint == fingerprint && r.Amount == amount
 }
 
 // Partner is a partner account of one API.

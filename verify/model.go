@@ -157,7 +157,7 @@ func recordsEqual(a, b engine.IdemRecord) bool {
 }
 
 func recordText(r engine.IdemRecord) string {
-	s := fmt.Sprintf("{user %q amount %d code %d value %d time %d", r.User, r.Amount, r.Code, r.Value, r.TimeMs)
+	s := fmt.Sprintf("{fingerprint %q amount %d code %d value %d time %d", r.Fingerprint, r.Amount, r.Code, r.Value, r.TimeMs)
 	if d := r.Detail; d != nil {
 		s += fmt.Sprintf(" request %q redemption %q redeemed %d", d.RequestID, d.RedemptionID, d.RedeemedMs)
 	}

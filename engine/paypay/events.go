@@ -201,7 +201,7 @@ func init() {
 			}
 			d := ev.Detail()
 			return engine.IdemKey{Partner: ev.Partner, Scope: ScopeRedeemKey, Reference: ev.Key},
-				engine.IdemRecord{User: ev.Code, Code: ev.Outcome, TimeMs: ev.TimeMs, Detail: &d}, true
+				engine.IdemRecord{Fingerprint: ev.Code, Code: ev.Outcome, TimeMs: ev.TimeMs, Detail: &d}, true
 		},
 	})
 	engine.Register(engine.EventDef[*AttemptsExpired]{Type: EvAttemptsExpired, Name: "paypay.attempts_expired", Fields: 1,

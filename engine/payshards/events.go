@@ -145,7 +145,7 @@ func (f walletFields) validate(codes ...engine.Code) error {
 }
 
 func record(user string, amount int64, code engine.Code, value, timeMs int64) engine.IdemRecord {
-	return engine.IdemRecord{User: user, Amount: amount, Code: code, Value: value, TimeMs: timeMs}
+	return engine.IdemRecord{Fingerprint: user, Amount: amount, Code: code, Value: value, TimeMs: timeMs}
 }
 
 func wallet(user string) (engine.Entity, bool) { return engine.Entity{Kind: Wallet, ID: user}, true }
