@@ -50,7 +50,12 @@ func countersOf(s *engine.State) *counters { return s.Module(counterState).(*cou
 func init() {
 	engine.RegisterScope(scopeCounter, "counter.increment", engine.RetainKeys)
 	engine.Register(engine.EventDef[*incremented]{Type: evIncremented, Name: "counter.incremented", Fields: 4,
-		Encode: func(w *engine.Writer, ev *incremented) { w.Str(ev.Counter); w.Int(ev.By); w.Int(ev.After); w.Str(ev.Key) },
+		Encode: func(w *engine.Writer, ev *incremented) {
+			w.Str(ev.Counter)
+			w.Int(ev.By)
+			w.Int(ev.After)
+			w.Str(ev.Key)
+		},
 		Decode: func(r *engine.Reader, t int64) *incremented {
 			return &incremented{Stamp: engine.Stamp{TimeMs: t}, Counter: r.Str(), By: r.Int(), After: r.Int(), Key: r.Str()}
 		},
@@ -67,7 +72,9 @@ func init() {
 			}
 			c.m[ev.Counter] = ev.After
 		},
-		Entity: func(ev *incremented) (engine.Entity, bool) { return engine.Entity{Kind: counterKind, ID: ev.Counter}, true },
+		Entity: func(ev *incremented) (engine.Entity, bool) {
+			return engine.Entity{Kind: counterKind, ID: ev.Counter}, true
+		},
 		Idem: func(ev *incremented) (engine.IdemKey, engine.IdemRecord, bool) {
 			return engine.IdemKey{Scope: scopeCounter, Reference: ev.Key},
 				engine.IdemRecord{Fingerprint: ev.Counter, Amount: ev.By, Value: ev.After, TimeMs: ev.TimeMs}, ev.Key != ""
