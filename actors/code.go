@@ -16,13 +16,13 @@ func init() {
 		ID:     func(op *Op) string { return op.Card },
 		Load:   loadCard,
 		Handle: handleCode,
-		Clone:  func(state any) any { c := *state.(*engine.Card); return &c },
+		Clone:  func(state any) any { c := *state.(*paypay.Card); return &c },
 	})
 }
 
 // loadCard copies the durable code (nil: no such code).
 func loadCard(st *engine.State, code string) any {
-	if d := st.Cards[code]; d != nil {
+	if d := paypay.Cards(st)[code]; d != nil {
 		cp := *d
 		return &cp
 	}
@@ -30,7 +30,7 @@ func loadCard(st *engine.State, code string) any {
 }
 
 func handleCode(e *Entity, op *Op) {
-	card, _ := e.State.(*engine.Card)
+	card, _ := e.State.(*paypay.Card)
 	now := e.NowMs()
 	switch op.Kind {
 	case KindValidate, KindRedeem:
@@ -51,7 +51,7 @@ func handleCode(e *Entity, op *Op) {
 
 // revokeCode handles an operator's revocation: not found, refused once
 // redeemed, a no-op when already revoked.
-func revokeCode(e *Entity, card *engine.Card, op *Op, now int64) {
+func revokeCode(e *Entity, card *paypay.Card, op *Op, now int64) {
 	switch {
 	case card == nil:
 		op.finish(StatusNotFound, 0, false)

@@ -83,10 +83,10 @@ func cardDo(s *System, kind Kind, partner, code, key string) cardResult {
 	return r
 }
 
-func durableCard(s *System, code string) *engine.Card {
-	var c *engine.Card
+func durableCard(s *System, code string) *paypay.Card {
+	var c *paypay.Card
 	s.ReadState(func(st *engine.State) {
-		if d := st.Cards[code]; d != nil {
+		if d := paypay.Cards(st)[code]; d != nil {
 			cp := *d
 			c = &cp
 		}
@@ -118,7 +118,7 @@ func checkLiveCards(t *testing.T, s *System) {
 	t.Helper()
 	type live struct {
 		code string
-		card *engine.Card
+		card *paypay.Card
 	}
 	var got []live
 	s.codes.live(func(code string, e *entry) {
@@ -126,7 +126,7 @@ func checkLiveCards(t *testing.T, s *System) {
 		s.root.Send(e.pid, &inspect{reply: reply})
 		select {
 		case c := <-reply:
-			card, _ := c.(*engine.Card)
+			card, _ := c.(*paypay.Card)
 			got = append(got, live{code, card})
 		case <-time.After(200 * time.Millisecond): // retired before it read the message
 		}
@@ -452,7 +452,7 @@ func TestAttemptsPagination(t *testing.T) {
 			t.Fatalf("not newest first at %d: %+v then %+v", i, all[i-1], all[i])
 		}
 	}
-	var pages [][]engine.Attempt
+	var pages [][]paypay.Attempt
 	var before uint64
 	for {
 		page, more := s.Attempts("pa", before, 10)
@@ -468,7 +468,7 @@ func TestAttemptsPagination(t *testing.T) {
 	if len(pages) != 3 || len(pages[2]) != 5 {
 		t.Fatalf("pages: %d, last %d", len(pages), len(pages[len(pages)-1]))
 	}
-	var joined []engine.Attempt
+	var joined []paypay.Attempt
 	for _, p := range pages {
 		joined = append(joined, p...)
 	}
@@ -560,7 +560,7 @@ func TestCodesDurableStateMatchesTraffic(t *testing.T) {
 		t.Helper()
 		s.ReadState(func(st *engine.State) {
 			for code, w := range want {
-				c := st.Cards[code]
+				c := paypay.Cards(st)[code]
 				if c == nil || c.Partner != "pa" {
 					t.Errorf("%s: %+v", code, c)
 					continue
@@ -572,11 +572,11 @@ func TestCodesDurableStateMatchesTraffic(t *testing.T) {
 					t.Errorf("%s: durable %+v, traffic implies %+v", code, c, *w)
 				}
 			}
-			if b := st.Cards["B1"]; b.RedeemedMs != 0 || b.RevokedMs != 0 {
+			if b := paypay.Cards(st)["B1"]; b.RedeemedMs != 0 || b.RevokedMs != 0 {
 				t.Errorf("B1 touched: %+v", b)
 			}
-			if len(st.Cards) != codes+1 {
-				t.Errorf("%d cards", len(st.Cards))
+			if len(paypay.Cards(st)) != codes+1 {
+				t.Errorf("%d cards", len(paypay.Cards(st)))
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -112,11 +113,11 @@ func (m *model) check(t *testing.T, st *engine.State) {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(st.Wallets) != len(m.exists) {
-		t.Errorf("durable state has %d wallets, model %d", len(st.Wallets), len(m.exists))
+	if len(payshards.Wallets(st)) != len(m.exists) {
+		t.Errorf("durable state has %d wallets, model %d", len(payshards.Wallets(st)), len(m.exists))
 	}
 	for u := range m.exists {
-		w := st.Wallets[u]
+		w := payshards.Wallets(st)[u]
 		if w == nil {
 			t.Errorf("wallet %s missing", u)
 			continue
@@ -131,7 +132,7 @@ func (m *model) check(t *testing.T, st *engine.State) {
 		}
 	}
 	for k, v := range m.refundable {
-		if w := st.Wallets[k[0]]; v != 0 && (w == nil || w.RefundableFor(k[1]) != v) {
+		if w := payshards.Wallets(st)[k[0]]; v != 0 && (w == nil || w.RefundableFor(k[1]) != v) {
 			t.Errorf("wallet %s partner %s: model refundable %d not in durable state", k[0], k[1], v)
 		}
 	}
@@ -346,10 +347,10 @@ func sameState(t *testing.T, what string, got, want []byte) {
 	}
 	g, w := decode(t, got), decode(t, want)
 	t.Errorf("%s: state differs: index %d/%d events %d/%d wallets %d/%d idem %d/%d partners %d/%d",
-		what, g.Index, w.Index, g.Events, w.Events, len(g.Wallets), len(w.Wallets), len(g.Idem), len(w.Idem), len(g.Partners), len(w.Partners))
+		what, g.Index, w.Index, g.Events, w.Events, len(payshards.Wallets(g)), len(payshards.Wallets(w)), len(g.Idem), len(w.Idem), len(g.Partners), len(w.Partners))
 	n := 0
-	for u, ww := range w.Wallets {
-		if gw := g.Wallets[u]; gw == nil || !gw.Equal(ww) {
+	for u, ww := range payshards.Wallets(w) {
+		if gw := payshards.Wallets(g)[u]; gw == nil || !gw.Equal(ww) {
 			if n++; n <= 10 {
 				t.Errorf("%s: wallet %s: got %+v want %+v", what, u, gw, ww)
 			}
@@ -562,7 +563,7 @@ func TestOneReferenceManyConcurrentDeducts(t *testing.T) {
 		t.Errorf("balance %+v, want 9500", r)
 	}
 	s.ReadState(func(st *engine.State) {
-		if w := st.Wallets["u1"]; w.Balance != 9_500 || w.RefundableFor("ptr_a") != 250 || w.RefundableFor("ptr_b") != 250 {
+		if w := payshards.Wallets(st)["u1"]; w.Balance != 9_500 || w.RefundableFor("ptr_a") != 250 || w.RefundableFor("ptr_b") != 250 {
 			t.Errorf("durable wallet %+v", w)
 		}
 		if len(st.Idem) != 3 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
 )
 
 // Partner keys, rate limits and code issuance through the directory actor.
@@ -230,12 +231,12 @@ func TestKeysLifecycle(t *testing.T) {
 	}
 	s.ReadState(func(st *engine.State) {
 		for _, c := range []string{"N1", "N2", "N3"} {
-			if st.Cards[c] != nil {
+			if paypay.Cards(st)[c] != nil {
 				t.Errorf("%s issued by a failed batch", c)
 			}
 		}
-		if len(st.Cards) != 2 || st.Cards["C1"].Partner != "pa" {
-			t.Errorf("cards %d", len(st.Cards))
+		if len(paypay.Cards(st)) != 2 || paypay.Cards(st)["C1"].Partner != "pa" {
+			t.Errorf("cards %d", len(paypay.Cards(st)))
 		}
 	})
 	if r := cardDo(s, KindValidate, "pa", "N1", ""); r.Status != StatusNotFound {

@@ -95,7 +95,7 @@ type dirPartner struct {
 
 func newDirectory(sys *System, state *engine.State) *directoryActor {
 	d := &directoryActor{sys: sys, partners: make(map[string]*dirPartner),
-		keys: make(map[[engine.KeyHashLen]byte]bool), codes: make(map[string]struct{}, len(state.Cards))}
+		keys: make(map[[engine.KeyHashLen]byte]bool), codes: make(map[string]struct{}, len(paypay.Cards(state)))}
 	for id, p := range state.Partners {
 		dp := &dirPartner{api: p.API, keys: make(map[string]bool)}
 		for _, k := range p.Keys {
@@ -105,7 +105,7 @@ func newDirectory(sys *System, state *engine.State) *directoryActor {
 		}
 		d.partners[id] = dp
 	}
-	for c := range state.Cards {
+	for c := range paypay.Cards(state) {
 		d.codes[c] = struct{}{}
 	}
 	return d

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -100,7 +101,7 @@ func loadSnapshot(dir string, l *wal.Log, logger *slog.Logger) (*engine.State, e
 			continue
 		}
 		logger.Info("snapshot loaded", slog.String("path", info.Path), slog.Uint64("index", state.Index),
-			slog.Int("wallets", len(state.Wallets)), slog.Duration("took", time.Since(start)))
+			slog.Int("wallets", len(payshards.Wallets(state))), slog.Duration("took", time.Since(start)))
 		return state, nil
 	}
 	return engine.NewState(), nil

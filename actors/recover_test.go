@@ -55,8 +55,8 @@ func TestRecoverReplaysEveryEntryInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if replayed != 500 || state.Index != 500 || len(state.Wallets) != 500 {
-		t.Fatalf("replayed %d, index %d, wallets %d; want 500 each", replayed, state.Index, len(state.Wallets))
+	if replayed != 500 || state.Index != 500 || len(payshards.Wallets(state)) != 500 {
+		t.Fatalf("replayed %d, index %d, wallets %d; want 500 each", replayed, state.Index, len(payshards.Wallets(state)))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ledgerd/engine"
+	"ledgerd/engine/payshards"
 )
 
 func TestSmokeDeduct(t *testing.T) {
@@ -285,7 +286,7 @@ func TestRetriesDuringExpiry(t *testing.T) {
 	<-ticked
 	s.ReadState(func(st *engine.State) {
 		for u := range users {
-			w := st.Wallets["u"+strconv.Itoa(u)]
+			w := payshards.Wallets(st)["u"+strconv.Itoa(u)]
 			if want := credit - applied[u].Load(); w == nil || w.Balance != want {
 				t.Errorf("u%d: balance %+v, want %d (%d deducts applied)", u, w, want, applied[u].Load())
 			}

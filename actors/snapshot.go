@@ -239,7 +239,8 @@ func (s *snapshotter) write(state *engine.State, log Log) error {
 	return nil
 }
 
-// stateSize counts the entries a snapshot encodes.
+// stateSize counts the entries a snapshot encodes: the idempotency
+// records and each module's (wallets, codes: engine.State.Entries).
 func stateSize(st *engine.State) uint64 {
-	return uint64(len(st.Wallets) + len(st.Idem) + len(st.Cards))
+	return uint64(st.Entries())
 }

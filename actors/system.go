@@ -148,7 +148,7 @@ type System struct {
 	wal        *wal.Log
 	entities   map[engine.EntityKind]*registry // one per registered entity kind
 	owners     map[Kind]*EntityDef             // which kind owns an Op kind
-	wallets    *registry                       // entities[payshards.Wallet]
+	wallets    *registry                       // entities[payshards.WalletEntity]
 	codes      *registry                       // entities[paypay.CodeEntity]
 	shards     []idemShard
 	shardSeed  maphash.Seed
@@ -193,7 +193,7 @@ func Start(cfg Config) (*System, error) {
 	}
 	s.spawnDirectory(state)
 	s.initEntities()
-	s.wallets, s.codes = s.entities[payshards.Wallet], s.entities[paypay.CodeEntity]
+	s.wallets, s.codes = s.entities[payshards.WalletEntity], s.entities[paypay.CodeEntity]
 	s.publishAuth(state)
 	snaps := &snapshotter{
 		dir: filepath.Join(cfg.DataDir, "snapshots"), every: cfg.SnapshotEvery, fixed: cfg.SnapshotFixed,
@@ -403,7 +403,7 @@ func (s *System) RevokeCode(code string) (status Status, partner string) {
 	s.Do(op)
 	if op.Status == StatusOK {
 		s.ReadState(func(st *engine.State) {
-			if c := st.Cards[code]; c != nil {
+			if c := paypay.Cards(st)[code]; c != nil {
 				partner = c.Partner
 			}
 		})
@@ -414,9 +414,9 @@ func (s *System) RevokeCode(code string) (status Status, partner string) {
 // Attempts returns up to limit of a partner's audit records with Seq below
 // before (0: from the newest), newest first, and whether older ones exist.
 // It reads the durable state.
-func (s *System) Attempts(partnerID string, before uint64, limit int) (out []engine.Attempt, more bool) {
+func (s *System) Attempts(partnerID string, before uint64, limit int) (out []paypay.Attempt, more bool) {
 	s.ReadState(func(st *engine.State) {
-		log := st.Attempts[partnerID]
+		log := paypay.Attempts(st)[partnerID]
 		if log == nil {
 			return
 		}
@@ -489,7 +489,7 @@ func (s *System) CheckConsistency() error {
 	var errs []error
 	type live struct {
 		user string
-		w    *engine.Wallet
+		w    *payshards.Wallet
 	}
 	var actorsState []live
 	s.wallets.live(func(user string, e *entry) {
@@ -497,7 +497,7 @@ func (s *System) CheckConsistency() error {
 		s.root.Send(e.pid, &inspect{reply: reply})
 		select {
 		case w := <-reply:
-			wallet, _ := w.(*engine.Wallet)
+			wallet, _ := w.(*payshards.Wallet)
 			actorsState = append(actorsState, live{user, wallet})
 		case <-time.After(5 * time.Second):
 			errs = append(errs, fmt.Errorf("wallet %q did not answer", user))
@@ -505,7 +505,7 @@ func (s *System) CheckConsistency() error {
 	})
 	s.ReadState(func(st *engine.State) {
 		for _, l := range actorsState {
-			d := st.Wallets[l.user]
+			d := payshards.Wallets(st)[l.user]
 			switch {
 			case d == nil && l.w == nil:
 			case d == nil || l.w == nil || !d.Equal(l.w):

@@ -11,25 +11,25 @@ import (
 // emitted is durable.
 func init() {
 	RegisterEntity(EntityDef{
-		Kind: payshards.Wallet, Ops: []Kind{KindBalance, KindDeduct, KindRefund, KindCredit},
+		Kind: payshards.WalletEntity, Ops: []Kind{KindBalance, KindDeduct, KindRefund, KindCredit},
 		ID:       func(op *Op) string { return op.User },
 		Load:     loadWallet,
 		Handle:   handleWallet,
 		Resident: true,
-		Clone:    func(state any) any { return state.(*engine.Wallet).Clone() },
+		Clone:    func(state any) any { return state.(*payshards.Wallet).Clone() },
 	})
 }
 
 // loadWallet copies the durable wallet (nil: no such user).
 func loadWallet(st *engine.State, user string) any {
-	if d := st.Wallets[user]; d != nil {
+	if d := payshards.Wallets(st)[user]; d != nil {
 		return d.Clone()
 	}
 	return nil
 }
 
 func handleWallet(e *Entity, op *Op) {
-	w, _ := e.State.(*engine.Wallet)
+	w, _ := e.State.(*payshards.Wallet)
 	now := e.NowMs()
 	switch op.Kind {
 	case KindBalance:
@@ -56,7 +56,7 @@ func handleWallet(e *Entity, op *Op) {
 
 // emitWallet applies the decided event to the working state at once and
 // hands it to the committer; the Op is answered when the event is durable.
-func emitWallet(e *Entity, w *engine.Wallet, ev engine.Event, op *Op) {
+func emitWallet(e *Entity, w *payshards.Wallet, ev engine.Event, op *Op) {
 	if w = payshards.ApplyWallet(w, ev); w != nil {
 		e.State = w
 	}

@@ -116,7 +116,7 @@ func buildLog(dir string, cfg RecoveryConfig) error {
 			}
 		}
 		user := users[i%len(users)]
-		ev := payshards.DecideDeduct(state.Wallets[user], "p", user, "r"+strconv.Itoa(i), 1, int64(i))
+		ev := payshards.DecideDeduct(payshards.Wallets(state)[user], "p", user, "r"+strconv.Itoa(i), 1, int64(i))
 		if err := add(ev); err != nil {
 			return err
 		}

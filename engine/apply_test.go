@@ -47,9 +47,9 @@ func TestApplyEveryType(t *testing.T) {
 	}
 
 	// Credited (existing wallet)
-	ev, _ := payshards.DecideCredit(s.Wallets["u1"], "u1", "c2", 500, 4)
+	ev, _ := payshards.DecideCredit(payshards.Wallets(s)["u1"], "u1", "c2", 500, 4)
 	s.Apply(ev)
-	if s.Wallets["u1"].Balance != 1500 {
+	if payshards.Wallets(s)["u1"].Balance != 1500 {
 		t.Fatal("credit")
 	}
 	if r := s.Idem[engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "c2"}]; r != (engine.IdemRecord{Fingerprint: "u1", Amount: 500, Code: engine.CodeOK, Value: 1500, TimeMs: 4}) {
@@ -61,13 +61,13 @@ func TestApplyEveryType(t *testing.T) {
 		partner, ref string
 		amount       int64
 	}{{"p1", "d1", 300}, {"p2", "d1", 200}, {"p1", "d2", 100}} {
-		ev := payshards.DecideDeduct(s.Wallets["u1"], d.partner, "u1", d.ref, d.amount, 5)
+		ev := payshards.DecideDeduct(payshards.Wallets(s)["u1"], d.partner, "u1", d.ref, d.amount, 5)
 		if ev.EventType() != payshards.EvDeducted {
 			t.Fatalf("deduct %+v", ev)
 		}
 		s.Apply(ev)
 	}
-	w := s.Wallets["u1"]
+	w := payshards.Wallets(s)["u1"]
 	if w.Balance != 900 || w.RefundableFor("p1") != 400 || w.RefundableFor("p2") != 200 {
 		t.Fatalf("after deducts: %+v", w)
 	}
@@ -84,7 +84,7 @@ func TestApplyEveryType(t *testing.T) {
 		t.Fatalf("rejected deduct record %+v", r)
 	}
 	s.Apply(payshards.DecideDeduct(nil, "p1", "ghost", "d4", 1, 6))
-	if s.Wallets["ghost"] != nil {
+	if payshards.Wallets(s)["ghost"] != nil {
 		t.Fatal("rejected deduct for unknown user created a wallet")
 	}
 	if r := s.Idem[engine.IdemKey{Partner: "p1", Scope: payshards.ScopeDeduct, Reference: "d4"}]; r.Code != payshards.CodeUnknownUser {
@@ -111,7 +111,7 @@ func TestApplyEveryType(t *testing.T) {
 		t.Fatal("rejected refund changed the balance")
 	}
 	s.Apply(payshards.DecideRefund(nil, "p1", "ghost", "r3", 1, 8))
-	if s.Wallets["ghost"] != nil {
+	if payshards.Wallets(s)["ghost"] != nil {
 		t.Fatal("rejected refund for unknown user created a wallet")
 	}
 
@@ -130,12 +130,12 @@ func TestApplyInvariantPanics(t *testing.T) {
 		ev   func(s *engine.State) engine.Event
 	}{
 		{"same credit reference twice", func(s *engine.State) engine.Event {
-			ev, _ := payshards.DecideCredit(s.Wallets["u1"], "u1", "c1", 1, 0)
+			ev, _ := payshards.DecideCredit(payshards.Wallets(s)["u1"], "u1", "c1", 1, 0)
 			return ev
 		}},
 		{"same deduct reference twice", func(s *engine.State) engine.Event {
-			s.Apply(payshards.DecideDeduct(s.Wallets["u1"], "p1", "u1", "d1", 1, 0))
-			return payshards.DecideDeduct(s.Wallets["u1"], "p1", "u1", "d1", 1, 0)
+			s.Apply(payshards.DecideDeduct(payshards.Wallets(s)["u1"], "p1", "u1", "d1", 1, 0))
+			return payshards.DecideDeduct(payshards.Wallets(s)["u1"], "p1", "u1", "d1", 1, 0)
 		}},
 		{"same deduct reference rejected twice", func(s *engine.State) engine.Event {
 			ev := payshards.DecideDeduct(nil, "p1", "nobody", "d1", 1, 0)
@@ -143,12 +143,12 @@ func TestApplyInvariantPanics(t *testing.T) {
 			return ev
 		}},
 		{"deducted balance mismatch", func(s *engine.State) engine.Event {
-			ev := payshards.DecideDeduct(s.Wallets["u1"], "p1", "u1", "d1", 10, 0)
+			ev := payshards.DecideDeduct(payshards.Wallets(s)["u1"], "p1", "u1", "d1", 10, 0)
 			ev.(*payshards.Deducted).BalanceAfter++
 			return ev
 		}},
 		{"credited balance mismatch", func(s *engine.State) engine.Event {
-			ev, _ := payshards.DecideCredit(s.Wallets["u1"], "u1", "c9", 10, 0)
+			ev, _ := payshards.DecideCredit(payshards.Wallets(s)["u1"], "u1", "c9", 10, 0)
 			ev.(*payshards.Credited).BalanceAfter--
 			return ev
 		}},
@@ -165,7 +165,7 @@ func TestApplyInvariantPanics(t *testing.T) {
 			return &payshards.Refunded{Partner: "p1", User: "u1", Reference: "x", Amount: 1, BalanceAfter: 1001}
 		}},
 		{"refund beyond refundable", func(s *engine.State) engine.Event {
-			s.Apply(payshards.DecideDeduct(s.Wallets["u1"], "p1", "u1", "d1", 10, 0))
+			s.Apply(payshards.DecideDeduct(payshards.Wallets(s)["u1"], "p1", "u1", "d1", 10, 0))
 			return &payshards.Refunded{Partner: "p1", User: "u1", Reference: "x", Amount: 11, BalanceAfter: 1001}
 		}},
 		{"status of unknown partner", func(s *engine.State) engine.Event {
@@ -187,7 +187,7 @@ func TestApplyInvariantPanics(t *testing.T) {
 			mustPanic(t, tc.name, func() { s.Apply(ev) })
 		})
 	}
-	mustPanic(t, "ApplyWallet non-wallet event", func() { payshards.ApplyWallet(&engine.Wallet{}, &engine.PartnerStatusChanged{}) })
+	mustPanic(t, "ApplyWallet non-wallet event", func() { payshards.ApplyWallet(&payshards.Wallet{}, &engine.PartnerStatusChanged{}) })
 }
 
 func TestInvariantMessage(t *testing.T) {
@@ -198,7 +198,7 @@ func TestInvariantMessage(t *testing.T) {
 		}
 	}()
 	s := ledger(t)
-	ev, _ := payshards.DecideCredit(s.Wallets["u1"], "u1", "c1", 1, 0)
+	ev, _ := payshards.DecideCredit(payshards.Wallets(s)["u1"], "u1", "c1", 1, 0)
 	s.Apply(ev)
 }
 
@@ -246,7 +246,7 @@ func TestIdemOf(t *testing.T) {
 func TestApplyIdemExpired(t *testing.T) {
 	s := ledger(t) // credit c1 at time 3
 	credit := func(ref string, at int64) {
-		ev, _ := payshards.DecideCredit(s.Wallets["u1"], "u1", ref, 1, at)
+		ev, _ := payshards.DecideCredit(payshards.Wallets(s)["u1"], "u1", ref, 1, at)
 		s.Apply(ev)
 	}
 	expire := func(cutoff int64) engine.Event { return &engine.ReferencesExpired{Stamp: at(100), CutoffMs: cutoff} }
@@ -297,8 +297,8 @@ func TestApplyIdemExpired(t *testing.T) {
 	credit("c1", 40)
 	mustPanic(t, "live reference reused", func() { credit("c5", 41) })
 	// Wallets are not touched by expiry.
-	if s.Wallets["u1"].Balance != 1000+6 {
-		t.Fatalf("balance %d", s.Wallets["u1"].Balance)
+	if payshards.Wallets(s)["u1"].Balance != 1000+6 {
+		t.Fatalf("balance %d", payshards.Wallets(s)["u1"].Balance)
 	}
 	s.Apply(expire(1 << 62))
 	if len(s.Idem) != 0 || len(s.IdemKeys()) != 0 {

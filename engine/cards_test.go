@@ -30,38 +30,38 @@ func cardsLedger(t *testing.T) *engine.State {
 
 func TestApplyCodesIssued(t *testing.T) {
 	s := cardsLedger(t)
-	want := engine.Card{Partner: "pp", Tier: "gold", Label: "Gold", IssuedMs: 6, ExpiresMs: 1000}
+	want := paypay.Card{Partner: "pp", Tier: "gold", Label: "Gold", IssuedMs: 6, ExpiresMs: 1000}
 	for _, c := range []string{"c1", "c2", "c3"} {
-		if got := s.Cards[c]; got == nil || *got != want {
+		if got := paypay.Cards(s)[c]; got == nil || *got != want {
 			t.Fatalf("card %s = %+v, want %+v", c, got, want)
 		}
 	}
-	if got := s.Cards["q1"]; got == nil || got.Partner != "pq" || got.Tier != "silver" {
+	if got := paypay.Cards(s)["q1"]; got == nil || got.Partner != "pq" || got.Tier != "silver" {
 		t.Fatalf("q1 = %+v", got)
 	}
-	if len(s.Cards) != 4 {
-		t.Fatalf("%d cards", len(s.Cards))
+	if len(paypay.Cards(s)) != 4 {
+		t.Fatalf("%d cards", len(paypay.Cards(s)))
 	}
 }
 
 func TestApplyAttempt(t *testing.T) {
 	s := cardsLedger(t)
 	// validate OK changes nothing but the audit.
-	ev := paypay.DecideAttempt(s.Cards["c1"], "pp", "c1", paypay.ActionValidate, 100, "req_v", "rdm_v", "")
-	before := *s.Cards["c1"]
+	ev := paypay.DecideAttempt(paypay.Cards(s)["c1"], "pp", "c1", paypay.ActionValidate, 100, "req_v", "rdm_v", "")
+	before := *paypay.Cards(s)["c1"]
 	s.Apply(ev)
-	if *s.Cards["c1"] != before {
-		t.Fatalf("validate changed the card: %+v", s.Cards["c1"])
+	if *paypay.Cards(s)["c1"] != before {
+		t.Fatalf("validate changed the card: %+v", paypay.Cards(s)["c1"])
 	}
 	if len(s.Idem) != 1 { // c1 credit of ledger()
 		t.Fatalf("validate recorded an idempotency record: %d", len(s.Idem))
 	}
 	// redeem OK sets RedeemedMs and RedemptionID, in State and via ApplyCard.
-	working := *s.Cards["c1"]
+	working := *paypay.Cards(s)["c1"]
 	ev = paypay.DecideAttempt(&working, "pp", "c1", paypay.ActionRedeem, 200, "req_r", "rdm_1", "key-A")
 	paypay.ApplyCard(&working, ev)
 	s.Apply(ev)
-	c := s.Cards["c1"]
+	c := paypay.Cards(s)["c1"]
 	if c.RedeemedMs != 200 || c.RedemptionID != "rdm_1" || c.RevokedMs != 0 {
 		t.Fatalf("redeemed card %+v", c)
 	}
@@ -75,7 +75,7 @@ func TestApplyAttempt(t *testing.T) {
 		t.Fatalf("Idempotency-Key record %+v, want %+v", rec, wantRec)
 	}
 	// A second redeem is refused and carries the first redemption's time.
-	ev = paypay.DecideAttempt(s.Cards["c1"], "pp", "c1", paypay.ActionRedeem, 300, "req_r2", "rdm_2", "key-B")
+	ev = paypay.DecideAttempt(paypay.Cards(s)["c1"], "pp", "c1", paypay.ActionRedeem, 300, "req_r2", "rdm_2", "key-B")
 	if ev.Outcome != paypay.ResultAlreadyRedeemed || ev.RedeemedMs != 200 || ev.RedemptionID != "" {
 		t.Fatalf("second redeem %+v", ev)
 	}
@@ -87,20 +87,20 @@ func TestApplyAttempt(t *testing.T) {
 		t.Fatalf("refused redeem record %+v", r)
 	}
 	// Not found (another partner's code): audited for the caller, card untouched.
-	s.Apply(paypay.DecideAttempt(s.Cards["q1"], "pp", "q1", paypay.ActionRedeem, 400, "req_x", "rdm_x", ""))
-	if s.Cards["q1"].RedeemedMs != 0 {
+	s.Apply(paypay.DecideAttempt(paypay.Cards(s)["q1"], "pp", "q1", paypay.ActionRedeem, 400, "req_x", "rdm_x", ""))
+	if paypay.Cards(s)["q1"].RedeemedMs != 0 {
 		t.Fatal("not-found redeem redeemed another partner's code")
 	}
 	// Unknown code, unknown to everyone.
 	s.Apply(paypay.DecideAttempt(nil, "pq", "nope", paypay.ActionValidate, 500, "req_y", "", ""))
 
 	// Seq increases over the whole ledger; each attempt is in its partner's log.
-	pp := s.Attempts["pp"].Items()
-	pq := s.Attempts["pq"].Items()
-	if len(pp) != 4 || len(pq) != 1 || s.Attempt != 5 {
-		t.Fatalf("pp %d attempts, pq %d, counter %d", len(pp), len(pq), s.Attempt)
+	pp := paypay.Attempts(s)["pp"].Items()
+	pq := paypay.Attempts(s)["pq"].Items()
+	if len(pp) != 4 || len(pq) != 1 || paypay.Of(s).Attempt != 5 {
+		t.Fatalf("pp %d attempts, pq %d, counter %d", len(pp), len(pq), paypay.Of(s).Attempt)
 	}
-	want := []engine.Attempt{
+	want := []paypay.Attempt{
 		{Seq: 1, TimeMs: 100, Card: "c1", Action: paypay.ActionValidate, Outcome: engine.CodeOK, RequestID: "req_v"},
 		{Seq: 2, TimeMs: 200, Card: "c1", Action: paypay.ActionRedeem, Outcome: engine.CodeOK, RequestID: "req_r"},
 		{Seq: 3, TimeMs: 300, Card: "c1", Action: paypay.ActionRedeem, Outcome: paypay.ResultAlreadyRedeemed, RequestID: "req_r2"},
@@ -109,10 +109,10 @@ func TestApplyAttempt(t *testing.T) {
 	if !slices.Equal(pp, want) {
 		t.Fatalf("pp attempts\n got %+v\nwant %+v", pp, want)
 	}
-	if pq[0] != (engine.Attempt{Seq: 5, TimeMs: 500, Card: "nope", Action: paypay.ActionValidate, Outcome: paypay.ResultNotFound, RequestID: "req_y"}) {
+	if pq[0] != (paypay.Attempt{Seq: 5, TimeMs: 500, Card: "nope", Action: paypay.ActionValidate, Outcome: paypay.ResultNotFound, RequestID: "req_y"}) {
 		t.Fatalf("pq attempt %+v", pq[0])
 	}
-	if _, ok := s.Attempts["p1"]; ok {
+	if _, ok := paypay.Attempts(s)["p1"]; ok {
 		t.Fatal("a partner without attempts has a log")
 	}
 }
@@ -120,20 +120,20 @@ func TestApplyAttempt(t *testing.T) {
 func TestApplyRevokeAndExpiry(t *testing.T) {
 	s := cardsLedger(t)
 	s.Apply(&paypay.CodeRevoked{Stamp: at(50), Partner: "pp", Code: "c2"})
-	if c := s.Cards["c2"]; c.RevokedMs != 50 || c.RedeemedMs != 0 {
+	if c := paypay.Cards(s)["c2"]; c.RevokedMs != 50 || c.RedeemedMs != 0 {
 		t.Fatalf("revoked %+v", c)
 	}
-	ev := paypay.DecideAttempt(s.Cards["c2"], "pp", "c2", paypay.ActionRedeem, 60, "r", "d", "")
+	ev := paypay.DecideAttempt(paypay.Cards(s)["c2"], "pp", "c2", paypay.ActionRedeem, 60, "r", "d", "")
 	if ev.Outcome != paypay.ResultRevoked {
 		t.Fatalf("redeem a revoked code: %+v", ev)
 	}
 	s.Apply(ev)
-	if s.Cards["c2"].RedeemedMs != 0 {
+	if paypay.Cards(s)["c2"].RedeemedMs != 0 {
 		t.Fatal("revoked code redeemed")
 	}
 	// An expired code can still be revoked (it was never redeemed).
 	s.Apply(&paypay.CodeRevoked{Stamp: at(5000), Partner: "pp", Code: "c3"})
-	if s.Cards["c3"].RevokedMs != 5000 {
+	if paypay.Cards(s)["c3"].RevokedMs != 5000 {
 		t.Fatal("revoke of an expired code")
 	}
 }
@@ -181,8 +181,8 @@ func TestApplyCardInvariantPanics(t *testing.T) {
 			return &paypay.CodesIssued{Partner: "pq", ExpiresMs: 5, Codes: []string{"x", "x"}}
 		}},
 		{"same Idempotency-Key twice", func(s *engine.State) engine.Event {
-			s.Apply(paypay.DecideAttempt(s.Cards["c1"], "pp", "c1", paypay.ActionRedeem, 10, "r", "d", "K"))
-			return paypay.DecideAttempt(s.Cards["c1"], "pp", "c1", paypay.ActionRedeem, 11, "r2", "d2", "K")
+			s.Apply(paypay.DecideAttempt(paypay.Cards(s)["c1"], "pp", "c1", paypay.ActionRedeem, 10, "r", "d", "K"))
+			return paypay.DecideAttempt(paypay.Cards(s)["c1"], "pp", "c1", paypay.ActionRedeem, 11, "r2", "d2", "K")
 		}},
 		{"add a duplicate key hash (other partner)", func(s *engine.State) engine.Event {
 			return &engine.KeyAdded{Partner: "pq", Key: key("key_2", 3, "")}
@@ -220,13 +220,13 @@ func TestApplyCardInvariantPanics(t *testing.T) {
 		})
 	}
 	// ApplyCard alone (the code actors' working state) enforces the same.
-	redeemed := &engine.Card{Partner: "pp", ExpiresMs: 100, RedeemedMs: 5}
-	revoked := &engine.Card{Partner: "pp", ExpiresMs: 100, RevokedMs: 5}
+	redeemed := &paypay.Card{Partner: "pp", ExpiresMs: 100, RedeemedMs: 5}
+	revoked := &paypay.Card{Partner: "pp", ExpiresMs: 100, RevokedMs: 5}
 	ok := redeem("c", "pp", 10)
 	mustPanic(t, "ApplyCard redeem redeemed", func() { paypay.ApplyCard(redeemed, ok) })
 	mustPanic(t, "ApplyCard redeem revoked", func() { paypay.ApplyCard(revoked, ok) })
 	late := redeem("c", "pp", 100)
-	mustPanic(t, "ApplyCard redeem expired", func() { paypay.ApplyCard(&engine.Card{Partner: "pp", ExpiresMs: 100}, late) })
+	mustPanic(t, "ApplyCard redeem expired", func() { paypay.ApplyCard(&paypay.Card{Partner: "pp", ExpiresMs: 100}, late) })
 	rv := &paypay.CodeRevoked{Partner: "pp", Code: "c"}
 	mustPanic(t, "ApplyCard revoke redeemed", func() { paypay.ApplyCard(redeemed, rv) })
 	mustPanic(t, "ApplyCard revoke revoked", func() { paypay.ApplyCard(revoked, rv) })
@@ -262,7 +262,7 @@ func TestApplyKeysAndRateLimit(t *testing.T) {
 		t.Fatal("rate limit")
 	}
 	// None of these touch cards, wallets or idempotency records.
-	if len(s.Cards) != 4 || len(s.Idem) != 1 || s.Wallets["u1"].Balance != 1000 {
+	if len(paypay.Cards(s)) != 4 || len(s.Idem) != 1 || payshards.Wallets(s)["u1"].Balance != 1000 {
 		t.Fatal("partner events changed other state")
 	}
 }
@@ -270,11 +270,11 @@ func TestApplyKeysAndRateLimit(t *testing.T) {
 func TestApplyKeysExpired(t *testing.T) {
 	s := cardsLedger(t) // credit reference c1 at time 3
 	credit := func(ref string, ms int64) {
-		ev, _ := payshards.DecideCredit(s.Wallets["u1"], "u1", ref, 1, ms)
+		ev, _ := payshards.DecideCredit(payshards.Wallets(s)["u1"], "u1", ref, 1, ms)
 		s.Apply(ev)
 	}
 	redeemKey := func(code, key string, ms int64) {
-		s.Apply(paypay.DecideAttempt(s.Cards[code], "pp", code, paypay.ActionRedeem, ms, "req-"+key, "rdm-"+key, key))
+		s.Apply(paypay.DecideAttempt(paypay.Cards(s)[code], "pp", code, paypay.ActionRedeem, ms, "req-"+key, "rdm-"+key, key))
 	}
 	keysExpired := func(cutoff int64) engine.Event { return &engine.KeysExpired{Stamp: at(100), CutoffMs: cutoff} }
 	redeemKey("c1", "K1", 10)
@@ -322,15 +322,15 @@ func TestApplyKeysExpired(t *testing.T) {
 		t.Fatalf("expiry after snapshot differs in %s", diff)
 	}
 	// An expired key can be used again; the cards are untouched by expiry.
-	s.Apply(paypay.DecideAttempt(s.Cards["c1"], "pp", "c1", paypay.ActionValidate, 40, "r", "", ""))
+	s.Apply(paypay.DecideAttempt(paypay.Cards(s)["c1"], "pp", "c1", paypay.ActionValidate, 40, "r", "", ""))
 	redeemKey("c1", "K1", 41)
 	if r := s.Idem[ik("K1")]; r.Code != paypay.ResultAlreadyRedeemed || r.Detail.RedeemedMs != 10 {
 		t.Fatalf("reused key record %+v", r)
 	}
-	if s.Cards["c1"].RedemptionID != "rdm-K1" || s.Cards["c1"].RedeemedMs != 10 {
-		t.Fatalf("card after expiry %+v", s.Cards["c1"])
+	if paypay.Cards(s)["c1"].RedemptionID != "rdm-K1" || paypay.Cards(s)["c1"].RedeemedMs != 10 {
+		t.Fatalf("card after expiry %+v", paypay.Cards(s)["c1"])
 	}
-	if len(s.Attempts["pp"].Items()) != 5 {
+	if len(paypay.Attempts(s)["pp"].Items()) != 5 {
 		t.Fatal("keys expiry touched the audit")
 	}
 }
@@ -338,7 +338,7 @@ func TestApplyKeysExpired(t *testing.T) {
 func TestApplyAttemptsExpired(t *testing.T) {
 	s := cardsLedger(t)
 	attempt := func(partner, code string, ms int64) {
-		s.Apply(paypay.DecideAttempt(s.Cards[code], partner, code, paypay.ActionValidate, ms, "r", "", ""))
+		s.Apply(paypay.DecideAttempt(paypay.Cards(s)[code], partner, code, paypay.ActionValidate, ms, "r", "", ""))
 	}
 	expire := func(cutoff int64) engine.Event { return &paypay.AttemptsExpired{Stamp: at(100), CutoffMs: cutoff} }
 	attempt("pp", "c1", 10)
@@ -349,7 +349,7 @@ func TestApplyAttemptsExpired(t *testing.T) {
 	attempt("pq", "q1", 40)
 	idem := len(s.Idem)
 	seqs := func(p string) (out []uint64) {
-		if l := s.Attempts[p]; l != nil {
+		if l := paypay.Attempts(s)[p]; l != nil {
 			for _, a := range l.Items() {
 				out = append(out, a.Seq)
 			}
@@ -364,7 +364,7 @@ func TestApplyAttemptsExpired(t *testing.T) {
 	if !slices.Equal(seqs("pp"), []uint64{5}) || !slices.Equal(seqs("pq"), []uint64{6}) {
 		t.Fatalf("cutoff 21: pp %v pq %v", seqs("pp"), seqs("pq"))
 	}
-	if _, ok := s.Attempts["p1"]; ok {
+	if _, ok := paypay.Attempts(s)["p1"]; ok {
 		t.Fatal("an emptied log is not deleted")
 	}
 	loaded, err := engine.DecodeSnapshot(mustSnapshot(t, s))
@@ -377,17 +377,17 @@ func TestApplyAttemptsExpired(t *testing.T) {
 	// The counter keeps going after expiry (and after a snapshot).
 	attempt("pp", "c1", 50)
 	loaded.Apply(&paypay.CodeAttempt{Stamp: at(50), Partner: "pp", Code: "c1", Action: paypay.ActionValidate, RequestID: "r", Tier: "gold", Label: "Gold", ExpiresMs: 1000})
-	if !slices.Equal(seqs("pp"), []uint64{5, 7}) || s.Attempt != 7 {
-		t.Fatalf("after expiry: pp %v counter %d", seqs("pp"), s.Attempt)
+	if !slices.Equal(seqs("pp"), []uint64{5, 7}) || paypay.Of(s).Attempt != 7 {
+		t.Fatalf("after expiry: pp %v counter %d", seqs("pp"), paypay.Of(s).Attempt)
 	}
 	if diff := statesEqual(s, loaded); diff != "" {
 		t.Fatalf("attempt after snapshot differs in %s", diff)
 	}
 	s.Apply(expire(1 << 62))
-	if len(s.Attempts) != 0 || s.Attempt != 7 {
-		t.Fatalf("expire all left %d logs, counter %d", len(s.Attempts), s.Attempt)
+	if len(paypay.Attempts(s)) != 0 || paypay.Of(s).Attempt != 7 {
+		t.Fatalf("expire all left %d logs, counter %d", len(paypay.Attempts(s)), paypay.Of(s).Attempt)
 	}
-	if len(s.Idem) != idem || len(s.Cards) != 4 {
+	if len(s.Idem) != idem || len(paypay.Cards(s)) != 4 {
 		t.Fatal("attempts expiry touched other state")
 	}
 	// Many records with partial expiries (compaction of the log's head).
@@ -396,7 +396,7 @@ func TestApplyAttemptsExpired(t *testing.T) {
 	}
 	for cut := int64(1000); cut <= 1100; cut += 7 {
 		s.Apply(expire(cut))
-		items := s.Attempts["pq"].Items()
+		items := paypay.Attempts(s)["pq"].Items()
 		if len(items) != int(1100-cut) || items[0].TimeMs != cut || items[len(items)-1].TimeMs != 1099 {
 			t.Fatalf("cutoff %d: %d items, first %+v", cut, len(items), items[0])
 		}
@@ -442,16 +442,16 @@ func goldenCardsState() *engine.State {
 	s := applyAll(engine.NewState(), sampleEvents())
 	s.Apply(&engine.PartnerCreated{Stamp: at(1700000000020), Partner: "ptr_2", API: "paypay", Name: "Cards", RateLimit: 60, Key: key("key_1", 5, "pp02")})
 	s.Apply(&paypay.CodesIssued{Stamp: at(1700000000021), Partner: "ptr_2", Tier: "silver", Label: "S", ExpiresMs: 1700000000100, Codes: []string{"PP-BBBB-0001"}})
-	s.Apply(paypay.DecideAttempt(s.Cards["PP-BBBB-0001"], "ptr_2", "PP-BBBB-0001", paypay.ActionRedeem, 1700000000022, "req_9", "rdm_9", "idem_9"))
-	s.Apply(paypay.DecideAttempt(s.Cards["PP-AAAA-0002"], "ptr_2", "PP-AAAA-0002", paypay.ActionValidate, 1700000000023, "req_10", "", ""))
+	s.Apply(paypay.DecideAttempt(paypay.Cards(s)["PP-BBBB-0001"], "ptr_2", "PP-BBBB-0001", paypay.ActionRedeem, 1700000000022, "req_9", "rdm_9", "idem_9"))
+	s.Apply(paypay.DecideAttempt(paypay.Cards(s)["PP-AAAA-0002"], "ptr_2", "PP-AAAA-0002", paypay.ActionValidate, 1700000000023, "req_10", "", ""))
 	s.Index = 43
 	return s
 }
 
 func TestSnapshotCardsGolden(t *testing.T) {
 	s := goldenCardsState()
-	if len(s.Cards) != 4 || len(s.Attempts) != 2 || s.Attempt != 5 || len(s.Idem) == 0 {
-		t.Fatalf("golden state lacks cards structures: %d cards, %d logs, seq %d", len(s.Cards), len(s.Attempts), s.Attempt)
+	if len(paypay.Cards(s)) != 4 || len(paypay.Attempts(s)) != 2 || paypay.Of(s).Attempt != 5 || len(s.Idem) == 0 {
+		t.Fatalf("golden state lacks cards structures: %d cards, %d logs, seq %d", len(paypay.Cards(s)), len(paypay.Attempts(s)), paypay.Of(s).Attempt)
 	}
 	snapshotGolden(t, "snapshot_cards_v3.golden", s)
 	snapshotGoldenV2(t, "snapshot_cards_v2.golden", s)
@@ -459,18 +459,18 @@ func TestSnapshotCardsGolden(t *testing.T) {
 
 func TestDecodeSnapshotRejectsCards(t *testing.T) {
 	p := engine.Partner{ID: "pp", API: "paypay", Name: "n", Status: engine.StatusActive, Keys: []engine.APIKey{{ID: "k1", Hash: keyHash(1)}}}
-	card := engine.Card{Partner: "pp", Tier: "t", ExpiresMs: 100}
-	att := func(seq uint64) engine.Attempt {
-		return engine.Attempt{Seq: seq, TimeMs: 1, Card: "c", Action: paypay.ActionValidate, RequestID: "r"}
+	card := paypay.Card{Partner: "pp", Tier: "t", ExpiresMs: 100}
+	att := func(seq uint64) paypay.Attempt {
+		return paypay.Attempt{Seq: seq, TimeMs: 1, Card: "c", Action: paypay.ActionValidate, RequestID: "r"}
 	}
 	control := snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{p}, Cards: []cardEntry{{Code: "c1", Card: card}, {Code: "c2", Card: card}},
-		Attempts: []attemptEntry{{Partner: "pp", Items: []engine.Attempt{att(1), att(2)}}}, Attempt: 2,
+		Attempts: []attemptEntry{{Partner: "pp", Items: []paypay.Attempt{att(1), att(2)}}}, Attempt: 2,
 		Idem: []idemEntry{{Key: engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "K"}, Record: engine.IdemRecord{Fingerprint: "c1", Detail: &engine.RedeemDetail{RequestID: "r"}}}}}
 	s, err := engine.DecodeSnapshot(encodeSnap(t, control))
 	if err != nil {
 		t.Fatalf("control snapshot rejected: %v", err)
 	}
-	if len(s.Cards) != 2 || s.Attempt != 2 || len(s.Attempts["pp"].Items()) != 2 || s.Idem[engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "K"}].Detail == nil {
+	if len(paypay.Cards(s)) != 2 || paypay.Of(s).Attempt != 2 || len(paypay.Attempts(s)["pp"].Items()) != 2 || s.Idem[engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "K"}].Detail == nil {
 		t.Fatalf("control snapshot decodes to %+v", s)
 	}
 	mod := func(f func(*snapshot)) []byte {
@@ -486,16 +486,16 @@ func TestDecodeSnapshotRejectsCards(t *testing.T) {
 		"card without partner":    mod(func(c *snapshot) { c.Cards[1].Card.Partner = "" }),
 		"card without code":       mod(func(c *snapshot) { c.Cards[0].Code = "" }),
 		"duplicate code":          mod(func(c *snapshot) { c.Cards[1].Code = "c1" }),
-		"attempts out of order":   mod(func(c *snapshot) { c.Attempts[0].Items = []engine.Attempt{att(2), att(1)} }),
-		"attempts equal seq":      mod(func(c *snapshot) { c.Attempts[0].Items = []engine.Attempt{att(2), att(2)} }),
-		"attempt seq > counter":   mod(func(c *snapshot) { c.Attempts[0].Items = []engine.Attempt{att(1), att(3)} }),
+		"attempts out of order":   mod(func(c *snapshot) { c.Attempts[0].Items = []paypay.Attempt{att(2), att(1)} }),
+		"attempts equal seq":      mod(func(c *snapshot) { c.Attempts[0].Items = []paypay.Attempt{att(2), att(2)} }),
+		"attempt seq > counter":   mod(func(c *snapshot) { c.Attempts[0].Items = []paypay.Attempt{att(1), att(3)} }),
 		"attempts, counter 0":     mod(func(c *snapshot) { c.Attempt = 0 }),
 		"empty attempt log":       mod(func(c *snapshot) { c.Attempts[0].Items = nil }),
 		"attempts without partner": mod(func(c *snapshot) {
 			c.Attempts[0].Partner = ""
 		}),
 		"attempt log twice": mod(func(c *snapshot) {
-			c.Attempts = append(c.Attempts, attemptEntry{Partner: "pp", Items: []engine.Attempt{att(2)}})
+			c.Attempts = append(c.Attempts, attemptEntry{Partner: "pp", Items: []paypay.Attempt{att(2)}})
 		}),
 		"idem op 0":          mod(func(c *snapshot) { c.Idem[0].Key.Scope = 0 }),
 		"idem op 5":          mod(func(c *snapshot) { c.Idem[0].Key.Scope = paypay.ScopeRedeemKey + 1 }),
@@ -507,7 +507,7 @@ func TestDecodeSnapshotRejectsCards(t *testing.T) {
 	}
 	for name, data := range cases {
 		if s, err := engine.DecodeSnapshot(data); err == nil {
-			t.Errorf("%s: accepted (%d cards, %d logs, counter %d)", name, len(s.Cards), len(s.Attempts), s.Attempt)
+			t.Errorf("%s: accepted (%d cards, %d logs, counter %d)", name, len(paypay.Cards(s)), len(paypay.Attempts(s)), paypay.Of(s).Attempt)
 		} else if !errors.Is(err, engine.ErrBadRecord) {
 			t.Errorf("%s: error %v does not wrap ErrBadRecord", name, err)
 		}
@@ -623,8 +623,8 @@ func TestDecodeBatchRejectsCards(t *testing.T) {
 func TestSnapshotDeterminismCards(t *testing.T) {
 	evs := randomEvents(10, 800)
 	half := applyAll(engine.NewState(), evs[:len(evs)/2])
-	if len(half.Cards) == 0 || len(half.Attempts) == 0 || half.Attempt == 0 {
-		t.Fatalf("midpoint state has %d cards, %d attempt logs", len(half.Cards), len(half.Attempts))
+	if len(paypay.Cards(half)) == 0 || len(paypay.Attempts(half)) == 0 || paypay.Of(half).Attempt == 0 {
+		t.Fatalf("midpoint state has %d cards, %d attempt logs", len(paypay.Cards(half)), len(paypay.Attempts(half)))
 	}
 	keys, revokedKeys, redeemed, revoked := 0, 0, 0, 0
 	for _, p := range half.Partners {
@@ -635,7 +635,7 @@ func TestSnapshotDeterminismCards(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range half.Cards {
+	for _, c := range paypay.Cards(half) {
 		if c.RedeemedMs != 0 {
 			redeemed++
 		}

@@ -1,8 +1,11 @@
 // Package engine is ledgerd's deterministic state machine.
 //
-// It owns the ledger's state (partners, API key hashes, wallets, idempotency
-// records), the events that change it, the one Apply function that both the
-// live path and crash recovery use, and the msgpack encoding of events and of
+// It owns the ledger's core state (partners, API key hashes, idempotency
+// records) and the table through which each module (engine/payshards,
+// engine/paypay) adds its events, its own section of the State
+// (RegisterState) and its own section of every snapshot
+// (RegisterSnapshotSection): the one Apply function that both the live
+// path and crash recovery use, and the msgpack encoding of events and of
 // whole-state snapshots.
 //
 // Contract:

@@ -162,23 +162,23 @@ func statesEqual(a, b *engine.State) string {
 		return "Idem"
 	case !slices.Equal(a.IdemKeys(), b.IdemKeys()):
 		return "IdemKeys (log order)"
-	case len(a.Wallets) != len(b.Wallets):
+	case len(payshards.Wallets(a)) != len(payshards.Wallets(b)):
 		return "Wallets (count)"
-	case a.Attempt != b.Attempt:
+	case paypay.Of(a).Attempt != paypay.Of(b).Attempt:
 		return "Attempt (seq counter)"
-	case !reflect.DeepEqual(a.Cards, b.Cards):
+	case !reflect.DeepEqual(paypay.Cards(a), paypay.Cards(b)):
 		return "Cards"
-	case len(a.Attempts) != len(b.Attempts):
+	case len(paypay.Attempts(a)) != len(paypay.Attempts(b)):
 		return "Attempts (partners)"
 	}
-	for p, l := range a.Attempts {
-		o := b.Attempts[p]
+	for p, l := range paypay.Attempts(a) {
+		o := paypay.Attempts(b)[p]
 		if o == nil || !slices.Equal(l.Items(), o.Items()) {
 			return "Attempts of " + p
 		}
 	}
-	for u, w := range a.Wallets {
-		o := b.Wallets[u]
+	for u, w := range payshards.Wallets(a) {
+		o := payshards.Wallets(b)[u]
 		if o == nil || !w.Equal(o) {
 			return "Wallet " + u
 		}
@@ -274,7 +274,7 @@ type snapshot struct {
 type walletEntry struct {
 	User       string
 	Balance    int64
-	Refundable []engine.Refundable
+	Refundable []payshards.Refundable
 }
 
 type idemEntry struct {
@@ -284,12 +284,12 @@ type idemEntry struct {
 
 type cardEntry struct {
 	Code string
-	Card engine.Card
+	Card paypay.Card
 }
 
 type attemptEntry struct {
 	Partner string
-	Items   []engine.Attempt
+	Items   []paypay.Attempt
 }
 
 // The element lists, in the encodings both layouts share.

@@ -38,3 +38,16 @@ func (s *State) newModules() {
 		s.modules[i] = d.newFunc()
 	}
 }
+
+// Entries counts the entries a snapshot of s holds, for sizing the
+// interval between snapshots: the idempotency records, plus each module
+// section whose state has an Entries() int method.
+func (s *State) Entries() int {
+	n := len(s.Idem)
+	for _, m := range s.modules {
+		if e, ok := m.(interface{ Entries() int }); ok {
+			n += e.Entries()
+		}
+	}
+	return n
+}

@@ -21,46 +21,21 @@ const SnapshotVersion = 3
 // snapshotVersion2 is the flat format released before the sections.
 const snapshotVersion2 = 2
 
-// snapshot is a State copied out in snapshot form. Maps become slices
+// snapshot is the core's part of a State copied out in snapshot form
+// (the modules copy their own: SnapshotSection.Copy). Maps become slices
 // sorted by key, and order-carrying lists keep their order, so the same
 // state always encodes to the same bytes (tests compare them).
 type snapshot struct {
-	_msgpack struct{}          `msgpack:",as_array"`
-	Version  int               // the container version it was read from or is written as
-	Index    uint64            // last WAL index included
-	Events   uint64            // events applied up to Index
-	Partners []Partner         // sorted by ID
-	Wallets  []walletEntry     // sorted by user
-	Idem     []idemEntry       // references, then Idempotency-Keys, each in the order recorded (expiry order)
-	Cards    []cardEntry       // sorted by code
-	Attempts []attemptEntry    // sorted by partner, each oldest first
-	Attempt  uint64            // last Attempt.Seq given
-	Extra    map[string][]byte // room for later state without a version bump
-}
-
-type walletEntry struct {
-	_msgpack   struct{} `msgpack:",as_array"`
-	User       string
-	Balance    int64
-	Refundable []Refundable
+	Version  int         // the container version it was read from or is written as
+	Index    uint64      // last WAL index included
+	Events   uint64      // events applied up to Index
+	Partners []Partner   // sorted by ID
+	Idem     []idemEntry // references, then Idempotency-Keys, each in the order recorded (expiry order)
 }
 
 type idemEntry struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	Key      IdemKey
-	Record   IdemRecord
-}
-
-type cardEntry struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	Code     string
-	Card     Card
-}
-
-type attemptEntry struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	Partner  string
-	Items    []Attempt
+	Key    IdemKey
+	Record IdemRecord
 }
 
 // EncodeSnapshot returns the msgpack bytes of the whole state.
@@ -78,11 +53,12 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 // keys it copies. Only expiry removes records, so the copy must be
 // finished before an expiry event is applied.
 type Capture struct {
-	snap   *snapshot
-	order  []IdemKey      // keys alive at the capture's index, in expiry order
-	next   int            // order[:next] have their records in snap.Idem
-	copied bool           // all of them
-	copies map[string]any // module sections' own copies (SnapshotSection.Copy)
+	snap    *snapshot
+	order   []IdemKey      // keys alive at the capture's index, in expiry order
+	next    int            // order[:next] have their records in snap.Idem
+	copied  bool           // all of them
+	copies  map[string]any // module sections' own copies (SnapshotSection.Copy)
+	entries int            // State.Entries at the capture, to size the buffer
 }
 
 // Errors of a capture copied in steps.
@@ -101,10 +77,11 @@ func (s *State) Capture() *Capture {
 }
 
 // CaptureStart copies everything a snapshot of s holds but the
-// idempotency records: a pass over the wallets, codes, partners and audit
-// records, and a copy of the records' keys in expiry order.
+// idempotency records: the partners, each module section's own copy
+// (SnapshotSection.Copy: wallets, codes, audit records), and a copy of the
+// records' keys in expiry order.
 func (s *State) CaptureStart() *Capture {
-	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys(), copies: map[string]any{}}
+	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys(), copies: map[string]any{}, entries: s.Entries()}
 	for _, sec := range snapshotSections {
 		if sec.Copy != nil {
 			c.copies[sec.Name] = sec.Copy(s)
@@ -152,28 +129,17 @@ func (c *Capture) Encode() ([]byte, error) {
 	return encodeContainer(c)
 }
 
-// toSnapshot copies the state into snapshot form, unsorted and without the
-// idempotency records (Capture copies those). Everything the
-// State mutates in place later (refundable amounts, partner keys, audit
-// records) is copied, not shared; idempotency details and strings are
-// never mutated once made.
+// toSnapshot copies the core's part of the state into snapshot form,
+// unsorted and without the idempotency records (Capture copies those).
+// Partner keys, which the State mutates in place later (revocations), are
+// copied, not shared; idempotency details and strings are never mutated
+// once made.
 func (s *State) toSnapshot() *snapshot {
-	snap := &snapshot{Version: SnapshotVersion, Index: s.Index, Events: s.Events, Attempt: s.Attempt}
+	snap := &snapshot{Version: SnapshotVersion, Index: s.Index, Events: s.Events}
 	for _, p := range s.Partners {
 		cp := *p
 		cp.Keys = slices.Clone(p.Keys)
 		snap.Partners = append(snap.Partners, cp)
-	}
-	snap.Wallets = make([]walletEntry, 0, len(s.Wallets))
-	for u, w := range s.Wallets {
-		snap.Wallets = append(snap.Wallets, walletEntry{User: u, Balance: w.Balance, Refundable: slices.Clone(w.Refundable)})
-	}
-	snap.Cards = make([]cardEntry, 0, len(s.Cards))
-	for c, card := range s.Cards {
-		snap.Cards = append(snap.Cards, cardEntry{Code: c, Card: *card})
-	}
-	for p, log := range s.Attempts {
-		snap.Attempts = append(snap.Attempts, attemptEntry{Partner: p, Items: slices.Clone(log.Items())})
 	}
 	return snap
 }
@@ -181,29 +147,11 @@ func (s *State) toSnapshot() *snapshot {
 // sortSnapshot puts the lists that came from maps in key order.
 func sortSnapshot(snap *snapshot) {
 	slices.SortFunc(snap.Partners, func(a, b Partner) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(snap.Wallets, func(a, b walletEntry) int { return cmp.Compare(a.User, b.User) })
-	slices.SortFunc(snap.Cards, func(a, b cardEntry) int { return cmp.Compare(a.Code, b.Code) })
-	slices.SortFunc(snap.Attempts, func(a, b attemptEntry) int { return cmp.Compare(a.Partner, b.Partner) })
 }
 
 func (w *Writer) uint(v uint64) {
 	if w.err == nil {
 		w.err = w.enc.EncodeUint(v)
-	}
-}
-
-func (w *Writer) wallets(ws []walletEntry) {
-	w.len(len(ws))
-	for _, e := range ws {
-		w.len(3)
-		w.str(e.User)
-		w.int(e.Balance)
-		w.len(len(e.Refundable))
-		for _, r := range e.Refundable {
-			w.len(2)
-			w.str(r.Partner)
-			w.int(r.Amount)
-		}
 	}
 }
 
@@ -234,41 +182,6 @@ func (w *Writer) idem(es []idemEntry) {
 		w.str(d.Label)
 		w.int(d.ExpiresMs)
 		w.int(d.RedeemedMs)
-	}
-}
-
-func (w *Writer) cards(cs []cardEntry) {
-	w.len(len(cs))
-	for _, e := range cs {
-		c := e.Card
-		w.len(9)
-		w.str(e.Code)
-		w.str(c.Partner)
-		w.str(c.Tier)
-		w.str(c.Label)
-		w.int(c.IssuedMs)
-		w.int(c.ExpiresMs)
-		w.int(c.RevokedMs)
-		w.int(c.RedeemedMs)
-		w.str(c.RedemptionID)
-	}
-}
-
-func (w *Writer) attempts(as []attemptEntry) {
-	w.len(len(as))
-	for _, e := range as {
-		w.len(2)
-		w.str(e.Partner)
-		w.len(len(e.Items))
-		for _, a := range e.Items {
-			w.len(6)
-			w.uint(a.Seq)
-			w.int(a.TimeMs)
-			w.str(a.Card)
-			w.int(int64(a.Action))
-			w.int(int64(a.Outcome))
-			w.str(a.RequestID)
-		}
 	}
 }
 
@@ -330,25 +243,6 @@ func (r *Reader) uint() uint64 {
 	return v
 }
 
-func (r *Reader) wallets() []walletEntry {
-	out := make([]walletEntry, r.count(-1, 4))
-	for i := range out {
-		if r.count(3, 1); r.err != nil {
-			return nil
-		}
-		e := &out[i]
-		e.User, e.Balance = r.str(), r.int()
-		if n := r.count(-1, 3); n > 0 && r.err == nil {
-			e.Refundable = make([]Refundable, n)
-			for j := range e.Refundable {
-				r.count(2, 1)
-				e.Refundable[j] = Refundable{Partner: r.str(), Amount: r.int()}
-			}
-		}
-	}
-	return out
-}
-
 func (r *Reader) idem() []idemEntry {
 	out := make([]idemEntry, r.count(-1, 10))
 	for i := range out {
@@ -369,40 +263,6 @@ func (r *Reader) idem() []idemEntry {
 		r.count(6, 1)
 		e.Record.Detail = &RedeemDetail{RequestID: r.str(), RedemptionID: r.str(), Tier: r.str(), Label: r.str(),
 			ExpiresMs: r.int(), RedeemedMs: r.int()}
-	}
-	return out
-}
-
-func (r *Reader) cards() []cardEntry {
-	out := make([]cardEntry, r.count(-1, 10))
-	for i := range out {
-		if r.count(9, 1); r.err != nil {
-			return nil
-		}
-		e := &out[i]
-		e.Code, e.Card.Partner, e.Card.Tier, e.Card.Label = r.str(), r.str(), r.str(), r.str()
-		e.Card.IssuedMs, e.Card.ExpiresMs, e.Card.RevokedMs, e.Card.RedeemedMs = r.int(), r.int(), r.int(), r.int()
-		e.Card.RedemptionID = r.str()
-	}
-	return out
-}
-
-func (r *Reader) attempts() []attemptEntry {
-	out := make([]attemptEntry, r.count(-1, 3))
-	for i := range out {
-		if r.count(2, 1); r.err != nil {
-			return nil
-		}
-		out[i].Partner = r.str()
-		items := make([]Attempt, r.count(-1, 7))
-		for j := range items {
-			if r.count(6, 1); r.err != nil {
-				return nil
-			}
-			items[j] = Attempt{Seq: r.uint(), TimeMs: r.int(), Card: r.str(), Action: uint8(r.small(255)),
-				Outcome: Code(r.small(255)), RequestID: r.str()}
-		}
-		out[i].Items = items
 	}
 	return out
 }
@@ -429,19 +289,6 @@ func loadPartners(s *State, partners []Partner) error {
 	return nil
 }
 
-func loadWallets(s *State, wallets []walletEntry) error {
-	if len(s.Wallets) == 0 {
-		s.Wallets = make(map[string]*Wallet, len(wallets))
-	}
-	for _, e := range wallets {
-		if err := checkWallet(e); err != nil || s.Wallets[e.User] != nil {
-			return fmt.Errorf("wallet %q", e.User)
-		}
-		s.Wallets[e.User] = &Wallet{Balance: e.Balance, Refundable: e.Refundable}
-	}
-	return nil
-}
-
 func loadIdem(s *State, records []idemEntry) error {
 	if len(s.Idem) == 0 {
 		s.Idem = make(map[IdemKey]IdemRecord, len(records))
@@ -455,47 +302,6 @@ func loadIdem(s *State, records []idemEntry) error {
 		}
 		s.Idem[e.Key] = e.Record
 		s.order(e.Key.Scope).keys = append(s.order(e.Key.Scope).keys, e.Key)
-	}
-	return nil
-}
-
-func loadCards(s *State, cards []cardEntry) error {
-	if len(s.Cards) == 0 {
-		s.Cards = make(map[string]*Card, len(cards))
-	}
-	for i := range cards {
-		e := &cards[i]
-		if e.Code == "" || s.Cards[e.Code] != nil || s.Partners[e.Card.Partner] == nil {
-			return fmt.Errorf("code %q", e.Code)
-		}
-		s.Cards[e.Code] = &e.Card
-	}
-	return nil
-}
-
-func loadAttempts(s *State, logs []attemptEntry) error {
-	for _, e := range logs {
-		if e.Partner == "" || s.Attempts[e.Partner] != nil || len(e.Items) == 0 {
-			return fmt.Errorf("attempts of %q", e.Partner)
-		}
-		for i, a := range e.Items {
-			if a.Seq > s.Attempt || (i > 0 && a.Seq <= e.Items[i-1].Seq) {
-				return fmt.Errorf("attempts of %q out of order", e.Partner)
-			}
-		}
-		s.Attempts[e.Partner] = &AttemptLog{items: e.Items}
-	}
-	return nil
-}
-
-func checkWallet(e walletEntry) error {
-	if e.Balance < 0 || e.Balance > MaxBalance {
-		return fmt.Errorf("balance %d", e.Balance)
-	}
-	for _, r := range e.Refundable {
-		if r.Amount <= 0 || r.Amount > MaxBalance {
-			return fmt.Errorf("refundable %d", r.Amount)
-		}
 	}
 	return nil
 }

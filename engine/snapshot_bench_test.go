@@ -27,7 +27,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	entries := float64(len(s.Wallets) + len(s.Idem))
+	entries := float64(len(payshards.Wallets(s)) + len(s.Idem))
 	b.Run("encode", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := s.EncodeSnapshot(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -33,16 +34,21 @@ var ErrUnknownSnapshotFormat = errors.New("engine: unknown snapshot format")
 // empty state (a module added after the snapshot was written), except a
 // Required one. A name twice is broken structure (ErrBadRecord).
 //
-// The sections of this binary, each payload an array of its fields:
+// The table is ordered by each section's Order (then by registration),
+// not by import order, so that the container's section order never depends
+// on which package's init ran first. The sections of this binary, in table
+// order, each payload an array of its fields:
 //
-//	core v1:      [index, events, partners (array of Partner, msgpack's struct encoding)]
-//	idem v1:      [records (array of [partner, op, reference, user, amount, code, value, timeMs, detail|nil],
-//	               detail = [requestID, redemptionID, tier, label, expiresMs, redeemedMs]),
-//	               references then Idempotency-Keys, each in retention (expiry) order]
-//	payshards v1: [wallets (array of [user, balance, [[partner, amount]...]], by user)]
-//	paypay v1:    [attempt seq, cards (array of [code, partner, tier, label, issued, expires,
-//	               revoked, redeemed, redemptionID], by code),
-//	               attempts (array of [partner, [[seq, timeMs, code, action, outcome, requestID]...]], by partner)]
+//	core v1 (100):      [index, events, partners (array of Partner, msgpack's struct encoding)]
+//	idem v1 (200):      [records (array of [partner, op, reference, user, amount, code, value, timeMs, detail|nil],
+//	                     detail = [requestID, redemptionID, tier, label, expiresMs, redeemedMs]),
+//	                     references then Idempotency-Keys, each in retention (expiry) order]
+//	payshards v1 (300): [wallets (array of [user, balance, [[partner, amount]...]], by user)]
+//	                     (engine/payshards/snapshot.go)
+//	paypay v1 (400):    [attempt seq, cards (array of [code, partner, tier, label, issued, expires,
+//	                     revoked, redeemed, redemptionID], by code),
+//	                     attempts (array of [partner, [[seq, timeMs, code, action, outcome, requestID]...]], by partner)]
+//	                     (engine/paypay/snapshot.go)
 //
 // The element encodings are those of version 2 (snapshot_v2.go).
 
@@ -55,6 +61,12 @@ type SnapshotSection struct {
 	Version  int    // the version Encode writes
 	Reads    []int  // every version Decode accepts (Version among them); never drop one once released
 	Required bool   // a snapshot without it is broken (core: it holds the index)
+	// Order is the section's place in the table (wire format: the order of
+	// the container's sections, never change it once released): ascending,
+	// ties in registration order; 0 is after every ordered section. The
+	// engine's are core 100 and idem 200; a section may rely on what the
+	// sections before it decoded.
+	Order int
 	// Encode writes the section's payload (one msgpack value) for the
 	// captured state; it runs off the committer's goroutine and must only
 	// read the capture.
@@ -69,16 +81,20 @@ type SnapshotSection struct {
 	// version (one of Reads). s already holds the sections before this one
 	// in the table.
 	Decode func(version int, payload []byte, s *State) error
+	// V2 rebuilds the section's part of s from a version 2 snapshot
+	// (snapshot_v2.go), released before the sections, for a module whose
+	// state it holds (nil: none). It reads the elements it owns from v2;
+	// s already holds the core (partners, idempotency records) and the
+	// sections before this one.
+	V2 func(v2 *SnapshotV2, s *State) error
 }
 
 // snapshotSections is the table, in encoding and decoding order. The
 // engine's own sections are here; a module package adds its own with
 // RegisterSnapshotSection from its init function.
 var snapshotSections = []SnapshotSection{
-	{Name: "core", Version: 1, Reads: []int{1}, Required: true, Encode: encodeCore, Decode: decodeCore},
-	{Name: "idem", Version: 1, Reads: []int{1}, Encode: encodeIdem, Decode: decodeIdem},
-	{Name: "payshards", Version: 1, Reads: []int{1}, Encode: encodePayShards, Decode: decodePayShards},
-	{Name: "paypay", Version: 1, Reads: []int{1}, Encode: encodePayPay, Decode: decodePayPay},
+	{Name: "core", Version: 1, Reads: []int{1}, Required: true, Order: 100, Encode: encodeCore, Decode: decodeCore},
+	{Name: "idem", Version: 1, Reads: []int{1}, Order: 200, Encode: encodeIdem, Decode: decodeIdem},
 }
 
 // Limits of the container.
@@ -87,8 +103,8 @@ const (
 	maxSectionName = 64
 )
 
-// RegisterSnapshotSection appends sec to the table. It panics on a
-// malformed codec or a name already taken. Call it only from an init
+// RegisterSnapshotSection puts sec in the table at its Order. It panics on
+// a malformed codec or a name already taken. Call it only from an init
 // function: the table is read without a lock.
 func RegisterSnapshotSection(sec SnapshotSection) {
 	switch {
@@ -101,8 +117,22 @@ func RegisterSnapshotSection(sec SnapshotSection) {
 		panic(fmt.Sprintf("engine: snapshot section %q registered twice", sec.Name))
 	case len(snapshotSections) >= maxSections:
 		panic("engine: too many snapshot sections")
+	case sec.Order < 0:
+		panic(fmt.Sprintf("engine: snapshot section %q: negative Order", sec.Name))
 	}
-	snapshotSections = append(snapshotSections, sec)
+	at := len(snapshotSections)
+	for at > 0 && sectionRank(snapshotSections[at-1]) > sectionRank(sec) {
+		at--
+	}
+	snapshotSections = slices.Insert(snapshotSections, at, sec)
+}
+
+// sectionRank is a section's sort key in the table: Order, 0 last.
+func sectionRank(sec SnapshotSection) int {
+	if sec.Order == 0 {
+		return math.MaxInt
+	}
+	return sec.Order
 }
 
 // SnapshotSectionNames lists the sections this binary knows, with the
@@ -131,8 +161,7 @@ func findSection(name string) *SnapshotSection {
 // encodeContainer writes the version 3 container of a capture.
 func encodeContainer(c *Capture) ([]byte, error) {
 	var out, section bytes.Buffer
-	snap := c.snap
-	out.Grow(64*(len(snap.Wallets)+len(snap.Idem)+len(snap.Cards)) + 256)
+	out.Grow(64*c.entries + 256)
 	w := Writer{enc: msgpack.NewEncoder(&out)}
 	w.len(2)
 	w.int(SnapshotVersion)
@@ -302,11 +331,29 @@ func (r *Reader) binSlice(data []byte) []byte {
 // sectionReader reads one section payload that must be an array of fields
 // fields; done checks that nothing follows it.
 func sectionReader(payload []byte, fields int) *Reader {
-	rd := bytes.NewReader(payload)
-	r := &Reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	r := NewReader(payload)
 	r.count(fields, 1)
 	return r
 }
+
+// NewReader reads msgpack values from data in their canonical encoding
+// (the primitives of Reader), for the modules' section decoders.
+func NewReader(data []byte) *Reader {
+	rd := bytes.NewReader(data)
+	return &Reader{dec: msgpack.NewDecoder(rd), rd: rd}
+}
+
+// SectionReader reads a section payload that must be an array of fields
+// fields (Done checks that nothing follows it).
+func SectionReader(payload []byte, fields int) *Reader { return sectionReader(payload, fields) }
+
+// Done returns the first error met, or an error if bytes are left
+// unread.
+func (r *Reader) Done() error { return r.done() }
+
+// NewWriter writes canonical msgpack values to enc, for the modules'
+// section encoders.
+func NewWriter(enc *msgpack.Encoder) *Writer { return &Writer{enc: enc} }
 
 func (r *Reader) done() error {
 	if r.err == nil && r.rd.Len() != 0 {
@@ -352,42 +399,4 @@ func decodeIdem(_ int, payload []byte, s *State) error {
 		return err
 	}
 	return loadIdem(s, records)
-}
-
-func encodePayShards(c *Capture, enc *msgpack.Encoder) error {
-	w := Writer{enc: enc}
-	w.len(1)
-	w.wallets(c.snap.Wallets)
-	return w.err
-}
-
-func decodePayShards(_ int, payload []byte, s *State) error {
-	r := sectionReader(payload, 1)
-	wallets := r.wallets()
-	if err := r.done(); err != nil {
-		return err
-	}
-	return loadWallets(s, wallets)
-}
-
-func encodePayPay(c *Capture, enc *msgpack.Encoder) error {
-	w := Writer{enc: enc}
-	w.len(3)
-	w.uint(c.snap.Attempt)
-	w.cards(c.snap.Cards)
-	w.attempts(c.snap.Attempts)
-	return w.err
-}
-
-func decodePayPay(_ int, payload []byte, s *State) error {
-	r := sectionReader(payload, 3)
-	s.Attempt = r.uint()
-	cards, logs := r.cards(), r.attempts()
-	if err := r.done(); err != nil {
-		return err
-	}
-	if err := loadCards(s, cards); err != nil {
-		return err
-	}
-	return loadAttempts(s, logs)
 }

@@ -63,7 +63,7 @@ func randomEvents(seed uint64, n int) []engine.Event {
 			emit(&engine.PartnerStatusChanged{Stamp: at(t), Partner: pick(), Status: st})
 		case k <= 3:
 			u := users[rng.IntN(len(users))]
-			if ev, ok := payshards.DecideCredit(model.Wallets[u], u, nextRef(), 1+rng.Int64N(1000), t); ok {
+			if ev, ok := payshards.DecideCredit(payshards.Wallets(model)[u], u, nextRef(), 1+rng.Int64N(1000), t); ok {
 				emit(ev)
 			}
 		case k <= 5:
@@ -71,7 +71,7 @@ func randomEvents(seed uint64, n int) []engine.Event {
 			if rng.IntN(8) == 0 {
 				u = "ghost"
 			}
-			emit(payshards.DecideDeduct(model.Wallets[u], pick(), u, nextRef(), 1+rng.Int64N(400), t))
+			emit(payshards.DecideDeduct(payshards.Wallets(model)[u], pick(), u, nextRef(), 1+rng.Int64N(400), t))
 		case k == 6:
 			u := users[rng.IntN(len(users))]
 			if rng.IntN(8) == 0 {
@@ -79,10 +79,10 @@ func randomEvents(seed uint64, n int) []engine.Event {
 			}
 			amount := 1 + rng.Int64N(300)
 			p := pick()
-			if w := model.Wallets[u]; w != nil && rng.IntN(2) == 0 && w.RefundableFor(p) > 0 {
+			if w := payshards.Wallets(model)[u]; w != nil && rng.IntN(2) == 0 && w.RefundableFor(p) > 0 {
 				amount = w.RefundableFor(p) // refund all: removes the entry
 			}
-			emit(payshards.DecideRefund(model.Wallets[u], p, u, nextRef(), amount, t))
+			emit(payshards.DecideRefund(payshards.Wallets(model)[u], p, u, nextRef(), amount, t))
 		case k == 7:
 			kid, h := nextKey()
 			emit(&engine.KeyAdded{Stamp: at(t), Partner: pick(), Key: engine.NewKeyRecord{ID: kid, Hash: h, Hint: kid[len(kid)-1:]}})
@@ -111,7 +111,7 @@ func randomEvents(seed uint64, n int) []engine.Event {
 				Label: "L", ExpiresMs: t + int64(rng.IntN(400)), Codes: batch})
 		case k == 11 && len(codes) > 0:
 			c := codes[rng.IntN(len(codes))]
-			if card := model.Cards[c]; card.RedeemedMs == 0 && card.RevokedMs == 0 {
+			if card := paypay.Cards(model)[c]; card.RedeemedMs == 0 && card.RevokedMs == 0 {
 				emit(&paypay.CodeRevoked{Stamp: at(t), Partner: card.Partner, Code: c})
 			}
 		case k <= 15 && len(codes) > 0:
@@ -120,7 +120,7 @@ func randomEvents(seed uint64, n int) []engine.Event {
 				c = "PP-missing"
 			}
 			p := pick()
-			if card := model.Cards[c]; card != nil && rng.IntN(4) != 0 {
+			if card := paypay.Cards(model)[c]; card != nil && rng.IntN(4) != 0 {
 				p = card.Partner // mostly its own partner; sometimes another
 			}
 			action := paypay.ActionValidate
@@ -132,7 +132,7 @@ func randomEvents(seed uint64, n int) []engine.Event {
 				key = "idem-" + nextRef()
 			}
 			req++
-			emit(paypay.DecideAttempt(model.Cards[c], p, c, action, t, fmt.Sprintf("req_%d", req), fmt.Sprintf("rdm_%d", req), key))
+			emit(paypay.DecideAttempt(paypay.Cards(model)[c], p, c, action, t, fmt.Sprintf("req_%d", req), fmt.Sprintf("rdm_%d", req), key))
 		case k == 16 && rng.IntN(4) == 0:
 			// Forget records older than a random window (sometimes none,
 			// sometimes all).
@@ -212,7 +212,7 @@ func TestSnapshotDecodedStateIsIndependent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Applying to the decoded state must not touch the original.
-	for u, w := range a.Wallets {
+	for u, w := range payshards.Wallets(a) {
 		ev, ok := payshards.DecideCredit(w, u, "after-snapshot-"+u, 1, 0)
 		if ok {
 			a.Apply(ev)
@@ -266,7 +266,7 @@ func TestSnapshotDeterminism(t *testing.T) {
 
 func goldenState() *engine.State {
 	s := applyAll(engine.NewState(), legacySampleEvents())
-	s.Apply(payshards.DecideDeduct(s.Wallets["u_123"], "ptr_1", "u_123", "order_abc_003", 100, 1700000000007))
+	s.Apply(payshards.DecideDeduct(payshards.Wallets(s)["u_123"], "ptr_1", "u_123", "order_abc_003", 100, 1700000000007))
 	s.Apply(&engine.PartnerCreated{Stamp: at(1700000000008), Partner: "ptr_0", API: "payshards", Name: "Zero", RateLimit: 1, Key: key("key_1", 0, "abcd")})
 	ev, _ := payshards.DecideCredit(nil, "u_000", "top_0", 7, 1700000000009)
 	s.Apply(ev)
@@ -289,23 +289,23 @@ func TestSnapshotGoldenV2(t *testing.T) {
 // snapshotOf is s's content as a hand-made snapshot in the order
 // EncodeSnapshot writes it.
 func snapshotOf(s *engine.State) snapshot {
-	snap := snapshot{Version: engine.SnapshotVersion, Index: s.Index, Events: s.Events, Attempt: s.Attempt}
+	snap := snapshot{Version: engine.SnapshotVersion, Index: s.Index, Events: s.Events, Attempt: paypay.Of(s).Attempt}
 	for _, p := range s.Partners {
 		snap.Partners = append(snap.Partners, *p)
 	}
 	slices.SortFunc(snap.Partners, func(a, b engine.Partner) int { return cmp.Compare(a.ID, b.ID) })
-	for u, w := range s.Wallets {
+	for u, w := range payshards.Wallets(s) {
 		snap.Wallets = append(snap.Wallets, walletEntry{User: u, Balance: w.Balance, Refundable: w.Refundable})
 	}
 	slices.SortFunc(snap.Wallets, func(a, b walletEntry) int { return cmp.Compare(a.User, b.User) })
 	for _, k := range s.IdemKeys() {
 		snap.Idem = append(snap.Idem, idemEntry{Key: k, Record: s.Idem[k]})
 	}
-	for c, card := range s.Cards {
+	for c, card := range paypay.Cards(s) {
 		snap.Cards = append(snap.Cards, cardEntry{Code: c, Card: *card})
 	}
 	slices.SortFunc(snap.Cards, func(a, b cardEntry) int { return cmp.Compare(a.Code, b.Code) })
-	for p, l := range s.Attempts {
+	for p, l := range paypay.Attempts(s) {
 		snap.Attempts = append(snap.Attempts, attemptEntry{Partner: p, Items: l.Items()})
 	}
 	slices.SortFunc(snap.Attempts, func(a, b attemptEntry) int { return cmp.Compare(a.Partner, b.Partner) })
@@ -355,15 +355,15 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 		"duplicate partner":     encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Partners: []engine.Partner{good, good}}),
 		"negative balance":      encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: -1}}}),
 		"balance above max":     encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Balance: engine.MaxBalance + 1}}}),
-		"zero refundable":       encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []engine.Refundable{{"p", 0}}}}}),
-		"negative refundable":   encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []engine.Refundable{{"p", -3}}}}}),
+		"zero refundable":       encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []payshards.Refundable{{Partner: "p", Amount: 0}}}}}),
+		"negative refundable":   encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u", Refundable: []payshards.Refundable{{Partner: "p", Amount: -3}}}}}),
 		"duplicate wallet":      encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Wallets: []walletEntry{{User: "u"}, {User: "u"}}}),
 		"duplicate idem":        encodeSnap(t, snapshot{Version: engine.SnapshotVersion, Idem: dupIdem}),
 		"truncated":             mustSnapshot(t, goldenState())[:40],
 	}
 	for name, data := range cases {
 		if s, err := engine.DecodeSnapshot(data); err == nil {
-			t.Errorf("%s: accepted (%d partners, %d wallets)", name, len(s.Partners), len(s.Wallets))
+			t.Errorf("%s: accepted (%d partners, %d wallets)", name, len(s.Partners), len(payshards.Wallets(s)))
 		} else if !errors.Is(err, engine.ErrBadRecord) || errors.Is(err, engine.ErrUnknownSnapshotFormat) {
 			t.Errorf("%s: error %v does not wrap engine.ErrBadRecord alone", name, err)
 		}
@@ -417,14 +417,14 @@ func TestSnapshotEmptyRefundableAfterFullRefund(t *testing.T) {
 	// A wallet whose refundable list emptied must snapshot the same as one
 	// that decodes from that snapshot, and equal a wallet that never had one.
 	s := ledger(t)
-	s.Apply(payshards.DecideDeduct(s.Wallets["u1"], "p1", "u1", "d", 10, 0))
-	s.Apply(payshards.DecideRefund(s.Wallets["u1"], "p1", "u1", "r", 10, 0))
+	s.Apply(payshards.DecideDeduct(payshards.Wallets(s)["u1"], "p1", "u1", "d", 10, 0))
+	s.Apply(payshards.DecideRefund(payshards.Wallets(s)["u1"], "p1", "u1", "r", 10, 0))
 	data := mustSnapshot(t, s)
 	got, err := engine.DecodeSnapshot(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(mustSnapshot(t, got), data) || !got.Wallets["u1"].Equal(&engine.Wallet{Balance: 1000}) {
+	if !bytes.Equal(mustSnapshot(t, got), data) || !payshards.Wallets(got)["u1"].Equal(&payshards.Wallet{Balance: 1000}) {
 		t.Fatal("empty refundable list does not survive a snapshot")
 	}
 }
@@ -525,5 +525,31 @@ func TestCaptureOvertakenByExpiry(t *testing.T) {
 	s.Apply(&engine.ReferencesExpired{Stamp: at(100), CutoffMs: 8}) // forgets c0..c7
 	if _, err := c.CopyRecords(s, 10); !errors.Is(err, engine.ErrCaptureRecordGone) {
 		t.Fatalf("copy after an expiry removed captured records: %v", err)
+	}
+}
+
+// TestStateEntries: what sizes the interval between snapshots counts what
+// it always has: idempotency records, wallets and codes.
+func TestStateEntries(t *testing.T) {
+	for _, s := range []*engine.State{engine.NewState(), goldenState(), goldenCardsState(), applyAll(engine.NewState(), randomEvents(4, 900))} {
+		want := len(s.Idem) + len(payshards.Wallets(s)) + len(paypay.Cards(s))
+		if got := s.Entries(); got != want || (len(s.Idem) > 0 && got == len(s.Idem)) {
+			t.Fatalf("Entries %d, want %d", got, want)
+		}
+	}
+}
+
+// TestModuleSectionsOfState: the wallets, codes and audit live in their
+// modules' sections of the State, each State its own.
+func TestModuleSectionsOfState(t *testing.T) {
+	a, b := goldenCardsState(), engine.NewState()
+	if payshards.Of(a) == payshards.Of(b) || paypay.Of(a) == paypay.Of(b) {
+		t.Fatal("two States share a module section")
+	}
+	if len(payshards.Wallets(a)) == 0 || len(paypay.Cards(a)) == 0 || len(paypay.Attempts(a)) == 0 || paypay.Of(a).Attempt == 0 {
+		t.Fatal("golden state's module sections are empty")
+	}
+	if len(payshards.Wallets(b)) != 0 || len(paypay.Cards(b)) != 0 || len(paypay.Attempts(b)) != 0 || paypay.Of(b).Attempt != 0 {
+		t.Fatal("a new State's module sections are not empty")
 	}
 }

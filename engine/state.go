@@ -1,18 +1,18 @@
 package engine
 
 // State is the ledger's durable state: what the WAL and snapshots rebuild.
+// It holds the core (partners, keys, idempotency records) and one section
+// per registered module (RegisterState: the PayShards wallets, the
+// PayPay.cards codes and audit), which each module reaches through its own
+// accessor.
 // One goroutine owns a State (the committer); it is not safe for concurrent
 // use (package actors guards the one map it shares, Idem, with a lock).
 type State struct {
 	Index    uint64 // last WAL index applied
 	Partners map[string]*Partner
 	Keys     map[[KeyHashLen]byte]string // every API key hash ever issued -> partner id
-	Wallets  map[string]*Wallet
 	Idem     map[IdemKey]IdemRecord
-	Cards    map[string]*Card       // PayPay.cards redeem codes
-	Attempts map[string]*AttemptLog // partner id -> audit of validate and redeem calls
-	Events   uint64                 // events applied since the beginning of the log
-	Attempt  uint64                 // last Attempt.Seq given
+	Events   uint64 // events applied since the beginning of the log
 
 	// Idem's keys in the order they were recorded (log order), one FIFO
 	// per retention class, so expiry pops from the front.
@@ -27,15 +27,6 @@ type State struct {
 	Expired []IdemKey
 }
 
-// AttemptLog is one partner's audit records, oldest first.
-type AttemptLog struct {
-	items []Attempt
-	head  int
-}
-
-// Items returns the live records, oldest first. Callers must not modify it.
-func (l *AttemptLog) Items() []Attempt { return l.items[l.head:] }
-
 type fifo struct {
 	keys []IdemKey
 	head int
@@ -48,10 +39,7 @@ func NewState() *State {
 	s := &State{
 		Partners: make(map[string]*Partner),
 		Keys:     make(map[[KeyHashLen]byte]string),
-		Wallets:  make(map[string]*Wallet),
 		Idem:     make(map[IdemKey]IdemRecord),
-		Cards:    make(map[string]*Card),
-		Attempts: make(map[string]*AttemptLog),
 	}
 	s.newModules()
 	return s
@@ -150,33 +138,4 @@ func (s *State) IdemKeys() []IdemKey {
 		out = append(out, s.orders[i].live()...)
 	}
 	return out
-}
-
-// ExpireAttempts forgets the audit records made before cutoffMs.
-func (s *State) ExpireAttempts(cutoffMs int64) {
-	for partner, log := range s.Attempts {
-		for log.head < len(log.items) && log.items[log.head].TimeMs < cutoffMs {
-			log.items[log.head] = Attempt{}
-			log.head++
-		}
-		if log.head == len(log.items) {
-			delete(s.Attempts, partner)
-		} else if log.head > len(log.items)/2 {
-			log.items = append(log.items[:0], log.items[log.head:]...)
-			log.head = 0
-		}
-	}
-}
-
-// AddAttempt appends an audit record to a partner's log, giving it the
-// next sequence number.
-func (s *State) AddAttempt(partner string, a Attempt) {
-	log := s.Attempts[partner]
-	if log == nil {
-		log = &AttemptLog{}
-		s.Attempts[partner] = log
-	}
-	s.Attempt++
-	a.Seq = s.Attempt
-	log.items = append(log.items, a)
 }

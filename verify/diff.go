@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
+	"ledgerd/engine/payshards"
 )
 
 // diffStates describes how two states differ, briefly: counters, then the
@@ -22,11 +24,13 @@ func diffStates(a, b *engine.State) string {
 	if a.Events != b.Events {
 		add("events %d vs %d", a.Events, b.Events)
 	}
-	if a.Attempt != b.Attempt {
-		add("attempt counter %d vs %d", a.Attempt, b.Attempt)
+	pa, pb := paypay.Of(a), paypay.Of(b)
+	wsa, wsb := payshards.Wallets(a), payshards.Wallets(b)
+	if pa.Attempt != pb.Attempt {
+		add("attempt counter %d vs %d", pa.Attempt, pb.Attempt)
 	}
-	for _, u := range sortedKeys(a.Wallets) {
-		wa, wb := a.Wallets[u], b.Wallets[u]
+	for _, u := range sortedKeys(wsa) {
+		wa, wb := wsa[u], wsb[u]
 		switch {
 		case wb == nil:
 			add("wallet %q: %d vs missing", u, wa.Balance)
@@ -34,9 +38,9 @@ func diffStates(a, b *engine.State) string {
 			add("wallet %q: balance %d refundable %v vs balance %d refundable %v", u, wa.Balance, wa.Refundable, wb.Balance, wb.Refundable)
 		}
 	}
-	for _, u := range sortedKeys(b.Wallets) {
-		if a.Wallets[u] == nil {
-			add("wallet %q: missing vs %d", u, b.Wallets[u].Balance)
+	for _, u := range sortedKeys(wsb) {
+		if wsa[u] == nil {
+			add("wallet %q: missing vs %d", u, wsb[u].Balance)
 		}
 	}
 	if len(a.Idem) != len(b.Idem) {
@@ -48,12 +52,12 @@ func diffStates(a, b *engine.State) string {
 			break
 		}
 	}
-	if len(a.Cards) != len(b.Cards) {
-		add("%d vs %d codes", len(a.Cards), len(b.Cards))
+	if len(pa.Cards) != len(pb.Cards) {
+		add("%d vs %d codes", len(pa.Cards), len(pb.Cards))
 	}
-	for _, c := range sortedKeys(a.Cards) {
-		if cb := b.Cards[c]; cb == nil || *cb != *a.Cards[c] {
-			add("code %q: %+v vs %+v", c, *a.Cards[c], cb)
+	for _, c := range sortedKeys(pa.Cards) {
+		if cb := pb.Cards[c]; cb == nil || *cb != *pa.Cards[c] {
+			add("code %q: %+v vs %+v", c, *pa.Cards[c], cb)
 			break
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"ledgerd/engine"
+	"ledgerd/engine/paypay"
+	"ledgerd/engine/payshards"
 	"ledgerd/wal"
 )
 
@@ -518,8 +520,9 @@ func (v *verifier) compareRebuilds(rebuilds []*rebuild, last uint64) {
 
 // checkState checks invariants that hold in any state, whatever its history.
 func checkState(rep *Report, s *engine.State) {
-	for _, u := range sortedKeys(s.Wallets) {
-		w := s.Wallets[u]
+	wallets, pp := payshards.Wallets(s), paypay.Of(s)
+	for _, u := range sortedKeys(wallets) {
+		w := wallets[u]
 		if w.Balance < 0 {
 			rep.violate("balance", "user %q has a negative balance %d", u, w.Balance)
 		}
@@ -534,8 +537,8 @@ func checkState(rep *Report, s *engine.State) {
 			seen[r.Partner] = true
 		}
 	}
-	for _, code := range sortedKeys(s.Cards) {
-		c := s.Cards[code]
+	for _, code := range sortedKeys(pp.Cards) {
+		c := pp.Cards[code]
 		if c.RevokedMs != 0 && c.RedeemedMs != 0 {
 			rep.violate("code", "code %q is both revoked and redeemed", code)
 		}
@@ -546,11 +549,11 @@ func checkState(rep *Report, s *engine.State) {
 			rep.violate("code", "code %q belongs to unknown partner %q", code, c.Partner)
 		}
 	}
-	for _, p := range sortedKeys(s.Attempts) {
-		items := s.Attempts[p].Items()
+	for _, p := range sortedKeys(pp.Attempts) {
+		items := pp.Attempts[p].Items()
 		for i, a := range items {
-			if a.Seq == 0 || a.Seq > s.Attempt {
-				rep.violate("attempt", "partner %q: attempt sequence %d outside 1..%d", p, a.Seq, s.Attempt)
+			if a.Seq == 0 || a.Seq > pp.Attempt {
+				rep.violate("attempt", "partner %q: attempt sequence %d outside 1..%d", p, a.Seq, pp.Attempt)
 			}
 			if i > 0 && a.Seq <= items[i-1].Seq {
 				rep.violate("attempt", "partner %q: attempt sequence %d after %d (must strictly increase)", p, a.Seq, items[i-1].Seq)
@@ -571,16 +574,17 @@ func checkState(rep *Report, s *engine.State) {
 
 func summarize(rep *Report, s *engine.State) {
 	rep.Index = s.Index
-	rep.Wallets = len(s.Wallets)
-	for _, w := range s.Wallets {
+	wallets, pp := payshards.Wallets(s), paypay.Of(s)
+	rep.Wallets = len(wallets)
+	for _, w := range wallets {
 		rep.Balance += w.Balance
 		for _, r := range w.Refundable {
 			rep.Refundable += r.Amount
 		}
 	}
 	rep.Partners = len(s.Partners)
-	rep.Codes = len(s.Cards)
-	for _, c := range s.Cards {
+	rep.Codes = len(pp.Cards)
+	for _, c := range pp.Cards {
 		if c.RedeemedMs != 0 {
 			rep.Redeemed++
 		}
@@ -589,7 +593,7 @@ func summarize(rep *Report, s *engine.State) {
 		}
 	}
 	rep.Idem = len(s.Idem)
-	for _, l := range s.Attempts {
+	for _, l := range pp.Attempts {
 		rep.Attempts += len(l.Items())
 	}
 }

@@ -304,7 +304,7 @@ func TestTamperedSnapshotBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Wallets["u2"].Balance += 1000
+	payshards.Wallets(st)["u2"].Balance += 1000
 	payload, err := st.EncodeSnapshot()
 	if err != nil {
 		t.Fatal(err)

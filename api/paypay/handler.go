@@ -192,7 +192,7 @@ func (a *API) attempts(ctx *fasthttp.RequestCtx) {
 	httpx.Reply(ctx, fasthttp.StatusOK, appendAttempts(make([]byte, 0, 64+160*len(items)), items, more))
 }
 
-func appendAttempts(b []byte, items []engine.Attempt, more bool) []byte {
+func appendAttempts(b []byte, items []paypay.Attempt, more bool) []byte {
 	b = append(b, `{"data":[`...)
 	for i, at := range items {
 		if i > 0 {
@@ -222,7 +222,7 @@ func actionName(a paypay.Action) string {
 
 // outcomeName is "valid" or "redeemed" for a successful call, else the
 // spec's reason.
-func outcomeName(at engine.Attempt) string {
+func outcomeName(at paypay.Attempt) string {
 	switch at.Outcome {
 	case engine.CodeOK:
 		if at.Action == paypay.ActionRedeem {

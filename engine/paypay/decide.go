@@ -8,7 +8,7 @@ import "ledgerd/engine"
 // redeemed, expired. The event is the audit record; for a successful
 // redeem it is also the redemption. key is the request's Idempotency-Key,
 // or empty.
-func DecideAttempt(card *engine.Card, partner, code string, action Action, nowMs int64, requestID, redemptionID, key string) *CodeAttempt {
+func DecideAttempt(card *Card, partner, code string, action Action, nowMs int64, requestID, redemptionID, key string) *CodeAttempt {
 	ev := &CodeAttempt{Stamp: engine.Stamp{TimeMs: nowMs}, Partner: partner, Code: code, Action: action, RequestID: requestID, Key: key}
 	switch {
 	case card == nil || card.Partner != partner:
@@ -29,7 +29,7 @@ func DecideAttempt(card *engine.Card, partner, code string, action Action, nowMs
 
 // ApplyCard applies a code event to card: the single definition shared by
 // the code actors' working state and the committer's durable state.
-func ApplyCard(card *engine.Card, ev engine.Event) {
+func ApplyCard(card *Card, ev engine.Event) {
 	switch e := ev.(type) {
 	case *CodeRevoked:
 		if card.RedeemedMs != 0 || card.RevokedMs != 0 {

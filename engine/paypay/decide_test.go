@@ -9,14 +9,14 @@ import (
 // Moved from engine/cards_test.go: DecideAttempt's precedence.
 
 func TestDecideAttemptPrecedence(t *testing.T) {
-	base := engine.Card{Partner: "pp", Tier: "gold", Label: "Gold", IssuedMs: 6, ExpiresMs: 1000}
+	base := Card{Partner: "pp", Tier: "gold", Label: "Gold", IssuedMs: 6, ExpiresMs: 1000}
 	revoked, redeemed, both := base, base, base
 	revoked.RevokedMs = 50
 	redeemed.RedeemedMs, redeemed.RedemptionID = 60, "rdm_first"
 	both.RevokedMs, both.RedeemedMs = 50, 60 // cannot happen; revoked wins
 	tests := []struct {
 		name     string
-		card     *engine.Card
+		card     *Card
 		partner  string
 		action   Action
 		now      int64
@@ -42,7 +42,7 @@ func TestDecideAttemptPrecedence(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var before engine.Card
+			var before Card
 			if tc.card != nil {
 				before = *tc.card
 			}

@@ -4,6 +4,8 @@
 //
 // It owns its event types (wire numbers 12–14 and 16, never renumber), its
 // result codes (4–7), its Idempotency-Key scope (4), DecideAttempt and
-// ApplyCard, all through the engine's table. It imports only package
-// engine.
+// ApplyCard, all through the engine's table, and its state: the codes, the
+// audit logs and their sequence counter, its own section of every
+// engine.State (Of, Cards, Attempts) and of every snapshot ("paypay",
+// snapshot.go). Of ledgerd it imports only package engine.
 package paypay

@@ -109,8 +109,8 @@ func validateAttempt(ev *CodeAttempt) error {
 	return nil
 }
 
-func mustCard(s *engine.State, partner, code string, ev engine.Event) *engine.Card {
-	c := s.Cards[code]
+func mustCard(s *engine.State, partner, code string, ev engine.Event) *Card {
+	c := Cards(s)[code]
 	if c == nil || c.Partner != partner {
 		panic(engine.Invariant("code exists for partner", ev, 0))
 	}
@@ -141,11 +141,12 @@ func init() {
 			return nil
 		},
 		Apply: func(s *engine.State, ev *CodesIssued) {
+			cards := Cards(s)
 			for _, c := range ev.Codes {
-				if _, dup := s.Cards[c]; dup {
+				if _, dup := cards[c]; dup {
 					panic(engine.Invariant("code unique", ev, 0))
 				}
-				s.Cards[c] = &engine.Card{Partner: ev.Partner, Tier: ev.Tier, Label: ev.Label, IssuedMs: ev.TimeMs, ExpiresMs: ev.ExpiresMs}
+				cards[c] = &Card{Partner: ev.Partner, Tier: ev.Tier, Label: ev.Label, IssuedMs: ev.TimeMs, ExpiresMs: ev.ExpiresMs}
 			}
 		},
 		// Issuing changes codes no actor owns yet: it holds back every code load.
@@ -192,7 +193,7 @@ func init() {
 			if ev.Outcome != ResultNotFound {
 				ApplyCard(mustCard(s, ev.Partner, ev.Code, ev), ev)
 			}
-			s.AddAttempt(ev.Partner, engine.Attempt{TimeMs: ev.TimeMs, Card: ev.Code, Action: ev.Action, Outcome: ev.Outcome, RequestID: ev.RequestID})
+			Of(s).AddAttempt(ev.Partner, Attempt{TimeMs: ev.TimeMs, Card: ev.Code, Action: ev.Action, Outcome: ev.Outcome, RequestID: ev.RequestID})
 		},
 		Entity: func(ev *CodeAttempt) (engine.Entity, bool) { return engine.Entity{Kind: CodeEntity, ID: ev.Code}, true },
 		Idem: func(ev *CodeAttempt) (engine.IdemKey, engine.IdemRecord, bool) {
@@ -215,6 +216,6 @@ func init() {
 			}
 			return nil
 		},
-		Apply: func(s *engine.State, ev *AttemptsExpired) { s.ExpireAttempts(ev.CutoffMs) },
+		Apply: func(s *engine.State, ev *AttemptsExpired) { Of(s).ExpireAttempts(ev.CutoffMs) },
 	})
 }

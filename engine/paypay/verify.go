@@ -35,15 +35,15 @@ func init() {
 
 func newChecker(v engine.Violations, st *engine.State, scratch bool) engine.Checker {
 	m := &checker{v: v, scratch: scratch, cards: map[string]*mcard{}, redeemOK: map[string]int{},
-		attempts: st.Attempt, attemptAt: map[string]uint64{}, partners: map[string]bool{}}
-	for code, c := range st.Cards {
+		attempts: Of(st).Attempt, attemptAt: map[string]uint64{}, partners: map[string]bool{}}
+	for code, c := range Cards(st) {
 		m.cards[code] = &mcard{partner: c.Partner, expiresMs: c.ExpiresMs, revoked: c.RevokedMs != 0,
 			redeemedMs: c.RedeemedMs, redemption: c.RedemptionID}
 	}
 	for id := range st.Partners {
 		m.partners[id] = true
 	}
-	for p, l := range st.Attempts {
+	for p, l := range Attempts(st) {
 		if items := l.Items(); len(items) > 0 {
 			m.attemptAt[p] = items[len(items)-1].Seq
 		}
@@ -140,8 +140,8 @@ func actionName(a Action) string {
 
 // Finish compares codes and audit counters with the rebuilt state.
 func (m *checker) Finish(s *engine.State) {
-	if len(s.Cards) != len(m.cards) {
-		m.v.Violate("code", "%d codes, the events issue %d", len(s.Cards), len(m.cards))
+	if len(Cards(s)) != len(m.cards) {
+		m.v.Violate("code", "%d codes, the events issue %d", len(Cards(s)), len(m.cards))
 	}
 	codes := make([]string, 0, len(m.cards))
 	for c := range m.cards {
@@ -149,7 +149,7 @@ func (m *checker) Finish(s *engine.State) {
 	}
 	slices.Sort(codes)
 	for _, code := range codes {
-		want, got := m.cards[code], s.Cards[code]
+		want, got := m.cards[code], Cards(s)[code]
 		if got == nil {
 			m.v.Violate("code", "code %q: issued, but missing from the state", code)
 			continue
@@ -163,15 +163,15 @@ func (m *checker) Finish(s *engine.State) {
 			m.v.Violate("code", "code %q is redeemed with %d successful redeem attempts in the log (want 1)", code, m.redeemOK[code])
 		}
 	}
-	for code := range s.Cards {
+	for code := range Cards(s) {
 		if m.cards[code] == nil {
 			m.v.Violate("code", "code %q: in the state, never issued", code)
 		}
 	}
-	if s.Attempt != m.attempts {
-		m.v.Violate("attempt", "attempt counter %d, but the events give %d", s.Attempt, m.attempts)
+	if Of(s).Attempt != m.attempts {
+		m.v.Violate("attempt", "attempt counter %d, but the events give %d", Of(s).Attempt, m.attempts)
 	}
-	for p, l := range s.Attempts {
+	for p, l := range Attempts(s) {
 		items := l.Items()
 		if len(items) > 0 && items[len(items)-1].Seq != m.attemptAt[p] {
 			m.v.Violate("attempt", "partner %q: newest attempt has sequence %d, the events give %d", p, items[len(items)-1].Seq, m.attemptAt[p])

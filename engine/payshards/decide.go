@@ -10,7 +10,7 @@ import "ledgerd/engine"
 const MaxBalance = engine.MaxBalance
 
 // DecideDeduct decides a partner's debit of amount from w.
-func DecideDeduct(w *engine.Wallet, partner, user, reference string, amount, timeMs int64) engine.Event {
+func DecideDeduct(w *Wallet, partner, user, reference string, amount, timeMs int64) engine.Event {
 	at := engine.Stamp{TimeMs: timeMs}
 	switch {
 	case w == nil:
@@ -24,7 +24,7 @@ func DecideDeduct(w *engine.Wallet, partner, user, reference string, amount, tim
 
 // DecideRefund decides a partner's credit back of amount to w. A partner can
 // never give back more than it took from this user and has not yet refunded.
-func DecideRefund(w *engine.Wallet, partner, user, reference string, amount, timeMs int64) engine.Event {
+func DecideRefund(w *Wallet, partner, user, reference string, amount, timeMs int64) engine.Event {
 	at := engine.Stamp{TimeMs: timeMs}
 	switch {
 	case w == nil:
@@ -41,7 +41,7 @@ func DecideRefund(w *engine.Wallet, partner, user, reference string, amount, tim
 // DecideCredit decides an operator top-up; it creates the wallet if new. A
 // credit that would pass MaxBalance is refused (false): the caller maps it
 // to a 409, and nothing is logged.
-func DecideCredit(w *engine.Wallet, user, reference string, amount, timeMs int64) (engine.Event, bool) {
+func DecideCredit(w *Wallet, user, reference string, amount, timeMs int64) (engine.Event, bool) {
 	var balance int64
 	if w != nil {
 		balance = w.Balance
@@ -56,12 +56,12 @@ func DecideCredit(w *engine.Wallet, user, reference string, amount, timeMs int64
 // (a new one for a first credit). It is the single definition of what a
 // wallet event does, shared by the actors' working state and by the
 // committer's durable state.
-func ApplyWallet(w *engine.Wallet, ev engine.Event) *engine.Wallet {
+func ApplyWallet(w *Wallet, ev engine.Event) *Wallet {
 	var after int64
 	switch e := ev.(type) {
 	case *Credited:
 		if w == nil {
-			w = &engine.Wallet{}
+			w = &Wallet{}
 		}
 		w.Balance += e.Amount
 		after = e.BalanceAfter
@@ -86,7 +86,7 @@ func ApplyWallet(w *engine.Wallet, ev engine.Event) *engine.Wallet {
 	return w
 }
 
-func mustExist(w *engine.Wallet, ev engine.Event) {
+func mustExist(w *Wallet, ev engine.Event) {
 	if w == nil {
 		panic(engine.Invariant("wallet exists", ev, 0))
 	}

@@ -30,18 +30,18 @@ func fields(t *testing.T, ev engine.Event) (partner, user, reference string, amo
 func TestDecideDeduct(t *testing.T) {
 	tests := []struct {
 		name    string
-		w       *engine.Wallet
+		w       *Wallet
 		amount  int64
 		want    engine.EventType
 		code    engine.Code
 		balance int64
 	}{
 		{"unknown user", nil, 10, EvDeductRejected, CodeUnknownUser, 0},
-		{"insufficient", &engine.Wallet{Balance: 100}, 101, EvDeductRejected, CodeInsufficient, 100},
-		{"insufficient empty", &engine.Wallet{}, 1, EvDeductRejected, CodeInsufficient, 0},
-		{"exact balance", &engine.Wallet{Balance: 100}, 100, EvDeducted, engine.CodeOK, 0},
-		{"partial", &engine.Wallet{Balance: 1500}, 250, EvDeducted, engine.CodeOK, 1250},
-		{"max amount", &engine.Wallet{Balance: MaxBalance}, engine.MaxAmount, EvDeducted, engine.CodeOK, MaxBalance - engine.MaxAmount},
+		{"insufficient", &Wallet{Balance: 100}, 101, EvDeductRejected, CodeInsufficient, 100},
+		{"insufficient empty", &Wallet{}, 1, EvDeductRejected, CodeInsufficient, 0},
+		{"exact balance", &Wallet{Balance: 100}, 100, EvDeducted, engine.CodeOK, 0},
+		{"partial", &Wallet{Balance: 1500}, 250, EvDeducted, engine.CodeOK, 1250},
+		{"max amount", &Wallet{Balance: MaxBalance}, engine.MaxAmount, EvDeducted, engine.CodeOK, MaxBalance - engine.MaxAmount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,10 +68,10 @@ func TestDecideDeduct(t *testing.T) {
 }
 
 func TestDecideRefund(t *testing.T) {
-	w := &engine.Wallet{Balance: 50, Refundable: []engine.Refundable{{Partner: "p1", Amount: 300}, {Partner: "p2", Amount: 20}}}
+	w := &Wallet{Balance: 50, Refundable: []Refundable{{Partner: "p1", Amount: 300}, {Partner: "p2", Amount: 20}}}
 	tests := []struct {
 		name    string
-		w       *engine.Wallet
+		w       *Wallet
 		partner string
 		amount  int64
 		want    engine.EventType
@@ -86,7 +86,7 @@ func TestDecideRefund(t *testing.T) {
 		{"per partner", w, "p2", 21, EvRefundRejected, CodeRefundExceeds, 20},
 		{"per partner ok", w, "p2", 20, EvRefunded, engine.CodeOK, 70},
 		{"partner never deducted", w, "p3", 1, EvRefundRejected, CodeRefundExceeds, 0},
-		{"overflow guard", &engine.Wallet{Balance: MaxBalance, Refundable: []engine.Refundable{{Partner: "p1", Amount: 10}}}, "p1", 5, EvRefundRejected, CodeRefundExceeds, 10},
+		{"overflow guard", &Wallet{Balance: MaxBalance, Refundable: []Refundable{{Partner: "p1", Amount: 10}}}, "p1", 5, EvRefundRejected, CodeRefundExceeds, 10},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,21 +114,21 @@ func TestDecideCredit(t *testing.T) {
 	}
 	s := engine.NewState()
 	s.Apply(ev)
-	if w := s.Wallets["new"]; w == nil || w.Balance != 500 {
+	if w := Wallets(s)["new"]; w == nil || w.Balance != 500 {
 		t.Fatalf("credit did not create the wallet: %+v", w)
 	}
 
-	ev, ok = DecideCredit(&engine.Wallet{Balance: 100}, "u", "top2", 50, 9)
+	ev, ok = DecideCredit(&Wallet{Balance: 100}, "u", "top2", 50, 9)
 	if _, bal := Result(ev); !ok || bal != 150 {
 		t.Fatalf("credit existing: ok=%v %+v", ok, ev)
 	}
-	if _, ok := DecideCredit(&engine.Wallet{Balance: MaxBalance - 10}, "u", "r", 10, 0); !ok {
+	if _, ok := DecideCredit(&Wallet{Balance: MaxBalance - 10}, "u", "r", 10, 0); !ok {
 		t.Fatal("credit up to exactly MaxBalance refused")
 	}
-	if ev, ok := DecideCredit(&engine.Wallet{Balance: MaxBalance - 10}, "u", "r", 11, 0); ok {
+	if ev, ok := DecideCredit(&Wallet{Balance: MaxBalance - 10}, "u", "r", 11, 0); ok {
 		t.Fatalf("credit above MaxBalance accepted: %+v", ev)
 	}
-	if ev, ok := DecideCredit(&engine.Wallet{Balance: MaxBalance}, "u", "r", engine.MaxAmount, 0); ok {
+	if ev, ok := DecideCredit(&Wallet{Balance: MaxBalance}, "u", "r", engine.MaxAmount, 0); ok {
 		t.Fatalf("credit overflowing accepted: %+v", ev)
 	}
 }
@@ -157,11 +157,11 @@ func TestApplyWalletWorkingState(t *testing.T) {
 	if c.Balance != 60 || c.RefundableFor("p") != 40 {
 		t.Fatal("Clone shares state with the original")
 	}
-	if c.Equal(w) || !w.Equal(&engine.Wallet{Balance: 100}) {
+	if c.Equal(w) || !w.Equal(&Wallet{Balance: 100}) {
 		t.Fatal("Equal")
 	}
-	a := &engine.Wallet{Balance: 1, Refundable: []engine.Refundable{{Partner: "a", Amount: 1}, {Partner: "b", Amount: 2}}}
-	b := &engine.Wallet{Balance: 1, Refundable: []engine.Refundable{{Partner: "b", Amount: 2}, {Partner: "a", Amount: 1}}}
+	a := &Wallet{Balance: 1, Refundable: []Refundable{{Partner: "a", Amount: 1}, {Partner: "b", Amount: 2}}}
+	b := &Wallet{Balance: 1, Refundable: []Refundable{{Partner: "b", Amount: 2}, {Partner: "a", Amount: 1}}}
 	if !a.Equal(b) {
 		t.Fatal("Equal depends on Refundable order")
 	}

@@ -29,8 +29,8 @@ const (
 	ScopeCredit engine.Scope = 3 // operator top-ups (no partner)
 )
 
-// Wallet is the entity kind of a user's wallet actor.
-var Wallet = engine.RegisterEntityKind("wallet/payshards")
+// WalletEntity is the entity kind of a user's wallet actor.
+var WalletEntity = engine.RegisterEntityKind("wallet/payshards")
 
 // Credited is an operator top-up; it creates the wallet if new.
 type Credited struct {
@@ -148,7 +148,9 @@ func record(user string, amount int64, code engine.Code, value, timeMs int64) en
 	return engine.IdemRecord{Fingerprint: user, Amount: amount, Code: code, Value: value, TimeMs: timeMs}
 }
 
-func wallet(user string) (engine.Entity, bool) { return engine.Entity{Kind: Wallet, ID: user}, true }
+func wallet(user string) (engine.Entity, bool) {
+	return engine.Entity{Kind: WalletEntity, ID: user}, true
+}
 
 func init() {
 	engine.RegisterScope(ScopeDeduct, "payshards.deduct", engine.RetainReferences)
@@ -167,7 +169,10 @@ func init() {
 		Validate: func(ev *Credited) error {
 			return walletFields{amount: ev.Amount, balance: ev.BalanceAfter}.validate(engine.CodeOK)
 		},
-		Apply:  func(s *engine.State, ev *Credited) { s.Wallets[ev.User] = ApplyWallet(s.Wallets[ev.User], ev) },
+		Apply: func(s *engine.State, ev *Credited) {
+			ws := Wallets(s)
+			ws[ev.User] = ApplyWallet(ws[ev.User], ev)
+		},
 		Entity: func(ev *Credited) (engine.Entity, bool) { return wallet(ev.User) },
 		Idem: func(ev *Credited) (engine.IdemKey, engine.IdemRecord, bool) {
 			return engine.IdemKey{Scope: ScopeCredit, Reference: ev.Reference}, record(ev.User, ev.Amount, engine.CodeOK, ev.BalanceAfter, ev.TimeMs), true
@@ -256,7 +261,7 @@ func init() {
 // applyExisting applies a partner's wallet event to the durable wallet; a
 // refusal for an unknown user is the one event without a wallet.
 func applyExisting(s *engine.State, user string, ev engine.Event) {
-	w := s.Wallets[user]
+	w := Wallets(s)[user]
 	if w == nil {
 		if code, _ := Result(ev); code != CodeUnknownUser {
 			panic(engine.Invariant("wallet exists", ev, 0))

@@ -34,7 +34,7 @@ func newChecker(v engine.Violations, st *engine.State, scratch bool) engine.Chec
 		deducted: map[string]int64{}, refunded: map[string]int64{}, refundable: map[string]map[string]int64{},
 		partnerNet: map[string]int64{},
 	}
-	for u, w := range st.Wallets {
+	for u, w := range Wallets(st) {
 		m.base[u], m.balance[u] = w.Balance, w.Balance
 		for _, r := range w.Refundable {
 			m.refundableOf(u)[r.Partner] += r.Amount
@@ -155,7 +155,7 @@ func (m *checker) Finish(s *engine.State) {
 		if want != m.balance[u] {
 			m.v.Violate("balance", "user %q: model inconsistent (%d + %d - %d + %d != %d)", u, m.base[u], m.credited[u], m.deducted[u], m.refunded[u], m.balance[u])
 		}
-		w := s.Wallets[u]
+		w := Wallets(s)[u]
 		switch {
 		case w == nil:
 			m.v.Violate("balance", "user %q: the events give a wallet of %d, the state has none", u, want)
@@ -170,13 +170,13 @@ func (m *checker) Finish(s *engine.State) {
 			m.finishRefundable(u, w)
 		}
 	}
-	for _, u := range sortedKeys(s.Wallets) {
+	for _, u := range sortedKeys(Wallets(s)) {
 		if _, ok := m.balance[u]; !ok {
-			m.v.Violate("balance", "user %q: the state has a wallet of %d that no event created", u, s.Wallets[u].Balance)
+			m.v.Violate("balance", "user %q: the state has a wallet of %d that no event created", u, Wallets(s)[u].Balance)
 		}
 	}
 	statePartner := map[string]int64{}
-	for _, w := range s.Wallets {
+	for _, w := range Wallets(s) {
 		for _, r := range w.Refundable {
 			statePartner[r.Partner] += r.Amount
 		}
@@ -188,7 +188,7 @@ func (m *checker) Finish(s *engine.State) {
 	}
 }
 
-func (m *checker) finishRefundable(u string, w *engine.Wallet) {
+func (m *checker) finishRefundable(u string, w *Wallet) {
 	for p, amt := range m.refundable[u] {
 		if amt < 0 {
 			m.v.Violate("refundable", "user %q partner %q: refunded %d more than deducted", u, p, -amt)
