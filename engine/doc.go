@@ -6,7 +6,18 @@
 // (RegisterState) and its own section of every snapshot
 // (RegisterSnapshotSection): the one Apply function that both the live
 // path and crash recovery use, and the msgpack encoding of events and of
-// whole-state snapshots.
+// whole-state snapshots. engine/modules registers every module.
+//
+// Wire numbers in use (never renumber, never reuse):
+//
+//	event types  1, 2, 8–11, 15  core: partners, keys, idempotency expiry
+//	             3–7             payshards
+//	             12–14, 16       paypay
+//	scopes       1–3             payshards (deduct, refund, credit)
+//	             4               paypay (redeem Idempotency-Key)
+//	result codes 0               success, every module
+//	             1–3             payshards; 4–7 paypay
+//	sections     core (Order 100), idem (200), payshards (300), paypay (400)
 //
 // Contract:
 //   - Apply is deterministic: it never reads a clock, randomness, the network
