@@ -111,6 +111,11 @@ func (r *idemRecords) lookup(k engine.IdemKey) (engine.IdemRecord, bool) {
 
 // replay answers a retry with the reference's first outcome.
 func replay(op *Op, rec engine.IdemRecord) {
+	if op.Scope != 0 { // a registered module's command: its stored answer, whole
+		op.ResponseStatus, op.Response = rec.Status, rec.Response
+		op.finish(StatusOK, rec.Value, true)
+		return
+	}
 	st := statusOf(rec.Code)
 	if rec.Detail != nil {
 		op.Detail = *rec.Detail

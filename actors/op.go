@@ -101,6 +101,10 @@ type Op struct {
 	// Fingerprint (with Amount) is what a retry of such a command must
 	// repeat to reuse its Reference.
 	Fingerprint string
+	// ResponseStatus and Response are, on a replay (Idempotent), the first
+	// answer as the command's event stored it (engine.IdemRecord).
+	ResponseStatus uint16
+	Response       string
 
 	Status        Status
 	Balance       int64 // new balance, current balance or refundable: see Status

@@ -290,7 +290,10 @@ func (r *Reader) strs(maxLen int) []string {
 	return out
 }
 
-func (r *Reader) str() string {
+func (r *Reader) str() string { return r.longStr(maxStringLen) }
+
+// longStr reads a string of at most maxLen bytes.
+func (r *Reader) longStr(maxLen int) string {
 	if r.err != nil {
 		return ""
 	}
@@ -302,7 +305,7 @@ func (r *Reader) str() string {
 	var s string
 	s, r.err = r.dec.DecodeString()
 	r.canonical(left, strSize(len(s)))
-	if len(s) > maxStringLen {
+	if len(s) > maxLen {
 		r.err = fmt.Errorf("string of %d bytes", len(s))
 	}
 	return s

@@ -17,7 +17,9 @@
 //	             4               paypay (redeem Idempotency-Key)
 //	result codes 0               success, every module
 //	             1–3             payshards; 4–7 paypay
-//	sections     core (Order 100), idem (200), payshards (300), paypay (400)
+//	sections     core (Order 100), idem (200), payshards (300), paypay (400);
+//	             idem version 2 adds each record's stored answer (status,
+//	             response); version 1 is read for good
 //
 // Contract:
 //   - Apply is deterministic: it never reads a clock, randomness, the network

@@ -313,12 +313,21 @@ func (r *raw) wallets(ws []walletEntry) *raw {
 	return r
 }
 
-func (r *raw) idem(es []idemEntry) *raw {
+// idem writes records in the idem section's version 2 layout, or with
+// withResponse false in version 1's and the v2 snapshot's (nine fields).
+func (r *raw) idem(es []idemEntry, withResponse bool) *raw {
 	r.arr(len(es))
 	for _, e := range es {
 		rec := e.Record
-		r.arr(9).s(e.Key.Partner).i(int64(e.Key.Scope)).s(e.Key.Reference).
+		n := 9
+		if withResponse {
+			n = 11
+		}
+		r.arr(n).s(e.Key.Partner).i(int64(e.Key.Scope)).s(e.Key.Reference).
 			s(rec.Fingerprint).i(rec.Amount).i(int64(rec.Code)).i(rec.Value).i(rec.TimeMs)
+		if withResponse {
+			r.i(int64(rec.Status)).s(rec.Response)
+		}
 		if d := rec.Detail; d == nil {
 			r.nil()
 		} else {
@@ -348,6 +357,9 @@ func (r *raw) attempts(as []attemptEntry) *raw {
 	return r
 }
 
+// sectionVersions are the versions this binary writes.
+var sectionVersions = map[string]int{"core": 1, "idem": 2, "payshards": 1, "paypay": 1}
+
 // encodeSnap encodes a hand-made snapshot in the current container
 // (version 3: [3, [[name, version, payload bin]...]]), its sections in the
 // engine's table order, bypassing EncodeSnapshot's checks and sorting.
@@ -357,7 +369,7 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 		"core": func() []byte {
 			return newRaw().arr(3).u(snap.Index).u(snap.Events).partners(t, snap.Partners).out()
 		},
-		"idem":      func() []byte { return newRaw().arr(1).idem(snap.Idem).out() },
+		"idem":      func() []byte { return newRaw().arr(1).idem(snap.Idem, true).out() },
 		"payshards": func() []byte { return newRaw().arr(1).wallets(snap.Wallets).out() },
 		"paypay": func() []byte {
 			return newRaw().arr(3).u(snap.Attempt).cards(snap.Cards).attempts(snap.Attempts).out()
@@ -371,7 +383,7 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 		if payload == nil {
 			t.Fatalf("encodeSnap does not know the layout of section %q", n)
 		}
-		r.arr(3).s(name).i(1).b(payload())
+		r.arr(3).s(name).i(int64(sectionVersions[name])).b(payload())
 	}
 	return r.out()
 }
@@ -381,7 +393,7 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 func encodeSnapV2(t *testing.T, snap snapshot) []byte {
 	t.Helper()
 	r := newRaw().arr(10).i(2).u(snap.Index).u(snap.Events).u(snap.Attempt).partners(t, snap.Partners).
-		wallets(snap.Wallets).idem(snap.Idem).cards(snap.Cards).attempts(snap.Attempts)
+		wallets(snap.Wallets).idem(snap.Idem, false).cards(snap.Cards).attempts(snap.Attempts)
 	if err := r.enc.EncodeMapLen(0); err != nil {
 		t.Fatal(err)
 	}

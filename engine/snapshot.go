@@ -155,10 +155,17 @@ func (w *Writer) uint(v uint64) {
 	}
 }
 
-func (w *Writer) idem(es []idemEntry) {
+// idem writes records in the idem section's version 2 layout, or with
+// withResponse false in the released layout of the v2 snapshot and of idem
+// version 1 (the first nine fields).
+func (w *Writer) idem(es []idemEntry, withResponse bool) {
 	w.len(len(es))
 	for _, e := range es {
-		w.len(9)
+		if withResponse {
+			w.len(idemFieldsV2)
+		} else {
+			w.len(idemFieldsV1)
+		}
 		w.str(e.Key.Partner)
 		w.int(int64(e.Key.Scope))
 		w.str(e.Key.Reference)
@@ -168,6 +175,10 @@ func (w *Writer) idem(es []idemEntry) {
 		w.int(int64(r.Code))
 		w.int(r.Value)
 		w.int(r.TimeMs)
+		if withResponse {
+			w.int(int64(r.Status))
+			w.str(r.Response)
+		}
 		if r.Detail == nil {
 			if w.err == nil {
 				w.err = w.enc.EncodeNil()
@@ -243,16 +254,26 @@ func (r *Reader) uint() uint64 {
 	return v
 }
 
-func (r *Reader) idem() []idemEntry {
-	out := make([]idemEntry, r.count(-1, 10))
+// Record layouts: idem section version 1 and the v2 snapshot have nine
+// fields; idem version 2 adds status and response after the time.
+const (
+	idemFieldsV1 = 9
+	idemFieldsV2 = 11
+)
+
+func (r *Reader) idem(fields int) []idemEntry {
+	out := make([]idemEntry, r.count(-1, fields+1))
 	for i := range out {
-		if r.count(9, 1); r.err != nil {
+		if r.count(fields, 1); r.err != nil {
 			return nil
 		}
 		e := &out[i]
 		e.Key.Partner, e.Key.Scope, e.Key.Reference = r.str(), Scope(r.small(255)), r.str()
 		e.Record.Fingerprint, e.Record.Amount, e.Record.Code = r.str(), r.int(), Code(r.small(255))
 		e.Record.Value, e.Record.TimeMs = r.int(), r.int()
+		if fields == idemFieldsV2 {
+			e.Record.Status, e.Record.Response = uint16(r.small(999)), r.longStr(MaxResponseLen)
+		}
 		if r.err != nil {
 			return nil
 		}

@@ -94,7 +94,7 @@ type SnapshotSection struct {
 // RegisterSnapshotSection from its init function.
 var snapshotSections = []SnapshotSection{
 	{Name: "core", Version: 1, Reads: []int{1}, Required: true, Order: 100, Encode: encodeCore, Decode: decodeCore},
-	{Name: "idem", Version: 1, Reads: []int{1}, Order: 200, Encode: encodeIdem, Decode: decodeIdem},
+	{Name: "idem", Version: 2, Reads: []int{1, 2}, Order: 200, Encode: encodeIdem, Decode: decodeIdem},
 }
 
 // Limits of the container.
@@ -388,13 +388,19 @@ func decodeCore(_ int, payload []byte, s *State) error {
 func encodeIdem(c *Capture, enc *msgpack.Encoder) error {
 	w := Writer{enc: enc}
 	w.len(1)
-	w.idem(c.snap.Idem)
+	w.idem(c.snap.Idem, true)
 	return w.err
 }
 
-func decodeIdem(_ int, payload []byte, s *State) error {
+// decodeIdem reads version 1 (nine fields a record) and version 2 (with
+// the stored response).
+func decodeIdem(version int, payload []byte, s *State) error {
 	r := sectionReader(payload, 1)
-	records := r.idem()
+	fields := idemFieldsV2
+	if version == 1 {
+		fields = idemFieldsV1
+	}
+	records := r.idem(fields)
 	if err := r.done(); err != nil {
 		return err
 	}

@@ -553,3 +553,28 @@ func TestModuleSectionsOfState(t *testing.T) {
 		t.Fatal("a new State's module sections are not empty")
 	}
 }
+
+// TestSnapshotIdemSectionV1: snapshots written with version 1 of the idem
+// section (nine fields a record, before stored responses) still decode to
+// the state they were made from. Never regenerate these files.
+func TestSnapshotIdemSectionV1(t *testing.T) {
+	for name, want := range map[string]*engine.State{
+		"snapshot_v3_idem1.golden":       goldenState(),
+		"snapshot_cards_v3_idem1.golden": goldenCardsState(),
+	} {
+		data, err := readGolden(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := engine.DecodeSnapshot(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if diff := statesEqual(want, got); diff != "" {
+			t.Fatalf("%s decodes to a different state (%s)", name, diff)
+		}
+		if again := mustSnapshot(t, got); string(again) == string(data) {
+			t.Fatalf("%s re-encodes as idem version 1: the writer should write version 2", name)
+		}
+	}
+}

@@ -102,7 +102,7 @@ func readSnapshotV2(data []byte) (*snapshot, *SnapshotV2, error) {
 	v2.elems[V2AttemptSeq] = r.rawValue(data)
 	snap.Partners = r.partners(data)
 	v2.elems[V2Wallets] = r.rawValue(data)
-	snap.Idem = r.idem()
+	snap.Idem = r.idem(idemFieldsV1)
 	v2.elems[V2Cards] = r.rawValue(data)
 	v2.elems[V2Attempts] = r.rawValue(data)
 	if n, err := r.dec.DecodeMapLen(); r.err == nil && (err != nil || n > 0) {

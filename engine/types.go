@@ -64,6 +64,9 @@ type IdemKey struct {
 //   - Code and Value are the typed outcome: the module's result code and
 //     the number its answer shows (PayShards: the balance or refundable).
 //   - Detail is the rest of a PayPay.cards redeem answer.
+//   - Status and Response are the whole first answer, for APIs whose
+//     retries get it again byte for byte (an HTTP status and body of at
+//     most MaxResponseLen bytes); 0 and "" for typed outcomes.
 type IdemRecord struct {
 	Fingerprint string
 	Amount      int64
@@ -71,7 +74,12 @@ type IdemRecord struct {
 	Value       int64
 	TimeMs      int64
 	Detail      *RedeemDetail `msgpack:",omitempty"`
+	Status      uint16
+	Response    string
 }
+
+// MaxResponseLen bounds a stored response (a created object, not a list).
+const MaxResponseLen = 64 << 10
 
 // RedeemDetail is what a redeem response showed, kept so a retry with the
 // same Idempotency-Key gets the same answer.

@@ -158,6 +158,9 @@ func recordsEqual(a, b engine.IdemRecord) bool {
 
 func recordText(r engine.IdemRecord) string {
 	s := fmt.Sprintf("{fingerprint %q amount %d code %d value %d time %d", r.Fingerprint, r.Amount, r.Code, r.Value, r.TimeMs)
+	if r.Status != 0 || r.Response != "" {
+		s += fmt.Sprintf(" answer %d of %d bytes", r.Status, len(r.Response))
+	}
 	if d := r.Detail; d != nil {
 		s += fmt.Sprintf(" request %q redemption %q redeemed %d", d.RequestID, d.RedemptionID, d.RedeemedMs)
 	}
