@@ -1,7 +1,6 @@
 package paypay
 
 import (
-	"bytes"
 	"strconv"
 	"time"
 
@@ -47,18 +46,17 @@ func (a *API) health(ctx *fasthttp.RequestCtx) {
 	httpx.Reply(ctx, fasthttp.StatusOK, j.Str("time", FormatTime(a.now().UnixMilli())).Close())
 }
 
+// keyStyle: "Authorization: Bearer <key>".
+const keyStyle = httpx.KeyBearer
+
 // authorize resolves the bearer key to an active PayPay.cards partner and
 // fills the op's identity, or answers 401 unauthorized.
 func (a *API) authorize(ctx *fasthttp.RequestCtx, op *actors.Op, requestID string) bool {
-	auth := ctx.Request.Header.Peek("Authorization")
-	const scheme = "bearer "
-	if len(auth) > len(scheme) && bytes.EqualFold(auth[:len(scheme)], []byte(scheme)) {
-		// Missing, unknown and inactive alike are 401: the spec has no 403.
-		p, hash, res := a.sys.Authenticate(bytes.TrimSpace(auth[len(scheme):]), APIName)
-		if res == actors.AuthOK {
-			op.KeyHash, op.Partner, op.RateLimit = hash, p.ID, p.RateLimit
-			return true
-		}
+	// Missing, unknown and inactive alike are 401: the spec has no 403.
+	p, hash, res := a.sys.Authenticate(httpx.KeyOf(ctx, keyStyle), APIName)
+	if res == actors.AuthOK {
+		op.KeyHash, op.Partner, op.RateLimit = hash, p.ID, p.RateLimit
+		return true
 	}
 	WriteCode(ctx, CodeUnauthorized, requestID, nil)
 	return false

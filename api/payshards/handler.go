@@ -46,10 +46,13 @@ func Module(sys *actors.System) httpx.Module {
 		}}
 }
 
+// keyStyle: the spec's x-api-key header.
+const keyStyle = httpx.KeyXAPIKey
+
 // authorize resolves x-api-key to an active PayShards partner and fills the
 // op's identity, or writes the spec's 401/403 and returns false.
 func (a *API) authorize(ctx *fasthttp.RequestCtx, op *actors.Op) bool {
-	p, hash, res := a.sys.Authenticate(ctx.Request.Header.Peek("x-api-key"), APIName)
+	p, hash, res := a.sys.Authenticate(httpx.KeyOf(ctx, keyStyle), APIName)
 	switch res {
 	case actors.AuthMissing:
 		writeError(ctx, fasthttp.StatusUnauthorized, errMissingKey)
