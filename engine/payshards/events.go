@@ -2,6 +2,8 @@ package payshards
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 
 	"ledgerd/engine"
 )
@@ -178,82 +180,65 @@ func init() {
 			return engine.IdemKey{Scope: ScopeCredit, Reference: ev.Reference}, record(ev.User, ev.Amount, engine.CodeOK, ev.BalanceAfter, ev.TimeMs), true
 		},
 	})
-	engine.Register(engine.EventDef[*Deducted]{Type: EvDeducted, Name: "payshards.deducted", Fields: 6,
-		Encode: func(w *engine.Writer, ev *Deducted) {
-			walletFields{ev.Partner, ev.User, ev.Reference, ev.Amount, ev.BalanceAfter, engine.CodeOK}.encode(w)
-		},
-		Decode: func(r *engine.Reader, t int64) *Deducted {
+	registerPartnerEvent(EvDeducted, "payshards.deducted", ScopeDeduct,
+		func(at engine.Stamp, f walletFields) *Deducted {
+			return &Deducted{at, f.partner, f.user, f.reference, f.amount, f.balance}
+		}, engine.CodeOK)
+	registerPartnerEvent(EvDeductRejected, "payshards.deduct_rejected", ScopeDeduct,
+		func(at engine.Stamp, f walletFields) *DeductRejected {
+			return &DeductRejected{at, f.partner, f.user, f.reference, f.amount, f.balance, f.code}
+		}, CodeInsufficient, CodeUnknownUser)
+	registerPartnerEvent(EvRefunded, "payshards.refunded", ScopeRefund,
+		func(at engine.Stamp, f walletFields) *Refunded {
+			return &Refunded{at, f.partner, f.user, f.reference, f.amount, f.balance}
+		}, engine.CodeOK)
+	registerPartnerEvent(EvRefundRejected, "payshards.refund_rejected", ScopeRefund,
+		func(at engine.Stamp, f walletFields) *RefundRejected {
+			return &RefundRejected{at, f.partner, f.user, f.reference, f.amount, f.balance, f.code}
+		}, CodeUnknownUser, CodeRefundExceeds)
+}
+
+// partnerEvent is one of the four partner events: one wire layout
+// (walletFields), an idempotency record under the partner's reference.
+type partnerEvent interface {
+	engine.Event
+	fields() walletFields
+}
+
+func (e *Deducted) fields() walletFields {
+	return walletFields{e.Partner, e.User, e.Reference, e.Amount, e.BalanceAfter, engine.CodeOK}
+}
+func (e *DeductRejected) fields() walletFields {
+	return walletFields{e.Partner, e.User, e.Reference, e.Amount, e.Balance, e.Code}
+}
+func (e *Refunded) fields() walletFields {
+	return walletFields{e.Partner, e.User, e.Reference, e.Amount, e.BalanceAfter, engine.CodeOK}
+}
+func (e *RefundRejected) fields() walletFields {
+	return walletFields{e.Partner, e.User, e.Reference, e.Amount, e.Refundable, e.Code}
+}
+
+// registerPartnerEvent registers one partner event type whose result
+// code is one of codes (a success type has only engine.CodeOK, which its
+// struct does not carry: a refusal code on the wire is refused).
+func registerPartnerEvent[E partnerEvent](typ engine.EventType, name string, scope engine.Scope,
+	build func(engine.Stamp, walletFields) E, codes ...engine.Code) {
+	engine.Register(engine.EventDef[E]{Type: typ, Name: name, Fields: 6,
+		Encode: func(w *engine.Writer, ev E) { ev.fields().encode(w) },
+		Decode: func(r *engine.Reader, t int64) E {
 			f := decodeFields(r)
-			if f.code != engine.CodeOK {
-				r.Fail(errors.New("deducted with a refusal code"))
+			if !slices.Contains(codes, f.code) {
+				r.Fail(fmt.Errorf("%s with result code %d", name, f.code))
 			}
-			return &Deducted{engine.Stamp{TimeMs: t}, f.partner, f.user, f.reference, f.amount, f.balance}
+			return build(engine.Stamp{TimeMs: t}, f)
 		},
-		Validate: func(ev *Deducted) error {
-			return walletFields{amount: ev.Amount, balance: ev.BalanceAfter}.validate(engine.CodeOK)
-		},
-		Apply:  func(s *engine.State, ev *Deducted) { applyExisting(s, ev.User, ev) },
-		Entity: func(ev *Deducted) (engine.Entity, bool) { return wallet(ev.User) },
-		Idem: func(ev *Deducted) (engine.IdemKey, engine.IdemRecord, bool) {
-			return engine.IdemKey{Partner: ev.Partner, Scope: ScopeDeduct, Reference: ev.Reference},
-				record(ev.User, ev.Amount, engine.CodeOK, ev.BalanceAfter, ev.TimeMs), true
-		},
-	})
-	engine.Register(engine.EventDef[*DeductRejected]{Type: EvDeductRejected, Name: "payshards.deduct_rejected", Fields: 6,
-		Encode: func(w *engine.Writer, ev *DeductRejected) {
-			walletFields{ev.Partner, ev.User, ev.Reference, ev.Amount, ev.Balance, ev.Code}.encode(w)
-		},
-		Decode: func(r *engine.Reader, t int64) *DeductRejected {
-			f := decodeFields(r)
-			return &DeductRejected{engine.Stamp{TimeMs: t}, f.partner, f.user, f.reference, f.amount, f.balance, f.code}
-		},
-		Validate: func(ev *DeductRejected) error {
-			return walletFields{amount: ev.Amount, balance: ev.Balance, code: ev.Code}.validate(CodeInsufficient, CodeUnknownUser)
-		},
-		Apply:  func(s *engine.State, ev *DeductRejected) { applyExisting(s, ev.User, ev) },
-		Entity: func(ev *DeductRejected) (engine.Entity, bool) { return wallet(ev.User) },
-		Idem: func(ev *DeductRejected) (engine.IdemKey, engine.IdemRecord, bool) {
-			return engine.IdemKey{Partner: ev.Partner, Scope: ScopeDeduct, Reference: ev.Reference},
-				record(ev.User, ev.Amount, ev.Code, ev.Balance, ev.TimeMs), true
-		},
-	})
-	engine.Register(engine.EventDef[*Refunded]{Type: EvRefunded, Name: "payshards.refunded", Fields: 6,
-		Encode: func(w *engine.Writer, ev *Refunded) {
-			walletFields{ev.Partner, ev.User, ev.Reference, ev.Amount, ev.BalanceAfter, engine.CodeOK}.encode(w)
-		},
-		Decode: func(r *engine.Reader, t int64) *Refunded {
-			f := decodeFields(r)
-			if f.code != engine.CodeOK {
-				r.Fail(errors.New("refunded with a refusal code"))
-			}
-			return &Refunded{engine.Stamp{TimeMs: t}, f.partner, f.user, f.reference, f.amount, f.balance}
-		},
-		Validate: func(ev *Refunded) error {
-			return walletFields{amount: ev.Amount, balance: ev.BalanceAfter}.validate(engine.CodeOK)
-		},
-		Apply:  func(s *engine.State, ev *Refunded) { applyExisting(s, ev.User, ev) },
-		Entity: func(ev *Refunded) (engine.Entity, bool) { return wallet(ev.User) },
-		Idem: func(ev *Refunded) (engine.IdemKey, engine.IdemRecord, bool) {
-			return engine.IdemKey{Partner: ev.Partner, Scope: ScopeRefund, Reference: ev.Reference},
-				record(ev.User, ev.Amount, engine.CodeOK, ev.BalanceAfter, ev.TimeMs), true
-		},
-	})
-	engine.Register(engine.EventDef[*RefundRejected]{Type: EvRefundRejected, Name: "payshards.refund_rejected", Fields: 6,
-		Encode: func(w *engine.Writer, ev *RefundRejected) {
-			walletFields{ev.Partner, ev.User, ev.Reference, ev.Amount, ev.Refundable, ev.Code}.encode(w)
-		},
-		Decode: func(r *engine.Reader, t int64) *RefundRejected {
-			f := decodeFields(r)
-			return &RefundRejected{engine.Stamp{TimeMs: t}, f.partner, f.user, f.reference, f.amount, f.balance, f.code}
-		},
-		Validate: func(ev *RefundRejected) error {
-			return walletFields{amount: ev.Amount, balance: ev.Refundable, code: ev.Code}.validate(CodeUnknownUser, CodeRefundExceeds)
-		},
-		Apply:  func(s *engine.State, ev *RefundRejected) { applyExisting(s, ev.User, ev) },
-		Entity: func(ev *RefundRejected) (engine.Entity, bool) { return wallet(ev.User) },
-		Idem: func(ev *RefundRejected) (engine.IdemKey, engine.IdemRecord, bool) {
-			return engine.IdemKey{Partner: ev.Partner, Scope: ScopeRefund, Reference: ev.Reference},
-				record(ev.User, ev.Amount, ev.Code, ev.Refundable, ev.TimeMs), true
+		Validate: func(ev E) error { return ev.fields().validate(codes...) },
+		Apply:    func(s *engine.State, ev E) { applyExisting(s, ev.fields().user, ev) },
+		Entity:   func(ev E) (engine.Entity, bool) { return wallet(ev.fields().user) },
+		Idem: func(ev E) (engine.IdemKey, engine.IdemRecord, bool) {
+			f := ev.fields()
+			return engine.IdemKey{Partner: f.partner, Scope: scope, Reference: f.reference},
+				record(f.user, f.amount, f.code, f.balance, ev.Time()), true
 		},
 	})
 }
