@@ -44,7 +44,7 @@ type Config struct {
 	Now         func() time.Time
 	Log         Log                   // optional: an in-memory log for tests (no recovery)
 	Metrics     prometheus.Registerer // where the ledger's series go; default a private registry
-	WalletIdle  time.Duration         // a wallet actor unused this long retires; default 30 s
+	WalletIdle  time.Duration         // a resident entity actor (a wallet) unused this long retires; default 30 s
 	SweepEvery  time.Duration         // how often idle actors are looked for; default 5 s
 	FeedBuffer  int                   // WAL entries the committed-event feed keeps in memory; default FeedBufferDefault
 
@@ -208,22 +208,32 @@ func Start(cfg Config) (*System, error) {
 	return s, nil
 }
 
-// sweep passivates idle wallet actors: their state lives on in the engine,
-// so an idle wallet costs only its durable state, and the next request
-// spawns an actor again.
+// sweep passivates idle actors of every resident entity kind (wallets):
+// their state lives on in the engine, so an idle entity costs only its
+// durable state, and the next request spawns an actor again.
 func (s *System) sweep() {
 	defer close(s.sweeperDone)
 	tick := time.NewTicker(s.cfg.SweepEvery)
 	defer tick.Stop()
-	s.wallets.clock.Store(s.cfg.Now().Unix())
+	var resident []*registry
+	for kind, def := range entityDefs {
+		if def.Resident {
+			resident = append(resident, s.entities[kind])
+		}
+	}
+	for _, r := range resident {
+		r.clock.Store(s.cfg.Now().Unix())
+	}
 	for {
 		select {
 		case <-s.sweeperStop:
 			return
 		case <-tick.C:
 			now := s.cfg.Now()
-			s.wallets.clock.Store(now.Unix())
-			s.wallets.sweep(s.root, now.Add(-s.cfg.WalletIdle).Unix())
+			for _, r := range resident {
+				r.clock.Store(now.Unix())
+				r.sweep(s.root, now.Add(-s.cfg.WalletIdle).Unix())
+			}
 		}
 	}
 }
