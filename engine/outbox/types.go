@@ -37,4 +37,9 @@ type Delivery struct {
 	LastMs     int64 // the last attempt's time
 	LastStatus int64 // HTTP status of the last attempt, 0 when none came back
 	LastError  string
+	// RoundStart is Attempts when the current round of the API's schedule
+	// began: 0, or the attempts made before an operator's last retry
+	// (DeliveryRetried). FirstMs is the first attempt of the round.
+	RoundStart int64
+	Retries    int64 // operator retries (DeliveryRetried)
 }
