@@ -52,8 +52,9 @@ func TestBatchRoundTripEveryType(t *testing.T) {
 // (1..255) has a sample, and each sample encodes, decodes to an equal
 // event and encodes again to the same bytes.
 func TestEveryRegisteredTypeRoundTrips(t *testing.T) {
+	all := append(sampleEvents(), logOnlySamples()...)
 	samples := map[engine.EventType]engine.Event{}
-	for _, ev := range sampleEvents() {
+	for _, ev := range all {
 		samples[ev.EventType()] = ev // the last of a type; every sample is checked below too
 	}
 	for typ := 1; typ <= 255; typ++ {
@@ -63,7 +64,7 @@ func TestEveryRegisteredTypeRoundTrips(t *testing.T) {
 		}
 	}
 	enc := engine.NewEncoder()
-	for _, ev := range sampleEvents() {
+	for _, ev := range all {
 		name := engine.Name(ev.EventType())
 		first, err := enc.EncodeBatch([]engine.Event{ev})
 		if err != nil {

@@ -38,6 +38,7 @@ type State struct {
 	Deliveries map[string]*Delivery // by id
 	order      []*Delivery          // by Seq: order[i].Seq == i+1
 	pending    int                  // deliveries with Status pending
+	oldest     int                  // order[:oldest] are not pending
 }
 
 // Entries is what a snapshot of the section holds (engine.State.Entries).
@@ -79,6 +80,16 @@ func (s *State) add(d *Delivery) {
 	s.order = append(s.order, d)
 	if d.Status == StatusPending {
 		s.pending++
+	}
+	s.advanceOldest()
+}
+
+// advanceOldest moves the oldest-pending hint past deliveries that are not
+// pending (amortised: each delivery is passed once per time it leaves
+// pending).
+func (s *State) advanceOldest() {
+	for s.oldest < len(s.order) && s.order[s.oldest].Status != StatusPending {
+		s.oldest++
 	}
 }
 
