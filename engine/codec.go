@@ -310,7 +310,10 @@ func (r *Reader) longStr(maxLen int) string {
 	}
 	return s
 }
-func (r *Reader) bytes() []byte {
+func (r *Reader) bytes() []byte { return r.longBytes(maxStringLen) }
+
+// longBytes reads a byte string of at most maxLen bytes.
+func (r *Reader) longBytes(maxLen int) []byte {
 	if r.err != nil {
 		return nil
 	}
@@ -322,7 +325,7 @@ func (r *Reader) bytes() []byte {
 	var b []byte
 	b, r.err = r.dec.DecodeBytes()
 	r.canonical(left, binSize(len(b)))
-	if len(b) > maxStringLen {
+	if len(b) > maxLen {
 		r.err = fmt.Errorf("bytes of %d", len(b))
 	}
 	return b
@@ -380,6 +383,13 @@ func (r *Reader) Str() string { return r.str() }
 
 // Bytes reads a byte string of at most 4,096 bytes.
 func (r *Reader) Bytes() []byte { return r.bytes() }
+
+// LongStr reads a string of at most maxLen bytes (a module's bodies and
+// texts past Str's 4,096).
+func (r *Reader) LongStr(maxLen int) string { return r.longStr(maxLen) }
+
+// LongBytes reads a byte string of at most maxLen bytes.
+func (r *Reader) LongBytes(maxLen int) []byte { return r.longBytes(maxLen) }
 
 // Strs reads an array of at most maxLen strings.
 func (r *Reader) Strs(maxLen int) []string { return r.strs(maxLen) }
