@@ -498,7 +498,7 @@ func TestDecodeSnapshotRejectsCards(t *testing.T) {
 			c.Attempts = append(c.Attempts, attemptEntry{Partner: "pp", Items: []paypay.Attempt{att(2)}})
 		}),
 		"idem op 0":          mod(func(c *snapshot) { c.Idem[0].Key.Scope = 0 }),
-		"idem op 5":          mod(func(c *snapshot) { c.Idem[0].Key.Scope = paypay.ScopeRedeemKey + 1 }),
+		"idem unknown scope": mod(func(c *snapshot) { c.Idem[0].Key.Scope = 99 }), // no module claims 99
 		"idem duplicate key": mod(func(c *snapshot) { c.Idem = append(c.Idem, c.Idem[0]) }),
 		"partner key no id": mod(func(c *snapshot) {
 			c.Partners = []engine.Partner{{ID: "pp", Keys: []engine.APIKey{{Hash: keyHash(1)}}}}

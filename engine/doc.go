@@ -13,13 +13,16 @@
 //	event types  1, 2, 8–11, 15  core: partners, keys, idempotency expiry
 //	             3–7             payshards
 //	             12–14, 16       paypay
+//	             20–30           paysmart (payment methods, customers, payments,
+//	                             refunds, webhook endpoints, refusals)
 //	             40–41           outbox (delivery attempted, retried)
 //	scopes       1–3             payshards (deduct, refund, credit)
 //	             4               paypay (redeem Idempotency-Key)
+//	             5, 6            paysmart Idempotency-Key, test and live mode
 //	result codes 0               success, every module
 //	             1–3             payshards; 4–7 paypay
 //	sections     core (Order 100), idem (200), payshards (300), paypay (400),
-//	             outbox (600);
+//	             paysmart (500), outbox (600);
 //	             idem version 2 adds each record's stored answer (status,
 //	             response); version 1 is read for good
 //

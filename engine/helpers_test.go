@@ -17,6 +17,7 @@ import (
 	"ledgerd/engine/outbox"
 	"ledgerd/engine/paypay"
 	"ledgerd/engine/payshards"
+	"ledgerd/engine/paysmart"
 )
 
 // update regenerates the golden files in testdata/: go test ./engine -update
@@ -109,10 +110,45 @@ func sampleEvents() []engine.Event {
 // another module's event creates (an outbox attempt needs the delivery a
 // module enqueued): they are round-tripped through the codec, not applied.
 func logOnlySamples() []engine.Event {
-	return []engine.Event{
+	out := []engine.Event{
 		&outbox.DeliveryAttempted{Stamp: at(1700000000018), ID: "dlv_1", Attempt: 1, AtMs: 1700000000017, HTTPStatus: 500,
 			LatencyMs: 12, Error: "http status 500", Outcome: outbox.StatusPending, NextMs: 1700000060017},
 		&outbox.DeliveryRetried{Stamp: at(1700000000019), ID: "dlv_1"},
+	}
+	return append(out, paysmartSamples()...)
+}
+
+// paysmartSamples are one event of each PaySmart type with every field
+// set (engine/paysmart applies and snapshots its own).
+func paysmartSamples() []engine.Event {
+	o := paysmart.Owner{Account: "ptr_1", Live: true}
+	ans := paysmart.Answer{Key: "idem-9", Fingerprint: "POST /payments abc", Status: 200, Response: []byte(`{"id":"pay_1"}`)}
+	pm := paysmart.PaymentMethod{Owner: o, ID: "pm_1", CreatedMs: 1700000000020,
+		Card: paysmart.Card{Brand: "visa", Last4: "4242", ExpMonth: 12, ExpYear: 2030, Fingerprint: "fp_1"}}
+	md := []paysmart.KV{{Key: "a", Value: "1"}, {Key: "order", Value: "ünï"}}
+	cus := paysmart.Customer{Owner: o, ID: "cus_1", Email: "e@x.test", Name: "N", Phone: "+1", Description: "d",
+		Address: &paysmart.Address{Line1: "1", Line2: "2", City: "c", State: "s", PostalCode: "p", Country: "US"}, Metadata: md, CreatedMs: 1700000000021}
+	pay := paysmart.Payment{Owner: o, ID: "pay_1", Amount: 2000, Currency: "usd", Status: paysmart.StatusFailed, PaymentMethod: "pm_1",
+		Customer: "cus_1", Description: "d", Metadata: md, FailureCode: "card_declined", DeclineCode: "generic_decline",
+		FailureMessage: "Your card was declined.", ReceiptToken: "tok", CreatedMs: 1700000000022}
+	we := paysmart.Endpoint{Owner: o, ID: "we_1", URL: "https://example.test/hook", Events: []string{"*"}, Description: "d",
+		Disabled: true, Rotation: 2, CreatedMs: 1700000000023}
+	notice := func(typ string) paysmart.Notice {
+		return paysmart.Notice{ID: "evt_1", Type: typ, Body: []byte(`{"id":"evt_1"}`)}
+	}
+	return []engine.Event{
+		&paysmart.PaymentMethodCreated{Stamp: at(1700000000020), Method: pm, Answer: ans},
+		&paysmart.CustomerCreated{Stamp: at(1700000000021), Customer: cus, Notice: notice(paysmart.EventCustomerCreated), Answer: ans},
+		&paysmart.CustomerUpdated{Stamp: at(1700000000022), Customer: cus, Answer: ans},
+		&paysmart.CustomerDeleted{Stamp: at(1700000000023), Owner: o, ID: "cus_1", Answer: ans},
+		&paysmart.PaymentCreated{Stamp: at(1700000000024), Payment: pay, Method: &pm, Notice: notice(paysmart.EventPaymentFailed), Answer: ans},
+		&paysmart.PaymentUpdated{Stamp: at(1700000000025), Owner: o, ID: "pay_1", Description: "d2", Metadata: md, Customer: "cus_1", Answer: ans},
+		&paysmart.RefundCreated{Stamp: at(1700000000026), Refund: paysmart.Refund{Owner: o, ID: "re_1", Payment: "pay_1", Amount: 500,
+			Currency: "usd", Reason: "duplicate", CreatedMs: 1700000000026}, AmountRefundedAfter: 700, Notice: notice(paysmart.EventRefundCreated), Answer: ans},
+		&paysmart.EndpointCreated{Stamp: at(1700000000027), Endpoint: we, Answer: ans},
+		&paysmart.EndpointUpdated{Stamp: at(1700000000028), Endpoint: we, Answer: ans},
+		&paysmart.EndpointDeleted{Stamp: at(1700000000029), Owner: o, ID: "we_1", Answer: ans},
+		&paysmart.Refused{Stamp: at(1700000000030), Owner: o, Answer: ans},
 	}
 }
 
@@ -370,7 +406,7 @@ func (r *raw) attempts(as []attemptEntry) *raw {
 }
 
 // sectionVersions are the versions this binary writes.
-var sectionVersions = map[string]int{"core": 1, "idem": 2, "payshards": 1, "paypay": 1, "outbox": 1}
+var sectionVersions = map[string]int{"core": 1, "idem": 2, "payshards": 1, "paypay": 1, "paysmart": 1, "outbox": 1}
 
 // encodeSnap encodes a hand-made snapshot in the current container
 // (version 3: [3, [[name, version, payload bin]...]]), its sections in the
@@ -386,7 +422,8 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 		"paypay": func() []byte {
 			return newRaw().arr(3).u(snap.Attempt).cards(snap.Cards).attempts(snap.Attempts).out()
 		},
-		"outbox": func() []byte { return newRaw().arr(2).u(0).arr(0).out() }, // no deliveries (engine/outbox tests its own)
+		"paysmart": func() []byte { return newRaw().arr(1).arr(0).out() },      // no books (engine/paysmart tests its own)
+		"outbox":   func() []byte { return newRaw().arr(2).u(0).arr(0).out() }, // no deliveries (engine/outbox tests its own)
 	}
 	names := engine.SnapshotSectionNames() // "core v1", in table order
 	r := newRaw().arr(2).i(engine.SnapshotVersion).arr(len(names))

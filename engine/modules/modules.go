@@ -7,4 +7,5 @@ import (
 	_ "ledgerd/engine/outbox"    // the webhook outbox: deliveries and their attempts
 	_ "ledgerd/engine/paypay"    // PayPay.cards: redeem codes
 	_ "ledgerd/engine/payshards" // PayShards: user shard wallets
+	_ "ledgerd/engine/paysmart"  // PaySmart: card payments, customers, refunds, webhook endpoints
 )
