@@ -38,6 +38,8 @@ type item struct {
 	entity engine.Entity // what a load asks for
 	pid    *actor.PID
 	fn     func(*engine.State)
+	// committed is closed once the event is durable and applied (Commit).
+	committed chan struct{}
 }
 
 // noticesKeep is the capacity of a notices buffer kept between batches.
@@ -346,6 +348,9 @@ func (c *committer) answer(it *item) {
 		}
 		if it.admin != nil {
 			it.admin.finish(c.state)
+		}
+		if it.committed != nil {
+			close(it.committed)
 		}
 	case itemLoad:
 		c.sys.out.post(it.pid, &loaded{state: entityDefs[it.entity.Kind].Load(c.state, it.entity.ID)})

@@ -34,5 +34,10 @@
 // System.Stop ends every subscription with ErrFeedClosed and waits for their
 // goroutines; a subscriber resumes after a restart from its own index.
 //
+// Events no entity actor owns (the webhook outbox's attempts and retries)
+// are committed with System.Commit (commit.go), answered once durable and
+// applied; their writer decides them against ReadState and serializes
+// itself, so they always apply.
+//
 // actors knows engine and wal, not HTTP.
 package actors

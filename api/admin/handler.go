@@ -52,6 +52,7 @@ func Module(sys *actors.System, token string) httpx.Module {
 			a.partnerRoutes(r)
 			a.payshardsRoutes(r)
 			a.paypayRoutes(r)
+			a.outboxRoutes(r)
 			r.GET(Base+"/openapi.json", serveOpenAPI)
 		}}
 }
