@@ -562,6 +562,9 @@ func TestSnapshotReleasedFourSections(t *testing.T) {
 	for name, want := range map[string]*engine.State{
 		"snapshot_v3_s4.golden":       goldenState(),
 		"snapshot_cards_v3_s4.golden": goldenCardsState(),
+		// Five sections: with the outbox, before PaySmart.
+		"snapshot_v3_s5.golden":       goldenState(),
+		"snapshot_cards_v3_s5.golden": goldenCardsState(),
 	} {
 		data, err := readGolden(name)
 		if err != nil {
