@@ -33,9 +33,11 @@ type RunConfig struct {
 	OutDir     string
 	Seed       uint64
 	LedgerdBin string // "" = go build ./cmd/ledgerd into bin/ledgerd
-	SelfExe    string // for the ceiling subprocess; "" = in process
-	Quiet      bool
-	Progress   bool // draw a progress bar on stderr
+	// LedgerdArgs are extra flags for ledgerd (e.g. --cpuprofile FILE).
+	LedgerdArgs []string
+	SelfExe     string // for the ceiling subprocess; "" = in process
+	Quiet       bool
+	Progress    bool // draw a progress bar on stderr
 }
 
 // RunCmd is `ledgerbench run`.
@@ -57,9 +59,12 @@ func RunCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed (user choice, operation mix)")
 	fs.StringVar(&c.LedgerdBin, "ledgerd-bin", "", "ledgerd binary (default: go build -o bin/ledgerd ./cmd/ledgerd)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress bar")
+	var ledgerdArgs string
+	fs.StringVar(&ledgerdArgs, "ledgerd-args", "", "extra ledgerd flags, space-separated (e.g. \"--cpuprofile /tmp/ledgerd.prof\")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	c.LedgerdArgs = strings.Fields(ledgerdArgs)
 	var err error
 	if c.Targets, err = ParseTargets(targets); err != nil {
 		fmt.Fprintln(stderr, "ledgerbench run:", err)
@@ -191,7 +196,7 @@ func writeReports(rep *Report, dir string) error {
 func runTarget(ctx context.Context, c RunConfig, spec TargetSpec, runID string, log io.Writer) Result {
 	fmt.Fprintf(log, "== %s: starting\n", spec.Name)
 	r, err := startTarget(ctx, spec, TargetOptions{Scenario: c.Scenario, Users: c.Users, Codes: c.Codes,
-		LedgerdBin: c.LedgerdBin, SelfExe: c.SelfExe, OutDir: c.OutDir, Log: log})
+		LedgerdBin: c.LedgerdBin, LedgerdArgs: c.LedgerdArgs, SelfExe: c.SelfExe, OutDir: c.OutDir, Log: log})
 	if err != nil {
 		fmt.Fprintf(log, "== %s: %v\n", spec.Name, err)
 		return Result{Target: spec.Name, Kind: spec.Kind, Error: err.Error()}

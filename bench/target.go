@@ -92,13 +92,14 @@ type running struct {
 
 // TargetOptions are what starting a target needs.
 type TargetOptions struct {
-	Scenario   string
-	Users      int
-	Codes      int    // PayPay codes to issue (paypay-redeem)
-	LedgerdBin string // built binary
-	SelfExe    string // ledgerbench itself, for `ceiling`; "" = serve the ceiling in process
-	OutDir     string // ledgerd's log goes there
-	Log        io.Writer
+	Scenario    string
+	Users       int
+	Codes       int      // PayPay codes to issue (paypay-redeem)
+	LedgerdBin  string   // built binary
+	LedgerdArgs []string // extra flags
+	SelfExe     string   // ledgerbench itself, for `ceiling`; "" = serve the ceiling in process
+	OutDir      string   // ledgerd's log goes there
+	Log         io.Writer
 }
 
 func startTarget(ctx context.Context, spec TargetSpec, o TargetOptions) (*running, error) {
@@ -215,7 +216,8 @@ func startLedgerd(ctx context.Context, spec TargetSpec, o TargetOptions) (*runni
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	cmd := exec.Command(o.LedgerdBin, "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
+	args := append([]string{"--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info"}, o.LedgerdArgs...)
+	cmd := exec.Command(o.LedgerdBin, args...)
 	cmd.Env = append(os.Environ(), "LEDGERD_ADMIN_TOKEN="+token)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
