@@ -565,6 +565,8 @@ func TestSnapshotReleasedFourSections(t *testing.T) {
 		// Five sections: with the outbox, before PaySmart.
 		"snapshot_v3_s5.golden":       goldenState(),
 		"snapshot_cards_v3_s5.golden": goldenCardsState(),
+		"snapshot_v3_s6.golden":       goldenState(), // six sections: with paysmart, before checkout
+		"snapshot_cards_v3_s6.golden": goldenCardsState(),
 	} {
 		data, err := readGolden(name)
 		if err != nil {

@@ -4,6 +4,7 @@
 package modules
 
 import (
+	_ "ledgerd/engine/checkout"  // hosted checkout: shops, their payments, the checkout page's attempts
 	_ "ledgerd/engine/outbox"    // the webhook outbox: deliveries and their attempts
 	_ "ledgerd/engine/paypay"    // PayPay.cards: redeem codes
 	_ "ledgerd/engine/payshards" // PayShards: user shard wallets
