@@ -29,15 +29,15 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./engine/ ./wal/ ./actors/ ./api/...
 
-## bench-http: ledgerd vs the bare-fasthttp ceiling over HTTP (ledgerbench; reports in bench/out/)
+## bench-http: ledgerd vs the durable floor (run before and after it) and the bare-fasthttp ceiling over HTTP (ledgerbench; reports in bench/out/)
 bench-http: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
-	$(BIN)/ledgerbench run --scenario payshards-deduct --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario payshards-deduct --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
-## bench-hot: every deduct on one wallet, vs the ceiling
+## bench-hot: every deduct on one wallet, vs the floor and the ceiling
 bench-hot: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
-	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
 ## bench-compare: ledgerd vs PostgreSQL (bench/pgref, installed from Debian if missing) vs the ceiling
 bench-compare:

@@ -22,6 +22,13 @@ type Config struct {
 	// serves (with the ledger's own series when actors use the same
 	// registry). Nil: a private registry.
 	Metrics *prometheus.Registry
+	// PublicURL is the absolute base of the URLs handed out (receipt_url,
+	// ...), without a trailing slash, e.g. "http://127.0.0.1:8080";
+	// cmd/ledgerd sets it from --public-url (default from --listen).
+	PublicURL string
+	// WebhookKey is the outbox master key (actors/outbox.LoadMasterKey):
+	// webhook signing secrets derive from it. Never log it.
+	WebhookKey []byte
 }
 
 // NewHandler returns the request handler serving every API on sys.

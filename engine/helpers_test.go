@@ -116,7 +116,7 @@ func logOnlySamples() []engine.Event {
 			LatencyMs: 12, Error: "http status 500", Outcome: outbox.StatusPending, NextMs: 1700000060017},
 		&outbox.DeliveryRetried{Stamp: at(1700000000019), ID: "dlv_1"},
 	}
-	return append(append(out, paysmartSamples()...), paychatSamples()...)
+	return append(append(append(out, paysmartSamples()...), checkoutSamples()...), paychatSamples()...)
 }
 
 // paychatSamples are one event of each PAYchat type with every field set
@@ -434,7 +434,7 @@ func (r *raw) attempts(as []attemptEntry) *raw {
 }
 
 // sectionVersions are the versions this binary writes.
-var sectionVersions = map[string]int{"core": 1, "idem": 2, "payshards": 1, "paypay": 1, "paysmart": 1, "outbox": 1, "paychat": 1}
+var sectionVersions = map[string]int{"core": 1, "idem": 2, "payshards": 1, "paypay": 1, "paysmart": 1, "outbox": 1, "checkout": 1, "paychat": 1}
 
 // encodeSnap encodes a hand-made snapshot in the current container
 // (version 3: [3, [[name, version, payload bin]...]]), its sections in the
@@ -450,8 +450,9 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 		"paypay": func() []byte {
 			return newRaw().arr(3).u(snap.Attempt).cards(snap.Cards).attempts(snap.Attempts).out()
 		},
-		"paysmart": func() []byte { return newRaw().arr(1).arr(0).out() },      // no books (engine/paysmart tests its own)
-		"outbox":   func() []byte { return newRaw().arr(2).u(0).arr(0).out() }, // no deliveries (engine/outbox tests its own)
+		"paysmart": func() []byte { return newRaw().arr(1).arr(0).out() },        // no books (engine/paysmart tests its own)
+		"outbox":   func() []byte { return newRaw().arr(2).u(0).arr(0).out() },   // no deliveries (engine/outbox tests its own)
+		"checkout": func() []byte { return newRaw().arr(2).arr(0).arr(0).out() }, // no shops or books (engine/checkout tests its own)
 		"paychat": func() []byte { // empty (engine/paychat tests its own)
 			return newRaw().arr(9).i(0).i(0).i(0).arr(3).arr(2).i(0).i(0).arr(2).i(0).i(0).arr(0).arr(0).arr(0).arr(0).arr(0).arr(0).out()
 		},

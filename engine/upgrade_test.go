@@ -227,7 +227,7 @@ func TestSnapshotSectionOrder(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := names(), []string{"core", "idem", "payshards", "paypay", "paysmart", "outbox", "paychat"}; !slices.Equal(got, want) {
+	if got, want := names(), []string{"core", "idem", "payshards", "paypay", "paysmart", "outbox", "checkout", "paychat"}; !slices.Equal(got, want) {
 		t.Fatalf("table order %v, want %v", got, want)
 	}
 	_, order, err := readSectionFrames(mustSnapshot(t, goldenCardsState()))
@@ -252,7 +252,7 @@ func TestSnapshotSectionOrder(t *testing.T) {
 	RegisterSnapshotSection(sec("first", 50))
 	RegisterSnapshotSection(sec("tie", 300))
 	RegisterSnapshotSection(sec("last2", 0))
-	want := []string{"first", "core", "idem", "between", "payshards", "tie", "paypay", "paysmart", "outbox", "paychat", "last", "last2"}
+	want := []string{"first", "core", "idem", "between", "payshards", "tie", "paypay", "paysmart", "outbox", "checkout", "paychat", "last", "last2"}
 	if got := names(); !slices.Equal(got, want) {
 		t.Fatalf("table order %v, want %v", got, want)
 	}
