@@ -567,6 +567,9 @@ func TestSnapshotReleasedFourSections(t *testing.T) {
 		"snapshot_cards_v3_s5.golden": goldenCardsState(),
 		"snapshot_v3_s6.golden":       goldenState(), // six sections: with paysmart, before checkout
 		"snapshot_cards_v3_s6.golden": goldenCardsState(),
+		// Seven sections: with checkout, before PAYchat.
+		"snapshot_v3_s7.golden":       goldenState(),
+		"snapshot_cards_v3_s7.golden": goldenCardsState(),
 	} {
 		data, err := readGolden(name)
 		if err != nil {

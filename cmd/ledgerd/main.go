@@ -184,7 +184,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		logger.Info("feed export", slog.String("path", o.feedExport))
 	}
 	if o.demo {
-		if err := seedDemo(sys, stdout); err != nil {
+		if err := errors.Join(seedDemo(sys, stdout), seedPaySmartDemo(sys, stdout, webhookKey)); err != nil {
 			sys.Stop()
 			return err
 		}
