@@ -59,13 +59,12 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 // applied while the capture is unfinished.
 type Capture struct {
 	snap    *snapshot
-	orders  [][]IdemKey    // per retention class, the keys alive at the capture's index (the State's own arrays: read, never written)
-	class   int            // orders[class][pos] is the next record to copy
-	pos     int            //
-	chunks  [][]idemEntry  // the records copied, in order; joined into snap.Idem by Encode
-	copied  bool           // the records are all copied
-	copies  map[string]any // module sections' own copies (SnapshotSection.Copy)
-	steps   []sectionStep  // stepped sections not finished yet
+	spans   [retentionClasses][2]uint64 // per retention class, the numbers [from, to) of the keys alive at the capture's index (State.orders)
+	class   int                         // key number spans[class][0] of that class is the next record to copy
+	chunks  [][]idemEntry               // the records copied, in order; joined into snap.Idem by Encode
+	copied  bool                        // the records are all copied
+	copies  map[string]any              // module sections' own copies (SnapshotSection.Copy)
+	steps   []sectionStep               // stepped sections not finished yet
 	stepped map[string]SectionCopy
 	entries int // State.Entries at the capture, to size the buffer
 }
@@ -112,8 +111,7 @@ func (s *State) Capture() *Capture {
 func (s *State) CaptureStart() *Capture {
 	c := &Capture{snap: s.toSnapshot(), copies: map[string]any{}, stepped: map[string]SectionCopy{}, entries: s.Entries()}
 	for i := range s.orders {
-		live := s.orders[i].live()
-		c.orders = append(c.orders, live[:len(live):len(live)])
+		c.spans[i][0], c.spans[i][1] = s.orders[i].span()
 	}
 	for _, sec := range snapshotSections {
 		switch {
@@ -152,35 +150,34 @@ const recordChunk = 4096
 
 func (c *Capture) copyRecords(s *State, n int) error {
 	for !c.copied && n > 0 {
-		if c.class == len(c.orders) {
+		if c.class == len(c.spans) {
 			c.copied = true
 			break
 		}
-		keys := c.orders[c.class]
-		if c.pos == len(keys) {
-			c.class, c.pos = c.class+1, 0
+		sp := &c.spans[c.class]
+		if sp[0] == sp[1] {
+			c.class++
 			continue
 		}
 		if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == recordChunk {
 			c.chunks = append(c.chunks, make([]idemEntry, 0, min(recordChunk, c.remaining())))
 		}
 		chunk := &c.chunks[len(c.chunks)-1]
-		end := c.pos + min(n, len(keys)-c.pos, recordChunk-len(*chunk))
-		for _, k := range keys[c.pos:end] {
+		f := &s.orders[c.class]
+		m := min(n, int(min(sp[1]-sp[0], uint64(recordChunk-len(*chunk)))))
+		for range m {
+			k, live := f.at(sp[0])
 			r, ok := s.Idem[k]
-			if !ok {
-				return fmt.Errorf("%w: %+v", ErrCaptureRecordGone, k)
+			if !live || !ok {
+				return fmt.Errorf("%w: key %d of class %d", ErrCaptureRecordGone, sp[0], c.class)
 			}
 			*chunk = append(*chunk, idemEntry{Key: k, Record: r})
+			sp[0]++
 		}
-		n -= end - c.pos
-		c.pos = end
+		n -= m
 	}
-	if !c.copied && c.class < len(c.orders) && c.remaining() == 0 {
+	if !c.copied && c.remaining() == 0 {
 		c.copied = true
-	}
-	if c.copied {
-		c.orders = nil
 	}
 	return nil
 }
@@ -188,26 +185,42 @@ func (c *Capture) copyRecords(s *State, n int) error {
 // remaining is how many records are still to copy.
 func (c *Capture) remaining() int {
 	n := 0
-	for i := c.class; i < len(c.orders); i++ {
-		n += len(c.orders[i])
+	for _, sp := range c.spans {
+		n += int(sp[1] - sp[0])
 	}
-	return n - c.pos
+	return n
 }
 
 // BeforeApply runs before ev is applied to the State while the capture is
-// unfinished: before an expiry it copies the records still to copy (the
-// expiry removes the oldest, which it may not have copied), and each
-// stepped section keeps the pre-images of what ev changes.
+// unfinished: before an expiry that would remove a record not copied yet
+// (expiry removes the oldest of a class, up to the first younger than its
+// cutoff) it copies the rest of that class, and each stepped section keeps
+// the pre-images of what ev changes.
 func (c *Capture) BeforeApply(s *State, ev Event) error {
-	if IsExpiry(ev) {
-		if err := c.copyRecords(s, math.MaxInt); err != nil {
-			return err
+	if class, cutoff, ok := expiryOf(ev); ok && !c.copied {
+		sp := &c.spans[class]
+		k, live := s.orders[class].at(sp[0])
+		if r, ok := s.Idem[k]; sp[0] < sp[1] && (!live || !ok || r.TimeMs < cutoff) {
+			// The records before this class's are copied first (the copy's order).
+			if err := c.copyRecords(s, c.remainingUpTo(class)); err != nil {
+				return err
+			}
 		}
 	}
 	for _, st := range c.steps {
 		st.copy.Before(s, ev)
 	}
 	return nil
+}
+
+// remainingUpTo is how many records are still to copy in classes up to
+// and including class.
+func (c *Capture) remainingUpTo(class int) int {
+	n := 0
+	for i := 0; i <= class; i++ {
+		n += int(c.spans[i][1] - c.spans[i][0])
+	}
+	return n
 }
 
 // Abandon ends a capture that will not be completed: stepped copies

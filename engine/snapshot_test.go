@@ -681,3 +681,42 @@ func TestCaptureInStepsManyEntities(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureSurvivesExpiryOfCopiedRecords: an expiry that removes only
+// records the copy has (and compacts the key order under it) leaves the
+// copy in steps; one that would remove records not copied yet has them
+// copied first. Either way the capture is its moment's.
+func TestCaptureSurvivesExpiryOfCopiedRecords(t *testing.T) {
+	for _, cutoff := range []int64{2500, 5000} {
+		s := engine.NewState()
+		for i := range 4000 {
+			s.Apply(&payshards.Credited{User: fmt.Sprint("u", i%50), Reference: fmt.Sprint("c", i), Amount: 1,
+				BalanceAfter: int64(i/50 + 1), Stamp: at(int64(i))})
+		}
+		want := mustSnapshot(t, s)
+		c := s.CaptureStart()
+		if done, err := c.Step(s, 3000); done || err != nil {
+			t.Fatalf("first step: %v %v", done, err)
+		}
+		ev := &engine.ReferencesExpired{Stamp: at(9000), CutoffMs: cutoff} // 2500: copied ones only, and the key order compacts; 5000: all
+		if err := c.BeforeApply(s, ev); err != nil {
+			t.Fatal(err)
+		}
+		s.Apply(ev)
+		if done, _ := c.Step(s, 0); done != (cutoff > 3000) {
+			t.Fatalf("cutoff %d: complete %v after the expiry", cutoff, done)
+		}
+		for i := range 100 { // the state moves on: new records past the capture's
+			s.Apply(&payshards.Credited{User: "late", Reference: fmt.Sprint("late", i), Amount: 1, BalanceAfter: int64(i + 1), Stamp: at(9001)})
+		}
+		for done := false; !done; {
+			var err error
+			if done, err = c.Step(s, 700); err != nil {
+				t.Fatalf("cutoff %d: %v", cutoff, err)
+			}
+		}
+		if got, err := c.Encode(); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("cutoff %d: capture differs (%v)", cutoff, err)
+		}
+	}
+}
