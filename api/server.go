@@ -7,6 +7,7 @@ import (
 
 	"ledgerd/actors"
 	"ledgerd/api/admin"
+	"ledgerd/api/checkout"
 	"ledgerd/api/httpx"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
@@ -29,6 +30,9 @@ type Config struct {
 	// WebhookKey is the outbox master key (actors/outbox.LoadMasterKey):
 	// webhook signing secrets derive from it. Never log it.
 	WebhookKey []byte
+	// WebhooksInsecure lets webhook URLs be http:// and non-public (loopback):
+	// tests and --demo (--webhooks-insecure).
+	WebhooksInsecure bool
 }
 
 // NewHandler returns the request handler serving every API on sys.
@@ -43,10 +47,12 @@ func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasth
 	r.SaveMatchedRoutePath = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
+	ck := checkout.Config{PublicURL: cfg.PublicURL, WebhookKey: cfg.WebhookKey, WebhooksInsecure: cfg.WebhooksInsecure}
 	httpx.MountModules(r, errs, cfg.RequireHTTPS, // one line per API
 		payshards.Module(sys),
 		paypay.Module(sys),
 		admin.Module(sys, cfg.AdminToken),
+		checkout.Module(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
 	)
 	reg := cfg.Metrics
 	if reg == nil {

@@ -48,7 +48,18 @@ type Options struct {
 	// RequireHTTPS is api.Config.RequireHTTPS: the server speaks plain
 	// HTTP, so every PayPay.cards call is refused with 403 https_required.
 	RequireHTTPS bool
+	// WebhookKey is api.Config.WebhookKey (webhook secrets, CSRF tokens);
+	// default DefaultWebhookKey.
+	WebhookKey []byte
+	// PublicURL is api.Config.PublicURL; default the server's own URL.
+	PublicURL string
+	// StrictWebhookURLs refuses http:// and loopback webhook URLs, as
+	// production does; by default tests may use loopback receivers.
+	StrictWebhookURLs bool
 }
+
+// DefaultWebhookKey is the webhook master key of a server started by Start.
+var DefaultWebhookKey = []byte("apitest-webhook-master-key-0123456789abcdef")
 
 // Server is a running ledgerd: System, HTTP server and a client for it.
 // Its fields are read-only for tests; Sys and URL change on Restart.
@@ -133,9 +144,17 @@ func (s *Server) start() error {
 		return err
 	}
 	s.Sys = sys
-	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS})
-	s.srv.Logger = httpx.SlogLogger{Logger: s.opts.Logger, Level: slog.LevelDebug}
 	s.URL = "http://" + ln.Addr().String()
+	key, public := s.opts.WebhookKey, s.opts.PublicURL
+	if key == nil {
+		key = DefaultWebhookKey
+	}
+	if public == "" {
+		public = s.URL
+	}
+	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS,
+		PublicURL: public, WebhookKey: key, WebhooksInsecure: !s.opts.StrictWebhookURLs})
+	s.srv.Logger = httpx.SlogLogger{Logger: s.opts.Logger, Level: slog.LevelDebug}
 	s.served = make(chan error, 1)
 	srv := s.srv
 	go func() { s.served <- srv.Serve(ln) }()

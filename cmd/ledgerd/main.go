@@ -199,7 +199,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		publicURL = defaultPublicURL(ln.Addr(), o.tlsCert != "")
 	}
 	srv := api.NewServer(sys, api.Config{AdminToken: token, RequireHTTPS: o.requireHTTPS, Metrics: reg,
-		PublicURL: publicURL, WebhookKey: webhookKey})
+		PublicURL: publicURL, WebhookKey: webhookKey, WebhooksInsecure: o.webhooksInsecure})
 	webhooks, err := outbox.Start(sys, outbox.Config{MasterKey: webhookKey, AllowInsecure: o.webhooksInsecure, Registerer: reg, Logger: logger})
 	if err != nil {
 		ln.Close()

@@ -45,7 +45,8 @@ const (
 	MaxText          = 800       // bytes of a customer name or e-mail
 	MaxURL           = 2048
 	MaxID            = 255
-	MaxMetadataBytes = 5 << 10  // UTF-8 bytes of the compact JSON of a payment's metadata
+	MaxMetadataBytes = 5 << 10 // UTF-8 bytes of the compact JSON of a payment's metadata
+	MaxMetadataKeys  = 50
 	MaxBody          = 64 << 10 // a stored answer or webhook body
 	TokenMinLen      = 32       // characters of a checkout token
 )
