@@ -10,6 +10,7 @@ import (
 	"ledgerd/api/httpx"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
+	"ledgerd/api/paysmart"
 )
 
 // Config is what the HTTP front end needs besides the ledger.
@@ -22,6 +23,16 @@ type Config struct {
 	// serves (with the ledger's own series when actors use the same
 	// registry). Nil: a private registry.
 	Metrics *prometheus.Registry
+	// PublicURL is the absolute base of URLs handed out (receipt_url, ...), no trailing
+	// slash, e.g. "http://127.0.0.1:8080"; cmd/ledgerd sets it from --public-url
+	// (default from --listen).
+	PublicURL string
+	// WebhookKey is the outbox master key (actors/outbox.LoadMasterKey): webhook
+	// signing secrets and card fingerprints derive from it.
+	WebhookKey []byte
+	// WebhooksInsecure allows http:// and non-public webhook endpoint URLs
+	// (--webhooks-insecure, tests, --demo).
+	WebhooksInsecure bool
 }
 
 // NewHandler returns the request handler serving every API on sys.
@@ -40,6 +51,7 @@ func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasth
 		payshards.Module(sys),
 		paypay.Module(sys),
 		admin.Module(sys, cfg.AdminToken),
+		paysmart.Module(sys, paysmart.Config{PublicURL: cfg.PublicURL, MasterKey: cfg.WebhookKey, AllowInsecure: cfg.WebhooksInsecure}),
 	)
 	reg := cfg.Metrics
 	if reg == nil {

@@ -48,6 +48,14 @@ type Options struct {
 	// RequireHTTPS is api.Config.RequireHTTPS: the server speaks plain
 	// HTTP, so every PayPay.cards call is refused with 403 https_required.
 	RequireHTTPS bool
+	// WebhookKey is api.Config.WebhookKey; default DefaultWebhookKey.
+	WebhookKey []byte
+	// PublicURL is api.Config.PublicURL; default the server's own URL.
+	PublicURL string
+	// StrictWebhookURLs applies the production URL policy to webhook
+	// endpoints (https, public hosts); by default tests may use loopback
+	// http receivers.
+	StrictWebhookURLs bool
 }
 
 // Server is a running ledgerd: System, HTTP server and a client for it.
@@ -87,6 +95,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.WebhookKey == nil {
+		o.WebhookKey = DefaultWebhookKey
 	}
 	s := &Server{
 		AdminToken: o.AdminToken,
@@ -133,9 +144,14 @@ func (s *Server) start() error {
 		return err
 	}
 	s.Sys = sys
-	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS})
-	s.srv.Logger = httpx.SlogLogger{Logger: s.opts.Logger, Level: slog.LevelDebug}
 	s.URL = "http://" + ln.Addr().String()
+	publicURL := s.opts.PublicURL
+	if publicURL == "" {
+		publicURL = s.URL
+	}
+	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS,
+		PublicURL: publicURL, WebhookKey: s.opts.WebhookKey, WebhooksInsecure: !s.opts.StrictWebhookURLs})
+	s.srv.Logger = httpx.SlogLogger{Logger: s.opts.Logger, Level: slog.LevelDebug}
 	s.served = make(chan error, 1)
 	srv := s.srv
 	go func() { s.served <- srv.Serve(ln) }()

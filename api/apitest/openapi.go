@@ -19,6 +19,7 @@ import (
 	"ledgerd/api/admin"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
+	"ledgerd/api/paysmart"
 )
 
 // RouteErrorSchema names the component schema of each document that
@@ -43,6 +44,7 @@ var contractSources = []struct {
 	{payshards.Base, payshards.OpenAPI},
 	{paypay.Base, paypay.OpenAPI},
 	{admin.Base, admin.OpenAPI},
+	{paysmart.Base, paysmart.OpenAPI},
 }
 
 // ParseContract parses an OpenAPI 3.1 document served below base and
