@@ -52,7 +52,7 @@ func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasth
 		payshards.Module(sys),
 		paypay.Module(sys),
 		admin.Module(sys, cfg.AdminToken),
-		checkout.Module(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
+		checkout.Module(sys, ck), checkout.PageModule(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
 	)
 	reg := cfg.Metrics
 	if reg == nil {
