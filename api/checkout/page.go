@@ -43,14 +43,15 @@ import (
 // frame-ancestors 'none', and form-action 'self' plus the return_url's
 // origin (Chromium applies form-action to the redirect after the post).
 
-//go:embed page/page.html page/checkout.js page/checkout.css
+//go:embed page/page.html page/checkout.js page/checkout.css page/icon.svg
 var pageFiles embed.FS
 
 var pageTemplates = template.Must(template.ParseFS(pageFiles, "page/page.html"))
 
 var (
-	pageJS  = mustRead("page/checkout.js")
-	pageCSS = mustRead("page/checkout.css")
+	pageJS   = mustRead("page/checkout.js")
+	pageCSS  = mustRead("page/checkout.css")
+	pageIcon = mustRead("page/icon.svg")
 )
 
 func mustRead(name string) []byte {
@@ -80,6 +81,7 @@ func PageModule(sys *actors.System, cfg Config) httpx.Module {
 			r.GET(PagePath+"/{token}/logo", a.logo)
 			r.GET(StaticPath+"/checkout.js", static("text/javascript; charset=utf-8", pageJS))
 			r.GET(StaticPath+"/checkout.css", static("text/css; charset=utf-8", pageCSS))
+			r.GET(StaticPath+"/icon.svg", static("image/svg+xml", pageIcon))
 		}}
 }
 

@@ -34,13 +34,13 @@ func newBrowser(t *testing.T, s *apitest.Server) *browser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-type page struct {
+type pageResp struct {
 	status int
 	header http.Header
 	body   string
 }
 
-func (b *browser) get(path string) page {
+func (b *browser) get(path string) pageResp {
 	b.t.Helper()
 	resp, err := b.c.Get(b.s.URL + path)
 	if err != nil {
@@ -48,10 +48,10 @@ func (b *browser) get(path string) page {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, resp.Header, string(body)}
+	return pageResp{resp.StatusCode, resp.Header, string(body)}
 }
 
-func (b *browser) post(path string, form url.Values) page {
+func (b *browser) post(path string, form url.Values) pageResp {
 	b.t.Helper()
 	resp, err := b.c.PostForm(b.s.URL+path, form)
 	if err != nil {
@@ -59,13 +59,13 @@ func (b *browser) post(path string, form url.Values) page {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, resp.Header, string(body)}
+	return pageResp{resp.StatusCode, resp.Header, string(body)}
 }
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // pay submits a card on the page of payment p (reading the form first).
-func (b *browser) pay(p map[string]any, number, expiry, cvc string) page {
+func (b *browser) pay(p map[string]any, number, expiry, cvc string) pageResp {
 	b.t.Helper()
 	path := "/checkout/pay/" + token(b.t, p)
 	form := b.get(path)
