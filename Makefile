@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -18,26 +18,34 @@ run: build
 build:
 	$(GO) build -o $(BIN)/ledgerd ./cmd/ledgerd
 
-## test: formatting, vet, and every test (race detector on), fuzz seed corpora included
-test:
+## test: formatting, vet, and every test (race detector on), fuzz seed corpora included; installs
+## Debian's chromium for the checkout browser test when it is missing
+test: chromium
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+## chromium: the headless browser of the checkout page's test (api/checkout), from Debian
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium not found: installing the Debian package chromium for the checkout browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+
 ## bench: in-process and WAL benchmarks (figures in README's performance section)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./engine/ ./wal/ ./actors/ ./api/...
 
-## bench-http: ledgerd vs the bare-fasthttp ceiling over HTTP (ledgerbench; reports in bench/out/)
+## bench-http: ledgerd vs the durable floor (run before and after it) and the bare-fasthttp ceiling over HTTP (ledgerbench; reports in bench/out/)
 bench-http: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
-	$(BIN)/ledgerbench run --scenario payshards-deduct --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario payshards-deduct --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
-## bench-hot: every deduct on one wallet, vs the ceiling
+## bench-hot: every deduct on one wallet, vs the floor and the ceiling
 bench-hot: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
-	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
 ## bench-compare: ledgerd vs PostgreSQL (bench/pgref, installed from Debian if missing) vs the ceiling
 bench-compare:
@@ -52,9 +60,9 @@ bench-wallets:
 	$(GO) run ./cmd/ledgerbench wallets $(BENCH_ARGS)
 
 CYCLES ?= 100
-## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards and PayPay.cards
+## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards, PayPay.cards and PaySmart (with its webhooks)
 crash-soak:
-	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9' -count=1 -v -timeout 90m ./cmd/ledgerd/
+	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9|TestPaySmartCrashRecoveryKill9' -count=1 -v -timeout 120m ./cmd/ledgerd/
 
 ## fuzz: each Fuzz target for FUZZTIME
 fuzz:

@@ -51,7 +51,8 @@ type Entity struct {
 	entry *entry
 	// State is the working state: the durable state plus every event this
 	// actor emitted. nil while the entity does not exist.
-	State any
+	State  any
+	reload func(op *Op) bool
 }
 
 // ID is the entity's id (the user id, the code).
@@ -79,14 +80,25 @@ func (e *Entity) ReadDurable(op *Op) {
 	e.sys.committer.in <- item{kind: itemBarrier, op: op}
 }
 
+// Reload hands op back to Handle once the entity's durable state has been
+// loaded again, behind every event this actor emitted. It is for entities
+// whose state other actors' events also change, only ever upwards (a
+// PAYchat partner's balance, credited by payments its payers' actors
+// decide): the working state is then a lower bound of the durable one, and
+// a refusal is decided against the durable state. Ops that arrive meanwhile
+// wait, in order, behind op. It reports false, and does nothing, when op
+// was already reloaded once: Handle then decides on what it has.
+func (e *Entity) Reload(op *Op) bool { return e.reload(op) }
+
 // Release answers an Op whose command produced no event, freeing its
 // reference for a later request.
 func (e *Entity) Release(op *Op, st Status) { e.sys.releaseReference(op, st) }
 
 // entityActor is the one actor type behind every entity kind.
 type entityActor struct {
-	def *EntityDef
-	reg *registry
+	def  *EntityDef
+	reg  *registry
+	self *actor.PID
 	Entity
 	loading
 }
@@ -97,7 +109,8 @@ type inspect struct{ reply chan any }
 func (a *entityActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.sys.committer.in <- item{kind: itemLoad, entity: engine.Entity{Kind: a.def.Kind, ID: a.id}, pid: ctx.Self()}
+		a.self = ctx.Self()
+		a.load()
 	case *loaded:
 		a.State = m.state
 		for _, op := range a.release() {
@@ -123,6 +136,24 @@ func (a *entityActor) Receive(ctx actor.Context) {
 	}
 }
 
+func (a *entityActor) load() {
+	a.sys.committer.in <- item{kind: itemLoad, entity: engine.Entity{Kind: a.def.Kind, ID: a.id}, pid: a.self}
+}
+
+// reloadOp is Entity.Reload: op is handled again (its inflight count with
+// it) once the new load arrives, before anything queued after it.
+func (a *entityActor) reloadOp(op *Op) bool {
+	if op.reloaded {
+		return false
+	}
+	op.reloaded = true
+	a.entry.inflight.Add(1)
+	a.loaded = false
+	a.stash = append(a.stash, op)
+	a.load()
+	return true
+}
+
 func (a *entityActor) handle(op *Op) {
 	defer a.entry.inflight.Add(-1)
 	a.def.Handle(&a.Entity, op)
@@ -145,7 +176,9 @@ func (s *System) initEntities() {
 		reg := &registry{}
 		reg.init(s.cfg.InflightMax, func(id string, e *entry) *actor.PID {
 			p := s.props(func() actor.Actor {
-				return &entityActor{def: def, reg: reg, Entity: Entity{sys: s, id: id, entry: e}}
+				a := &entityActor{def: def, reg: reg, Entity: Entity{sys: s, id: id, entry: e}}
+				a.Entity.reload = a.reloadOp
+				return a
 			})
 			return s.root.SpawnPrefix(p, kind.String()+"/"+id+"/")
 		})

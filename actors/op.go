@@ -113,7 +113,8 @@ type Op struct {
 	Rate          Decision            // the limiter's window after this request (when RateLimit > 0)
 	Detail        engine.RedeemDetail // PayPay.cards: what the code showed
 
-	done chan struct{}
+	reloaded bool // Entity.Reload has handed it back once
+	done     chan struct{}
 }
 
 var opPool = sync.Pool{New: func() any { return &Op{done: make(chan struct{}, 1)} }}

@@ -7,6 +7,7 @@ import (
 
 	"ledgerd/actors"
 	"ledgerd/api/admin"
+	"ledgerd/api/checkout"
 	"ledgerd/api/httpx"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
@@ -23,15 +24,15 @@ type Config struct {
 	// serves (with the ledger's own series when actors use the same
 	// registry). Nil: a private registry.
 	Metrics *prometheus.Registry
-	// PublicURL is the absolute base of URLs handed out (receipt_url, ...), no trailing
-	// slash, e.g. "http://127.0.0.1:8080"; cmd/ledgerd sets it from --public-url
-	// (default from --listen).
+	// PublicURL is the absolute base of the URLs handed out (receipt_url,
+	// ...), without a trailing slash, e.g. "http://127.0.0.1:8080";
+	// cmd/ledgerd sets it from --public-url (default from --listen).
 	PublicURL string
-	// WebhookKey is the outbox master key (actors/outbox.LoadMasterKey): webhook
-	// signing secrets and card fingerprints derive from it.
+	// WebhookKey is the outbox master key (actors/outbox.LoadMasterKey):
+	// webhook signing secrets derive from it. Never log it.
 	WebhookKey []byte
-	// WebhooksInsecure allows http:// and non-public webhook endpoint URLs
-	// (--webhooks-insecure, tests, --demo).
+	// WebhooksInsecure lets webhook URLs be http:// and non-public (loopback):
+	// tests and --demo (--webhooks-insecure).
 	WebhooksInsecure bool
 }
 
@@ -47,11 +48,13 @@ func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasth
 	r.SaveMatchedRoutePath = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
+	ck := checkout.Config{PublicURL: cfg.PublicURL, WebhookKey: cfg.WebhookKey, WebhooksInsecure: cfg.WebhooksInsecure}
 	httpx.MountModules(r, errs, cfg.RequireHTTPS, // one line per API
 		payshards.Module(sys),
 		paypay.Module(sys),
 		admin.Module(sys, cfg.AdminToken),
 		paysmart.Module(sys, paysmart.Config{PublicURL: cfg.PublicURL, MasterKey: cfg.WebhookKey, AllowInsecure: cfg.WebhooksInsecure}),
+		checkout.Module(sys, ck), checkout.PageModule(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
 	)
 	reg := cfg.Metrics
 	if reg == nil {

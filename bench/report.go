@@ -18,6 +18,8 @@ type Report struct {
 	Host     HostInfo  `json:"host"`
 	Settings Settings  `json:"settings"`
 	Results  []Result  `json:"results"`
+	// Ratios are filled in when the report is written (Ratios()).
+	Compared []Ratios `json:"ratios"`
 }
 
 // HostInfo describes the machine.
@@ -126,13 +128,106 @@ func (rep *Report) ceiling() *Result {
 	return nil
 }
 
-// baseline is what r's figures are compared with: the ceiling's result,
-// or a zero Result (no ratios) when there is none or r is the ceiling.
-func baseline(ceiling *Result, r Result) Result {
-	if ceiling == nil || ceiling.Target == r.Target {
+// floor returns the mean of the floor's runs (before and after the other
+// targets), if any ran: throughput, latency and CPU per ok averaged.
+func (rep *Report) floor() *Result {
+	var runs []Result
+	for _, r := range rep.Results {
+		if r.Kind == KindFloor && r.Error == "" {
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	m := Result{Target: "floor (mean)", Kind: KindFloor}
+	n := float64(len(runs))
+	var cpu float64
+	cpuRuns := 0
+	for _, r := range runs {
+		m.Throughput += r.Throughput / n
+		m.Latency.P50 += r.Latency.P50 / n
+		m.Latency.P90 += r.Latency.P90 / n
+		m.Latency.P99 += r.Latency.P99 / n
+		m.Latency.P999 += r.Latency.P999 / n
+		m.Latency.Max += r.Latency.Max / n
+		m.Latency.Mean += r.Latency.Mean / n
+		if r.ServerCPUPerOK != nil {
+			cpu += *r.ServerCPUPerOK
+			cpuRuns++
+		}
+	}
+	if cpuRuns > 0 {
+		cpu /= float64(cpuRuns)
+		m.ServerCPUPerOK = &cpu
+	}
+	return &m
+}
+
+// reference is what the table's ratios compare with: the floor's mean when
+// the floor ran, else the ceiling.
+func (rep *Report) reference() *Result {
+	if f := rep.floor(); f != nil {
+		return f
+	}
+	return rep.ceiling()
+}
+
+// baseline is what r's figures are compared with: ref, or a zero Result
+// (no ratios) when there is none or r is a reference itself.
+func baseline(ref *Result, r Result) Result {
+	if ref == nil || r.Kind == KindCeiling || r.Kind == KindFloor {
 		return Result{}
 	}
-	return *ceiling
+	return *ref
+}
+
+// cpuPerOK is the server's CPU per ok answer, 0 when unknown.
+func (r Result) cpuPerOK() float64 {
+	if r.ServerCPUPerOK == nil {
+		return 0
+	}
+	return *r.ServerCPUPerOK
+}
+
+// Ratios is one target's figures divided by a reference's.
+type Ratios struct {
+	Target     string  `json:"target"`
+	Reference  string  `json:"reference"`
+	Throughput float64 `json:"throughput"`
+	CPUPerOK   float64 `json:"cpuPerOk,omitempty"`
+	P50        float64 `json:"p50"`
+	P99        float64 `json:"p99"`
+	P999       float64 `json:"p99_9"`
+	Max        float64 `json:"max"`
+}
+
+func div(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+// Ratios lists, for every target that is not a reference, its figures over
+// the floor's mean and over the ceiling's (those that ran).
+func (rep *Report) Ratios() []Ratios {
+	var out []Ratios
+	for _, ref := range []*Result{rep.floor(), rep.ceiling()} {
+		if ref == nil {
+			continue
+		}
+		for _, r := range rep.Results {
+			if r.Error != "" || r.Kind == KindCeiling || r.Kind == KindFloor {
+				continue
+			}
+			out = append(out, Ratios{Target: r.Target, Reference: ref.Target,
+				Throughput: div(r.Throughput, ref.Throughput), CPUPerOK: div(r.cpuPerOK(), ref.cpuPerOK()),
+				P50: div(r.Latency.P50, ref.Latency.P50), P99: div(r.Latency.P99, ref.Latency.P99),
+				P999: div(r.Latency.P999, ref.Latency.P999), Max: div(r.Latency.Max, ref.Latency.Max)})
+		}
+	}
+	return out
 }
 
 // eventsPerFsyncText is the events-per-fsync column: "n/a" without the metric.
@@ -145,6 +240,7 @@ func (r Result) eventsPerFsyncText() string {
 
 // WriteJSON writes the report as indented JSON.
 func (rep *Report) WriteJSON(w io.Writer) error {
+	rep.Compared = rep.Ratios()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
@@ -178,17 +274,21 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "scenario %s, %s, %gs (+%gs warm-up), %d users, seed %d, %d CPUs\n",
 		s.Scenario, mode, s.DurationSec, s.WarmupSec, s.Users, s.Seed, rep.Host.CPUs)
-	c := rep.ceiling()
+	c := rep.reference()
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tok/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\tev/fsync\t")
+	fmt.Fprintln(tw, "target\tok/s\tCPU µs/ok\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\tev/fsync\t")
 	for _, r := range rep.Results {
 		if r.Error != "" {
-			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\t\n", r.Target, r.Error)
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\t\t\n", r.Target, r.Error)
 			continue
 		}
 		cr, evf := baseline(c, r), r.eventsPerFsyncText()
-		fmt.Fprintf(tw, "%s\t%.0f%s\t%s%s\t%s%s\t%s%s\t%s%s\t%s%s\t%d\t%s\t\n", r.Target,
-			r.Throughput, ratio(r.Throughput, cr.Throughput),
+		cpu := "n/a"
+		if r.ServerCPUPerOK != nil {
+			cpu = strconv.FormatFloat(*r.ServerCPUPerOK, 'f', 1, 64) + ratio(r.cpuPerOK(), cr.cpuPerOK())
+		}
+		fmt.Fprintf(tw, "%s\t%.0f%s\t%s\t%s%s\t%s%s\t%s%s\t%s%s\t%s%s\t%d\t%s\t\n", r.Target,
+			r.Throughput, ratio(r.Throughput, cr.Throughput), cpu,
 			fmtMs(r.Latency.P50), ratio(r.Latency.P50, cr.Latency.P50),
 			fmtMs(r.Latency.P90), ratio(r.Latency.P90, cr.Latency.P90),
 			fmtMs(r.Latency.P99), ratio(r.Latency.P99, cr.Latency.P99),
@@ -198,6 +298,17 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if c != nil {
+		fmt.Fprintf(w, "ratios in the table are to the %s\n", c.Target)
+	}
+	for _, q := range rep.Ratios() {
+		cpu := "n/a"
+		if q.CPUPerOK > 0 {
+			cpu = fmt.Sprintf("%.2f×", q.CPUPerOK)
+		}
+		fmt.Fprintf(w, "  %s / %s: throughput %.2f×, CPU per ok %s, p50 %.2f×, p99 %.2f×, p99.9 %.2f×, max %.2f×\n",
+			q.Target, q.Reference, q.Throughput, cpu, q.P50, q.P99, q.P999, q.Max)
 	}
 	for _, r := range rep.Results {
 		if r.Error != "" {
@@ -396,8 +507,8 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 	fmt.Fprintf(&b, "<p>%s, mode %s, %d conns, rate %g/s, %gs measured after %gs warm-up, %d users, seed %d. Host %s, %s/%s, %d CPUs, %s.</p>",
 		e(rep.Started.Format(time.RFC3339)), e(s.Mode), s.Conns, s.Rate, s.DurationSec, s.WarmupSec, s.Users, s.Seed,
 		e(rep.Host.Hostname), e(rep.Host.OS), e(rep.Host.Arch), rep.Host.CPUs, e(rep.Host.GoVersion))
-	c := rep.ceiling()
-	b.WriteString("<table><tr><th>target</th><th>ok/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>errors</th><th>events/fsync</th></tr>")
+	c := rep.reference()
+	b.WriteString("<table><tr><th>target</th><th>ok/s</th><th>CPU µs/ok</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>errors</th><th>events/fsync</th></tr>")
 	cell := func(v, base float64, f func(float64) string) string {
 		out := e(f(v))
 		if base > 0 {
@@ -407,12 +518,16 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 	}
 	for _, r := range rep.Results {
 		if r.Error != "" {
-			fmt.Fprintf(&b, "<tr><td>%s</td><td colspan=\"8\">failed: %s</td></tr>", e(r.Target), e(r.Error))
+			fmt.Fprintf(&b, "<tr><td>%s</td><td colspan=\"9\">failed: %s</td></tr>", e(r.Target), e(r.Error))
 			continue
 		}
 		cr, evf := baseline(c, r), r.eventsPerFsyncText()
-		fmt.Fprintf(&b, "<tr><td>%s</td>%s%s%s%s%s%s<td>%d</td><td>%s</td></tr>", e(r.Target),
-			cell(r.Throughput, cr.Throughput, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }),
+		cpu := "<td>n/a</td>"
+		if r.ServerCPUPerOK != nil {
+			cpu = cell(*r.ServerCPUPerOK, cr.cpuPerOK(), func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) })
+		}
+		fmt.Fprintf(&b, "<tr><td>%s</td>%s%s%s%s%s%s%s<td>%d</td><td>%s</td></tr>", e(r.Target),
+			cell(r.Throughput, cr.Throughput, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }), cpu,
 			cell(r.Latency.P50, cr.Latency.P50, fmtMs), cell(r.Latency.P90, cr.Latency.P90, fmtMs),
 			cell(r.Latency.P99, cr.Latency.P99, fmtMs), cell(r.Latency.P999, cr.Latency.P999, fmtMs),
 			cell(r.Latency.Max, cr.Latency.Max, fmtMs), r.Errors(), e(evf))

@@ -33,9 +33,11 @@ type RunConfig struct {
 	OutDir     string
 	Seed       uint64
 	LedgerdBin string // "" = go build ./cmd/ledgerd into bin/ledgerd
-	SelfExe    string // for the ceiling subprocess; "" = in process
-	Quiet      bool
-	Progress   bool // draw a progress bar on stderr
+	// LedgerdArgs are extra flags for ledgerd (e.g. --cpuprofile FILE).
+	LedgerdArgs []string
+	SelfExe     string // for the ceiling subprocess; "" = in process
+	Quiet       bool
+	Progress    bool // draw a progress bar on stderr
 }
 
 // RunCmd is `ledgerbench run`.
@@ -52,14 +54,17 @@ func RunCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.Users, "users", 1000, "users u0..uN-1")
 	fs.IntVar(&c.Pool, "pool", 1000, "retry-storm: references sent again and again")
 	fs.IntVar(&c.Codes, "codes", 600_000, "paypay-redeem: codes to pre-issue, enough for 12 s at 50k redeems/s (after they run out, redeems are idempotent replays)")
-	fs.StringVar(&targets, "targets", "ledgerd,ceiling", "comma list: ledgerd, ceiling, ext:NAME=URL,KEY")
+	fs.StringVar(&targets, "targets", "ledgerd,ceiling", "comma list: ledgerd, ceiling, floor (runs first and again last), ext:NAME=URL,KEY")
 	fs.StringVar(&c.OutDir, "out", "", "output directory (default bench/out/<timestamp>)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed (user choice, operation mix)")
 	fs.StringVar(&c.LedgerdBin, "ledgerd-bin", "", "ledgerd binary (default: go build -o bin/ledgerd ./cmd/ledgerd)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress bar")
+	var ledgerdArgs string
+	fs.StringVar(&ledgerdArgs, "ledgerd-args", "", "extra ledgerd flags, space-separated (e.g. \"--cpuprofile /tmp/ledgerd.prof\")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	c.LedgerdArgs = strings.Fields(ledgerdArgs)
 	var err error
 	if c.Targets, err = ParseTargets(targets); err != nil {
 		fmt.Fprintln(stderr, "ledgerbench run:", err)
@@ -129,7 +134,7 @@ func Execute(ctx context.Context, c RunConfig, log io.Writer) (*Report, error) {
 		}
 	}
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
-	for _, spec := range c.Targets {
+	for _, spec := range runOrder(c.Targets) {
 		if ctx.Err() != nil {
 			break
 		}
@@ -140,6 +145,35 @@ func Execute(ctx context.Context, c RunConfig, log io.Writer) (*Report, error) {
 		return rep, err
 	}
 	return rep, ctx.Err()
+}
+
+// FloorAfter is the name of the floor's second run.
+const FloorAfter = "floor-after"
+
+// runOrder is the order targets run in: as given, except that the floor
+// runs first and again last ("floor-after"), so the VM's fsync latency,
+// which drifts over minutes, is sampled on both sides of the others and the
+// ratios use the mean of the two runs.
+func runOrder(targets []TargetSpec) []TargetSpec {
+	var floor *TargetSpec
+	var out []TargetSpec
+	for i := range targets {
+		if targets[i].Kind == KindFloor {
+			floor = &targets[i]
+			continue
+		}
+		out = append(out, targets[i])
+	}
+	if floor == nil {
+		return out
+	}
+	after := *floor
+	after.Name = FloorAfter
+	out = append([]TargetSpec{*floor}, out...)
+	if len(out) > 1 {
+		out = append(out, after)
+	}
+	return out
 }
 
 func writeReports(rep *Report, dir string) error {
@@ -162,7 +196,7 @@ func writeReports(rep *Report, dir string) error {
 func runTarget(ctx context.Context, c RunConfig, spec TargetSpec, runID string, log io.Writer) Result {
 	fmt.Fprintf(log, "== %s: starting\n", spec.Name)
 	r, err := startTarget(ctx, spec, TargetOptions{Scenario: c.Scenario, Users: c.Users, Codes: c.Codes,
-		LedgerdBin: c.LedgerdBin, SelfExe: c.SelfExe, OutDir: c.OutDir, Log: log})
+		LedgerdBin: c.LedgerdBin, LedgerdArgs: c.LedgerdArgs, SelfExe: c.SelfExe, OutDir: c.OutDir, Log: log})
 	if err != nil {
 		fmt.Fprintf(log, "== %s: %v\n", spec.Name, err)
 		return Result{Target: spec.Name, Kind: spec.Kind, Error: err.Error()}

@@ -27,6 +27,7 @@ import (
 const (
 	KindLedgerd = "ledgerd"
 	KindCeiling = "ceiling"
+	KindFloor   = "floor"
 	KindExt     = "ext"
 )
 
@@ -38,8 +39,9 @@ type TargetSpec struct {
 	Key  string // ext: API key (PayShards x-api-key, PayPay bearer)
 }
 
-// ParseTargets parses --targets: a comma list of `ledgerd`, `ceiling` and
-// `ext:NAME=URL,KEY` (the KEY after the URL's comma belongs to the ext).
+// ParseTargets parses --targets: a comma list of `ledgerd`, `ceiling`,
+// `floor` and `ext:NAME=URL,KEY` (the KEY after the URL's comma belongs to
+// the ext).
 func ParseTargets(s string) ([]TargetSpec, error) {
 	var out []TargetSpec
 	parts := strings.Split(s, ",")
@@ -48,7 +50,7 @@ func ParseTargets(s string) ([]TargetSpec, error) {
 		p := strings.TrimSpace(parts[i])
 		var t TargetSpec
 		switch {
-		case p == KindLedgerd || p == KindCeiling:
+		case p == KindLedgerd || p == KindCeiling || p == KindFloor:
 			t = TargetSpec{Name: p, Kind: p}
 		case strings.HasPrefix(p, "ext:"):
 			name, u, ok := strings.Cut(p[len("ext:"):], "=")
@@ -63,7 +65,7 @@ func ParseTargets(s string) ([]TargetSpec, error) {
 		case p == "":
 			continue
 		default:
-			return nil, fmt.Errorf("unknown target %q (ledgerd, ceiling or ext:NAME=URL,KEY)", p)
+			return nil, fmt.Errorf("unknown target %q (ledgerd, ceiling, floor or ext:NAME=URL,KEY)", p)
 		}
 		if seen[t.Name] {
 			return nil, fmt.Errorf("target %q given twice", t.Name)
@@ -90,19 +92,20 @@ type running struct {
 
 // TargetOptions are what starting a target needs.
 type TargetOptions struct {
-	Scenario   string
-	Users      int
-	Codes      int    // PayPay codes to issue (paypay-redeem)
-	LedgerdBin string // built binary
-	SelfExe    string // ledgerbench itself, for `ceiling`; "" = serve the ceiling in process
-	OutDir     string // ledgerd's log goes there
-	Log        io.Writer
+	Scenario    string
+	Users       int
+	Codes       int      // PayPay codes to issue (paypay-redeem)
+	LedgerdBin  string   // built binary
+	LedgerdArgs []string // extra flags
+	SelfExe     string   // ledgerbench itself, for `ceiling`; "" = serve the ceiling in process
+	OutDir      string   // ledgerd's log goes there
+	Log         io.Writer
 }
 
 func startTarget(ctx context.Context, spec TargetSpec, o TargetOptions) (*running, error) {
 	switch spec.Kind {
-	case KindCeiling:
-		return startCeiling(spec, o)
+	case KindCeiling, KindFloor:
+		return startReference(spec, o)
 	case KindLedgerd:
 		return startLedgerd(ctx, spec, o)
 	default:
@@ -113,7 +116,10 @@ func startTarget(ctx context.Context, spec TargetSpec, o TargetOptions) (*runnin
 	}
 }
 
-func startCeiling(spec TargetSpec, o TargetOptions) (*running, error) {
+// startReference starts the ceiling or the floor: `ledgerbench ceiling` or
+// `ledgerbench floor` in its own process, or in this one without SelfExe
+// (tests).
+func startReference(spec TargetSpec, o TargetOptions) (*running, error) {
 	r := &running{spec: spec}
 	if o.SelfExe == "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -121,25 +127,45 @@ func startCeiling(spec TargetSpec, o TargetOptions) (*running, error) {
 			return nil, err
 		}
 		srv := NewCeilingServer()
-		go srv.Serve(ln)
 		r.stop = srv.Shutdown
+		if spec.Kind == KindFloor {
+			dir, err := os.MkdirTemp("", "ledgerbench-floor-")
+			if err != nil {
+				ln.Close()
+				return nil, err
+			}
+			log, err := OpenFloorLog(filepath.Join(dir, "floor.log"))
+			if err != nil {
+				ln.Close()
+				os.RemoveAll(dir)
+				return nil, err
+			}
+			srv = NewFloorServer(log)
+			r.stop = func() error {
+				err := srv.Shutdown()
+				err = errors.Join(err, log.Close())
+				os.RemoveAll(dir)
+				return err
+			}
+		}
+		go srv.Serve(ln)
 		r.setHost(ln.Addr().String())
 		return r, nil
 	}
-	cmd := exec.Command(o.SelfExe, "ceiling", "--listen", "127.0.0.1:0")
+	cmd := exec.Command(o.SelfExe, spec.Kind, "--listen", "127.0.0.1:0")
 	cmd.Stderr = o.Log
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start ceiling: %w", err)
+		return nil, fmt.Errorf("start %s: %w", spec.Kind, err)
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, fmt.Errorf("ceiling did not print its address: %w", err)
+		return nil, fmt.Errorf("%s did not print its address: %w", spec.Kind, err)
 	}
 	r.setHost(strings.TrimSpace(line))
 	r.pid = cmd.Process.Pid
@@ -190,7 +216,8 @@ func startLedgerd(ctx context.Context, spec TargetSpec, o TargetOptions) (*runni
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	cmd := exec.Command(o.LedgerdBin, "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
+	args := append([]string{"--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info"}, o.LedgerdArgs...)
+	cmd := exec.Command(o.LedgerdBin, args...)
 	cmd.Env = append(os.Environ(), "LEDGERD_ADMIN_TOKEN="+token)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -16,13 +16,19 @@
 //	             20–30           paysmart (payment methods, customers, payments,
 //	                             refunds, webhook endpoints, refusals)
 //	             40–41           outbox (delivery attempted, retried)
+//	             50–57           checkout (shops, payments, declines, expiry, refunds, refusals)
+//	             60–79           paychat (60–68: partners, webhooks, payment links,
+//	                             payments, withdrawals, deposits, fee schedule, tests)
 //	scopes       1–3             payshards (deduct, refund, credit)
 //	             4               paypay (redeem Idempotency-Key)
 //	             5, 6            paysmart Idempotency-Key, test and live mode
+//	             7, 8            checkout Idempotency-Key, test and live mode
+//	             9, 10           paychat idempotency_key of POST /payments, /withdrawals
 //	result codes 0               success, every module
 //	             1–3             payshards; 4–7 paypay
 //	sections     core (Order 100), idem (200), payshards (300), paypay (400),
-//	             paysmart (500), outbox (600);
+//	             paysmart (500), outbox (600), checkout (700),
+//	             paychat (800);
 //	             idem version 2 adds each record's stored answer (status,
 //	             response); version 1 is read for good
 //

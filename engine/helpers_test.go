@@ -15,6 +15,7 @@ import (
 	"ledgerd/engine"
 	_ "ledgerd/engine/modules" // every event type, scope and expiry registered
 	"ledgerd/engine/outbox"
+	"ledgerd/engine/paychat"
 	"ledgerd/engine/paypay"
 	"ledgerd/engine/payshards"
 	"ledgerd/engine/paysmart"
@@ -115,7 +116,34 @@ func logOnlySamples() []engine.Event {
 			LatencyMs: 12, Error: "http status 500", Outcome: outbox.StatusPending, NextMs: 1700000060017},
 		&outbox.DeliveryRetried{Stamp: at(1700000000019), ID: "dlv_1"},
 	}
-	return append(out, paysmartSamples()...)
+	return append(append(append(out, paysmartSamples()...), checkoutSamples()...), paychatSamples()...)
+}
+
+// paychatSamples are one event of each PAYchat type with every field set
+// (engine/paychat applies and snapshots its own).
+func paychatSamples() []engine.Event {
+	n := func(typ string) paychat.Notice {
+		return paychat.Notice{ID: "evt_1", Type: typ, Body: []byte(`{"event":"` + typ + `"}`)}
+	}
+	ans := paychat.Answer{Key: "idem-1", Fingerprint: "fp", Status: 200, Response: []byte(`{"success":true}`)}
+	return []engine.Event{
+		&paychat.PartnerRegistered{Stamp: at(1700000000060), Partner: paychat.Partner{ID: "pcp_1", TelegramID: "123456789", Name: "Shop ünï",
+			Plan: paychat.Plan, Memo: "partner_1", SecretHash: make([]byte, 32), CreatedMs: 1700000000060}},
+		&paychat.WebhookSet{Stamp: at(1700000000061), Partner: "pcp_1", URL: "https://example.test/hook"},
+		&paychat.PaymentCreated{Stamp: at(1700000000062), Payment: paychat.Payment{ID: "pay_1", LinkID: "x7k2m9", Partner: "pcp_1", Amount: 29_990_000,
+			Description: "T-shirt", Metadata: []byte(`{"a":1}`), Status: paychat.StatusPending, CreatedMs: 1700000000062,
+			ExpiresMs: 1700000000062 + paychat.PaymentLifetime}, Answer: ans},
+		&paychat.PaymentPaid{Stamp: at(1700000000063), Link: "x7k2m9", Partner: "pcp_1", Payer: "987654321", Amount: 29_990_000, Fee: 10,
+			PaidMs: 1700000000063, Notice: n(paychat.EventPaymentCompleted)},
+		&paychat.Withdrawn{Stamp: at(1700000000064), Withdrawal: paychat.Withdrawal{ID: "wd_1", Partner: "pcp_1", User: "987654321",
+			Amount: 10_000_000, Fee: 1, Memo: "bonus", CreatedMs: 1700000000064}, Notice: n(paychat.EventWithdrawCompleted), Answer: ans},
+		&paychat.DepositReceived{Stamp: at(1700000000065), Deposit: paychat.Deposit{TxHash: "tx_1", Memo: "partner_1", Amount: 1,
+			Partner: "pcp_1", Status: paychat.DepositCredited, CreatedMs: 1700000000065}},
+		&paychat.DepositAssigned{Stamp: at(1700000000066), TxHash: "tx_2", Partner: "pcp_1"},
+		&paychat.FeeScheduleSet{Stamp: at(1700000000067), Schedule: paychat.FeeSchedule{Withdrawal: paychat.FeeRule{Fixed: 1, Bps: 2},
+			Payment: paychat.FeeRule{Fixed: 3, Bps: 4}, Tiers: []paychat.FeeTier{{MinHoldings: 5, DiscountBps: 6}}}},
+		&paychat.WebhookTested{Stamp: at(1700000000068), Partner: "pcp_1", Notice: n(paychat.EventTest)},
+	}
 }
 
 // paysmartSamples are one event of each PaySmart type with every field
@@ -406,7 +434,7 @@ func (r *raw) attempts(as []attemptEntry) *raw {
 }
 
 // sectionVersions are the versions this binary writes.
-var sectionVersions = map[string]int{"core": 1, "idem": 2, "payshards": 1, "paypay": 1, "paysmart": 1, "outbox": 1}
+var sectionVersions = map[string]int{"core": 1, "idem": 2, "payshards": 1, "paypay": 1, "paysmart": 1, "outbox": 1, "checkout": 1, "paychat": 1}
 
 // encodeSnap encodes a hand-made snapshot in the current container
 // (version 3: [3, [[name, version, payload bin]...]]), its sections in the
@@ -422,8 +450,12 @@ func encodeSnap(t *testing.T, snap snapshot) []byte {
 		"paypay": func() []byte {
 			return newRaw().arr(3).u(snap.Attempt).cards(snap.Cards).attempts(snap.Attempts).out()
 		},
-		"paysmart": func() []byte { return newRaw().arr(1).arr(0).out() },      // no books (engine/paysmart tests its own)
-		"outbox":   func() []byte { return newRaw().arr(2).u(0).arr(0).out() }, // no deliveries (engine/outbox tests its own)
+		"paysmart": func() []byte { return newRaw().arr(1).arr(0).out() },        // no books (engine/paysmart tests its own)
+		"outbox":   func() []byte { return newRaw().arr(2).u(0).arr(0).out() },   // no deliveries (engine/outbox tests its own)
+		"checkout": func() []byte { return newRaw().arr(2).arr(0).arr(0).out() }, // no shops or books (engine/checkout tests its own)
+		"paychat": func() []byte { // empty (engine/paychat tests its own)
+			return newRaw().arr(9).i(0).i(0).i(0).arr(3).arr(2).i(0).i(0).arr(2).i(0).i(0).arr(0).arr(0).arr(0).arr(0).arr(0).arr(0).out()
+		},
 	}
 	names := engine.SnapshotSectionNames() // "core v1", in table order
 	r := newRaw().arr(2).i(engine.SnapshotVersion).arr(len(names))

@@ -97,6 +97,17 @@ func init() {
 	})
 }
 
+// expiryOf is the retention class and cutoff of an expiry event.
+func expiryOf(ev Event) (int, int64, bool) {
+	switch e := ev.(type) {
+	case *ReferencesExpired:
+		return int(RetainReferences), e.CutoffMs, true
+	case *KeysExpired:
+		return int(RetainKeys), e.CutoffMs, true
+	}
+	return 0, 0, false
+}
+
 // IsExpiry reports whether ev forgets idempotency records.
 func IsExpiry(ev Event) bool {
 	t := ev.EventType()

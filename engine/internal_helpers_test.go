@@ -103,7 +103,7 @@ func statesEqual(a, b *State) string {
 		return "IdemKeys (log order)"
 	}
 	for _, sec := range snapshotSections {
-		if sec.Copy != nil && !bytes.Equal(encodedCopy(sec, a), encodedCopy(sec, b)) {
+		if sec.EncodeCopy != nil && !bytes.Equal(encodedCopy(sec, a), encodedCopy(sec, b)) {
 			return "section " + sec.Name
 		}
 	}
@@ -113,7 +113,7 @@ func statesEqual(a, b *State) string {
 // encodedCopy is the payload sec writes for s.
 func encodedCopy(sec SnapshotSection, s *State) []byte {
 	var buf bytes.Buffer
-	if err := sec.EncodeCopy(sec.Copy(s), msgpack.NewEncoder(&buf)); err != nil {
+	if err := sec.EncodeCopy(sec.copyNow(s), msgpack.NewEncoder(&buf)); err != nil {
 		panic(err)
 	}
 	return buf.Bytes()
@@ -123,7 +123,7 @@ func encodedCopy(sec SnapshotSection, s *State) []byte {
 func sectionBytes(t *testing.T, name string, s *State) []byte {
 	t.Helper()
 	sec := findSection(name)
-	if sec == nil || sec.Copy == nil {
+	if sec == nil || sec.EncodeCopy == nil {
 		t.Fatalf("no module section %q", name)
 	}
 	return encodedCopy(*sec, s)

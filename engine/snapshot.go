@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -47,18 +48,46 @@ func (s *State) EncodeSnapshot() ([]byte, error) {
 // the State so that the State may go on changing: Encode may run on any
 // goroutine.
 //
-// The idempotency records, usually most of a state, may be copied in steps
-// (CaptureStart, then CopyRecords between batches): a record never changes
-// once made, and records made after the capture's index are not among the
-// keys it copies. Only expiry removes records, so the copy must be
-// finished before an expiry event is applied.
+// Most of a large state is copied in steps (CaptureStart, then Step
+// between batches), so that the committer never pauses for the whole
+// state: the idempotency records, which never change once made (records
+// made after the capture's index are past the end of the key order it
+// reads, and only expiry removes records, so BeforeApply copies the rest
+// before an expiry), and the sections registered as Stepped (wallets,
+// codes, audit records), which keep a pre-image of whatever an event
+// changes before they have copied it. BeforeApply must see every event
+// applied while the capture is unfinished.
 type Capture struct {
 	snap    *snapshot
-	order   []IdemKey      // keys alive at the capture's index, in expiry order
-	next    int            // order[:next] have their records in snap.Idem
-	copied  bool           // all of them
-	copies  map[string]any // module sections' own copies (SnapshotSection.Copy)
-	entries int            // State.Entries at the capture, to size the buffer
+	spans   [retentionClasses][2]uint64 // per retention class, the numbers [from, to) of the keys alive at the capture's index (State.orders)
+	class   int                         // key number spans[class][0] of that class is the next record to copy
+	chunks  [][]idemEntry               // the records copied, in order; joined into snap.Idem by Encode
+	copied  bool                        // the records are all copied
+	copies  map[string]any              // module sections' own copies (SnapshotSection.Copy)
+	steps   []sectionStep               // stepped sections not finished yet
+	stepped map[string]SectionCopy
+	entries int // State.Entries at the capture, to size the buffer
+}
+
+type sectionStep struct {
+	name string
+	copy SectionCopy
+}
+
+// SectionCopy is a module section's copy in steps (SnapshotSection.Stepped),
+// driven on the committer's goroutine.
+type SectionCopy interface {
+	// Step copies up to about n more entries and reports whether the copy
+	// is complete. Step(s, 0) only reports.
+	Step(s *State, n int) bool
+	// Before runs before ev is applied to s while the copy is not
+	// complete: the copy takes the pre-image of what ev changes and it has
+	// not copied yet (or completes itself, e.g. before an event that
+	// changes every entry or compacts what it has still to read).
+	Before(s *State, ev Event)
+	// Value is what EncodeCopy encodes; called once, after the copy is
+	// complete, off the committer's goroutine.
+	Value() any
 }
 
 // Errors of a capture copied in steps.
@@ -70,49 +99,147 @@ var (
 // Capture copies the whole snapshot content of s at once.
 func (s *State) Capture() *Capture {
 	c := s.CaptureStart()
-	if _, err := c.CopyRecords(s, len(c.order)); err != nil {
+	if _, err := c.Step(s, math.MaxInt); err != nil {
 		panic(err) // every live key in the expiry order has its record
 	}
 	return c
 }
 
-// CaptureStart copies everything a snapshot of s holds but the
-// idempotency records: the partners, each module section's own copy
-// (SnapshotSection.Copy: wallets, codes, audit records), and a copy of the
-// records' keys in expiry order.
+// CaptureStart copies what a snapshot of s holds that is small (the
+// partners, the sections registered with Copy) and starts the rest: the
+// idempotency records and the Stepped sections, which Step copies.
 func (s *State) CaptureStart() *Capture {
-	c := &Capture{snap: s.toSnapshot(), order: s.IdemKeys(), copies: map[string]any{}, entries: s.Entries()}
+	c := &Capture{snap: s.toSnapshot(), copies: map[string]any{}, stepped: map[string]SectionCopy{}, entries: s.Entries()}
+	for i := range s.orders {
+		c.spans[i][0], c.spans[i][1] = s.orders[i].span()
+	}
 	for _, sec := range snapshotSections {
-		if sec.Copy != nil {
+		switch {
+		case sec.Stepped != nil:
+			sc := sec.Stepped(s)
+			c.stepped[sec.Name] = sc
+			c.steps = append(c.steps, sectionStep{sec.Name, sc})
+		case sec.Copy != nil:
 			c.copies[sec.Name] = sec.Copy(s)
 		}
 	}
-	c.snap.Idem = make([]idemEntry, 0, len(c.order))
-	c.CopyRecords(s, 0) // marks a capture without records as copied; cannot fail
+	c.Step(s, 0) // marks what has nothing to copy as copied; cannot fail
 	return c
 }
 
-// CopyRecords copies up to n more of the captured keys' records from s,
-// the State the capture was started on, and reports whether all are
-// copied. No record may have been removed from s since CaptureStart:
-// ErrCaptureRecordGone says one was, and the capture is unusable.
-func (c *Capture) CopyRecords(s *State, n int) (bool, error) {
-	if c.copied {
-		return true, nil
+// Step copies up to n more of the captured records and then up to n
+// entries of the stepped sections from s, the State the capture was
+// started on, and reports whether the capture is complete. No record may
+// have been removed from s since CaptureStart: ErrCaptureRecordGone says
+// one was, and the capture is unusable.
+func (c *Capture) Step(s *State, n int) (bool, error) {
+	if err := c.copyRecords(s, n); err != nil {
+		return false, err
 	}
-	end := c.next + min(n, len(c.order)-c.next)
-	for _, k := range c.order[c.next:end] {
-		r, ok := s.Idem[k]
-		if !ok {
-			return false, fmt.Errorf("%w: %+v", ErrCaptureRecordGone, k)
+	for len(c.steps) > 0 && c.steps[0].copy.Step(s, n) {
+		c.steps = c.steps[1:]
+	}
+	return c.complete(), nil
+}
+
+func (c *Capture) complete() bool { return c.copied && len(c.steps) == 0 }
+
+// recordChunk is how many records one chunk of the copy holds: the copy
+// grows a chunk at a time, never by reallocating what it has.
+const recordChunk = 4096
+
+func (c *Capture) copyRecords(s *State, n int) error {
+	for !c.copied && n > 0 {
+		if c.class == len(c.spans) {
+			c.copied = true
+			break
 		}
-		c.snap.Idem = append(c.snap.Idem, idemEntry{Key: k, Record: r})
+		sp := &c.spans[c.class]
+		if sp[0] == sp[1] {
+			c.class++
+			continue
+		}
+		if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == recordChunk {
+			c.chunks = append(c.chunks, make([]idemEntry, 0, min(recordChunk, c.remaining())))
+		}
+		chunk := &c.chunks[len(c.chunks)-1]
+		f := &s.orders[c.class]
+		m := min(n, int(min(sp[1]-sp[0], uint64(recordChunk-len(*chunk)))))
+		for range m {
+			k, live := f.at(sp[0])
+			r, ok := s.Idem[k]
+			if !live || !ok {
+				return fmt.Errorf("%w: key %d of class %d", ErrCaptureRecordGone, sp[0], c.class)
+			}
+			*chunk = append(*chunk, idemEntry{Key: k, Record: r})
+			sp[0]++
+		}
+		n -= m
 	}
-	c.next = end
-	if c.next == len(c.order) {
-		c.order, c.copied = nil, true
+	if !c.copied && c.remaining() == 0 {
+		c.copied = true
 	}
-	return c.copied, nil
+	return nil
+}
+
+// remaining is how many records are still to copy.
+func (c *Capture) remaining() int {
+	n := 0
+	for _, sp := range c.spans {
+		n += int(sp[1] - sp[0])
+	}
+	return n
+}
+
+// BeforeApply runs before ev is applied to the State while the capture is
+// unfinished: before an expiry that would remove a record not copied yet
+// (expiry removes the oldest of a class, up to the first younger than its
+// cutoff) it copies the rest of that class, and each stepped section keeps
+// the pre-images of what ev changes.
+func (c *Capture) BeforeApply(s *State, ev Event) error {
+	if class, cutoff, ok := expiryOf(ev); ok && !c.copied {
+		sp := &c.spans[class]
+		k, live := s.orders[class].at(sp[0])
+		if r, ok := s.Idem[k]; sp[0] < sp[1] && (!live || !ok || r.TimeMs < cutoff) {
+			// The records before this class's are copied first (the copy's order).
+			if err := c.copyRecords(s, c.remainingUpTo(class)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, st := range c.steps {
+		st.copy.Before(s, ev)
+	}
+	return nil
+}
+
+// remainingUpTo is how many records are still to copy in classes up to
+// and including class.
+func (c *Capture) remainingUpTo(class int) int {
+	n := 0
+	for i := 0; i <= class; i++ {
+		n += int(c.spans[i][1] - c.spans[i][0])
+	}
+	return n
+}
+
+// Abandon ends a capture that will not be completed: stepped copies
+// release what they hold (a MapCopy's iterator).
+func (c *Capture) Abandon() {
+	for _, st := range c.steps {
+		if s, ok := st.copy.(interface{ Stop() }); ok {
+			s.Stop()
+		}
+	}
+	c.steps = nil
+}
+
+// copyOf is a module section's copy: Copy's, or a stepped section's Value.
+func (c *Capture) copyOf(name string) any {
+	if sc, ok := c.stepped[name]; ok {
+		return sc.Value()
+	}
+	return c.copies[name]
 }
 
 // Index is the last WAL index the capture includes.
@@ -120,11 +247,20 @@ func (c *Capture) Index() uint64 { return c.snap.Index }
 
 // Encode lays the capture out in its deterministic order and returns its
 // msgpack bytes: the same state always gives the same bytes. Call it once,
-// after the records are copied.
+// after the capture is complete.
 func (c *Capture) Encode() ([]byte, error) {
-	if !c.copied {
+	if !c.complete() {
 		return nil, ErrCaptureIncomplete
 	}
+	n := 0
+	for _, ch := range c.chunks {
+		n += len(ch)
+	}
+	c.snap.Idem = make([]idemEntry, 0, n)
+	for _, ch := range c.chunks {
+		c.snap.Idem = append(c.snap.Idem, ch...)
+	}
+	c.chunks = nil
 	sortSnapshot(c.snap)
 	return encodeContainer(c)
 }

@@ -49,6 +49,20 @@ func BenchmarkSnapshot(b *testing.B) {
 			s.CaptureStart()
 		}
 	})
+	// one step of a capture in steps: 512 records, then 512 wallets
+	// (the committer's copyStep), the longest a capture holds it
+	b.Run("step", func(b *testing.B) {
+		c := s.CaptureStart()
+		for b.Loop() {
+			done, err := c.Step(s, 512)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if done {
+				c = s.CaptureStart()
+			}
+		}
+	})
 	b.Run("decode", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := engine.DecodeSnapshot(data); err != nil {

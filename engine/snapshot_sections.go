@@ -77,6 +77,12 @@ type SnapshotSection struct {
 	// may go on changing s; EncodeCopy encodes that copy off it.
 	Copy       func(s *State) any
 	EncodeCopy func(copy any, enc *msgpack.Encoder) error
+	// Stepped replaces Copy for a section too large to copy in one pause
+	// (wallets, codes, audit records): it starts a copy that the committer
+	// advances between batches and that keeps pre-images of what each
+	// event changes before it is copied (SectionCopy). EncodeCopy gets its
+	// Value.
+	Stepped func(s *State) SectionCopy
 	// Decode rebuilds the section's part of s from a payload of the given
 	// version (one of Reads). s already holds the sections before this one
 	// in the table.
@@ -103,14 +109,35 @@ const (
 	maxSectionName = 64
 )
 
+// copyNow is a module section's whole copy of s at once.
+func (sec *SnapshotSection) copyNow(s *State) any {
+	if sec.Stepped != nil {
+		c := sec.Stepped(s)
+		c.Step(s, math.MaxInt)
+		return c.Value()
+	}
+	return sec.Copy(s)
+}
+
+// ways counts the true ones.
+func ways(b ...bool) int {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
 // RegisterSnapshotSection puts sec in the table at its Order. It panics on
 // a malformed codec or a name already taken. Call it only from an init
 // function: the table is read without a lock.
 func RegisterSnapshotSection(sec SnapshotSection) {
 	switch {
 	case sec.Name == "" || len(sec.Name) > maxSectionName || sec.Decode == nil ||
-		(sec.Encode == nil) == (sec.Copy == nil) || (sec.Copy == nil) != (sec.EncodeCopy == nil):
-		panic(fmt.Sprintf("engine: snapshot section %q: name, Decode, and Encode or Copy with EncodeCopy are required", sec.Name))
+		ways(sec.Encode != nil, sec.Copy != nil, sec.Stepped != nil) != 1 || (sec.Encode == nil) != (sec.EncodeCopy != nil):
+		panic(fmt.Sprintf("engine: snapshot section %q: name, Decode, and Encode or Copy or Stepped with EncodeCopy are required", sec.Name))
 	case !slices.Contains(sec.Reads, sec.Version):
 		panic(fmt.Sprintf("engine: snapshot section %q writes version %d but does not read it", sec.Name, sec.Version))
 	case findSection(sec.Name) != nil:
@@ -170,8 +197,8 @@ func encodeContainer(c *Capture) ([]byte, error) {
 	for _, sec := range snapshotSections {
 		section.Reset()
 		var err error
-		if sec.Copy != nil {
-			err = sec.EncodeCopy(c.copies[sec.Name], enc)
+		if sec.EncodeCopy != nil {
+			err = sec.EncodeCopy(c.copyOf(sec.Name), enc)
 		} else {
 			err = sec.Encode(c, enc)
 		}

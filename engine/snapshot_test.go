@@ -490,12 +490,12 @@ func TestCaptureInSteps(t *testing.T) {
 		done := false
 		for _, ev := range evs[cut:] {
 			var err error
-			if typ := ev.EventType(); typ == engine.EvIdemExpired || typ == engine.EvKeysExpired {
-				done, err = c.CopyRecords(s, len(s.Idem)+1)
+			if !done {
+				err = c.BeforeApply(s, ev)
 			}
 			s.Apply(ev)
 			if !done && err == nil {
-				done, err = c.CopyRecords(s, 3)
+				done, err = c.Step(s, 3)
 			}
 			if err != nil {
 				t.Fatalf("cut %d: %v", cut, err)
@@ -503,7 +503,7 @@ func TestCaptureInSteps(t *testing.T) {
 		}
 		for !done {
 			var err error
-			if done, err = c.CopyRecords(s, 3); err != nil {
+			if done, err = c.Step(s, 3); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -519,11 +519,11 @@ func TestCaptureOvertakenByExpiry(t *testing.T) {
 		s.Apply(&payshards.Credited{User: fmt.Sprint("u", i), Reference: fmt.Sprint("c", i), Amount: 1, BalanceAfter: 1, Stamp: at(int64(i))})
 	}
 	c := s.CaptureStart()
-	if done, err := c.CopyRecords(s, 4); done || err != nil {
+	if done, err := c.Step(s, 4); done || err != nil {
 		t.Fatalf("first step: %v %v", done, err)
 	}
 	s.Apply(&engine.ReferencesExpired{Stamp: at(100), CutoffMs: 8}) // forgets c0..c7
-	if _, err := c.CopyRecords(s, 10); !errors.Is(err, engine.ErrCaptureRecordGone) {
+	if _, err := c.Step(s, 10); !errors.Is(err, engine.ErrCaptureRecordGone) {
 		t.Fatalf("copy after an expiry removed captured records: %v", err)
 	}
 }
@@ -565,6 +565,11 @@ func TestSnapshotReleasedFourSections(t *testing.T) {
 		// Five sections: with the outbox, before PaySmart.
 		"snapshot_v3_s5.golden":       goldenState(),
 		"snapshot_cards_v3_s5.golden": goldenCardsState(),
+		"snapshot_v3_s6.golden":       goldenState(), // six sections: with paysmart, before checkout
+		"snapshot_cards_v3_s6.golden": goldenCardsState(),
+		// Seven sections: with checkout, before PAYchat.
+		"snapshot_v3_s7.golden":       goldenState(),
+		"snapshot_cards_v3_s7.golden": goldenCardsState(),
 	} {
 		data, err := readGolden(name)
 		if err != nil {
@@ -601,6 +606,117 @@ func TestSnapshotIdemSectionV1(t *testing.T) {
 		}
 		if again := mustSnapshot(t, got); string(again) == string(data) {
 			t.Fatalf("%s re-encodes as idem version 1: the writer should write version 2", name)
+		}
+	}
+}
+
+// TestCaptureInStepsManyEntities: wallets and codes copied a few at a time
+// while deducts, credits (to new users too), revocations, redeems, new
+// codes and every expiry go on: the capture encodes to the bytes of its
+// moment, whatever the step size.
+func TestCaptureInStepsManyEntities(t *testing.T) {
+	for _, step := range []int{1, 7, 100} {
+		s := engine.NewState()
+		h := engine.HashKey([]byte("k"))
+		s.Apply(&engine.PartnerCreated{Stamp: at(1), Partner: "p", API: "payshards", Name: "n", RateLimit: 1, Key: engine.NewKeyRecord{ID: "k", Hash: h[:]}})
+		h2 := engine.HashKey([]byte("k2"))
+		s.Apply(&engine.PartnerCreated{Stamp: at(1), Partner: "q", API: "paypay", Name: "n", RateLimit: 1, Key: engine.NewKeyRecord{ID: "k2", Hash: h2[:]}})
+		var codes []string
+		for i := range 300 {
+			u := fmt.Sprint("u", i)
+			s.Apply(&payshards.Credited{Stamp: at(2), User: u, Reference: "c" + u, Amount: 1000, BalanceAfter: 1000})
+			codes = append(codes, fmt.Sprintf("PP-%04d", i))
+		}
+		s.Apply(&paypay.CodesIssued{Stamp: at(2), Partner: "q", Tier: "gold", Label: "L", ExpiresMs: 1 << 40, Codes: codes})
+		want := mustSnapshot(t, s)
+		c := s.CaptureStart()
+		rng := rand.New(rand.NewPCG(uint64(step), 9))
+		done := false
+		for i := range 3000 {
+			tm := int64(10 + i)
+			u := fmt.Sprint("u", rng.IntN(400)) // a quarter of them new
+			var ev engine.Event
+			switch k := rng.IntN(10); {
+			case k < 4:
+				ev = payshards.DecideDeduct(payshards.Wallets(s)[u], "p", u, fmt.Sprint("d", i), 1+rng.Int64N(5), tm)
+			case k < 6:
+				if e, ok := payshards.DecideCredit(payshards.Wallets(s)[u], u, fmt.Sprint("cr", i), 1+rng.Int64N(5), tm); ok {
+					ev = e
+				}
+			case k < 8:
+				code := codes[rng.IntN(len(codes))]
+				ev = paypay.DecideAttempt(paypay.Cards(s)[code], "q", code, paypay.ActionRedeem, tm, fmt.Sprint("req", i), fmt.Sprint("rdm", i), "")
+			case k == 8 && rng.IntN(20) == 0:
+				ev = []engine.Event{&engine.ReferencesExpired{Stamp: at(tm), CutoffMs: 5},
+					&paypay.AttemptsExpired{Stamp: at(tm), CutoffMs: tm - 50}}[rng.IntN(2)]
+			case k == 9 && rng.IntN(30) == 0:
+				code := fmt.Sprintf("PX-%04d", i)
+				codes = append(codes, code)
+				ev = &paypay.CodesIssued{Stamp: at(tm), Partner: "q", Tier: "gold", Label: "L", ExpiresMs: 1 << 40, Codes: []string{code}}
+			}
+			if ev == nil {
+				continue
+			}
+			if !done {
+				if err := c.BeforeApply(s, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Apply(ev)
+			if !done {
+				var err error
+				if done, err = c.Step(s, step); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for !done {
+			var err error
+			if done, err = c.Step(s, step); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := c.Encode(); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("step %d: capture copied in steps differs (%v)", step, err)
+		}
+	}
+}
+
+// TestCaptureSurvivesExpiryOfCopiedRecords: an expiry that removes only
+// records the copy has (and compacts the key order under it) leaves the
+// copy in steps; one that would remove records not copied yet has them
+// copied first. Either way the capture is its moment's.
+func TestCaptureSurvivesExpiryOfCopiedRecords(t *testing.T) {
+	for _, cutoff := range []int64{2500, 5000} {
+		s := engine.NewState()
+		for i := range 4000 {
+			s.Apply(&payshards.Credited{User: fmt.Sprint("u", i%50), Reference: fmt.Sprint("c", i), Amount: 1,
+				BalanceAfter: int64(i/50 + 1), Stamp: at(int64(i))})
+		}
+		want := mustSnapshot(t, s)
+		c := s.CaptureStart()
+		if done, err := c.Step(s, 3000); done || err != nil {
+			t.Fatalf("first step: %v %v", done, err)
+		}
+		ev := &engine.ReferencesExpired{Stamp: at(9000), CutoffMs: cutoff} // 2500: copied ones only, and the key order compacts; 5000: all
+		if err := c.BeforeApply(s, ev); err != nil {
+			t.Fatal(err)
+		}
+		s.Apply(ev)
+		if done, _ := c.Step(s, 0); done != (cutoff > 3000) {
+			t.Fatalf("cutoff %d: complete %v after the expiry", cutoff, done)
+		}
+		for i := range 100 { // the state moves on: new records past the capture's
+			s.Apply(&payshards.Credited{User: "late", Reference: fmt.Sprint("late", i), Amount: 1, BalanceAfter: int64(i + 1), Stamp: at(9001)})
+		}
+		for done := false; !done; {
+			var err error
+			if done, err = c.Step(s, 700); err != nil {
+				t.Fatalf("cutoff %d: %v", cutoff, err)
+			}
+		}
+		if got, err := c.Encode(); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("cutoff %d: capture differs (%v)", cutoff, err)
 		}
 	}
 }

@@ -30,6 +30,21 @@ type State struct {
 type fifo struct {
 	keys []IdemKey
 	head int
+	base uint64 // how many keys compaction has dropped before keys[0]: keys[i] is the fifo's key number base+i, for good
+}
+
+// at returns key number n (base-relative numbering that compaction keeps)
+// and whether it is still live.
+func (f *fifo) at(n uint64) (IdemKey, bool) {
+	if n < f.base+uint64(f.head) || n >= f.base+uint64(len(f.keys)) {
+		return IdemKey{}, false
+	}
+	return f.keys[n-f.base], true
+}
+
+// span is the numbers of the live keys: [from, to).
+func (f *fifo) span() (from, to uint64) {
+	return f.base + uint64(f.head), f.base + uint64(len(f.keys))
 }
 
 func (f *fifo) live() []IdemKey { return f.keys[f.head:] }
@@ -95,6 +110,7 @@ func (s *State) expire(f *fifo, cutoffMs int64, out []IdemKey) []IdemKey {
 		} else {
 			f.keys = append(f.keys[:0], live...)
 		}
+		f.base += uint64(f.head)
 		f.head = 0
 	}
 	return out

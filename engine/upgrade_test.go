@@ -65,8 +65,8 @@ func TestDecodeSnapshotUnknownFormat(t *testing.T) {
 			return append(fs, sectionFrame{name: "webhooks", version: 1, payload: []byte{0x90}})
 		}), `section "webhooks" (version 1)`},
 		"unknown section first": {withSections(t, good, func(fs []sectionFrame) []sectionFrame {
-			return append([]sectionFrame{{name: "paychat", version: 4, payload: []byte("anything")}}, fs...)
-		}), `section "paychat" (version 4)`},
+			return append([]sectionFrame{{name: "novel", version: 4, payload: []byte("anything")}}, fs...)
+		}), `section "novel" (version 4)`},
 		"core version 2":    {withSections(t, good, set("core", 2)), `section "core" version 2`},
 		"paypay version 9":  {withSections(t, good, set("paypay", 9)), `section "paypay" version 9`},
 		"idem version 1000": {withSections(t, good, set("idem", 1000)), `section "idem" version 1000`},
@@ -227,7 +227,7 @@ func TestSnapshotSectionOrder(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := names(), []string{"core", "idem", "payshards", "paypay", "paysmart", "outbox"}; !slices.Equal(got, want) {
+	if got, want := names(), []string{"core", "idem", "payshards", "paypay", "paysmart", "outbox", "checkout", "paychat"}; !slices.Equal(got, want) {
 		t.Fatalf("table order %v, want %v", got, want)
 	}
 	_, order, err := readSectionFrames(mustSnapshot(t, goldenCardsState()))
@@ -252,7 +252,7 @@ func TestSnapshotSectionOrder(t *testing.T) {
 	RegisterSnapshotSection(sec("first", 50))
 	RegisterSnapshotSection(sec("tie", 300))
 	RegisterSnapshotSection(sec("last2", 0))
-	want := []string{"first", "core", "idem", "between", "payshards", "tie", "paypay", "paysmart", "outbox", "last", "last2"}
+	want := []string{"first", "core", "idem", "between", "payshards", "tie", "paypay", "paysmart", "outbox", "checkout", "paychat", "last", "last2"}
 	if got := names(); !slices.Equal(got, want) {
 		t.Fatalf("table order %v, want %v", got, want)
 	}

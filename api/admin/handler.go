@@ -68,6 +68,12 @@ func (a *API) partnerRoutes(r *httpx.Router) {
 	r.DELETE(Base+"/partners/{id}/keys/{keyId}", a.revokeKey)
 }
 
+// Guard is the admin token check as a middleware, for the operator routes a
+// module serves under /admin itself (api/checkout's shops).
+func Guard(token string) httpx.Middleware {
+	return (&API{tokenHash: sha256.Sum256([]byte(token))}).guard
+}
+
 // guard checks the bearer token in constant time (over hashes, so the
 // comparison does not leak the token's length either).
 func (a *API) guard(h fasthttp.RequestHandler) fasthttp.RequestHandler {

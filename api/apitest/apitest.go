@@ -48,15 +48,18 @@ type Options struct {
 	// RequireHTTPS is api.Config.RequireHTTPS: the server speaks plain
 	// HTTP, so every PayPay.cards call is refused with 403 https_required.
 	RequireHTTPS bool
-	// WebhookKey is api.Config.WebhookKey; default DefaultWebhookKey.
+	// WebhookKey is api.Config.WebhookKey (webhook secrets, CSRF tokens);
+	// default DefaultWebhookKey.
 	WebhookKey []byte
 	// PublicURL is api.Config.PublicURL; default the server's own URL.
 	PublicURL string
-	// StrictWebhookURLs applies the production URL policy to webhook
-	// endpoints (https, public hosts); by default tests may use loopback
-	// http receivers.
+	// StrictWebhookURLs refuses http:// and loopback webhook URLs, as
+	// production does; by default tests may use loopback receivers.
 	StrictWebhookURLs bool
 }
+
+// DefaultWebhookKey is the webhook master key of a server started by Start.
+var DefaultWebhookKey = []byte("apitest-webhook-master-key-0123456789abcdef")
 
 // Server is a running ledgerd: System, HTTP server and a client for it.
 // Its fields are read-only for tests; Sys and URL change on Restart.
@@ -145,12 +148,15 @@ func (s *Server) start() error {
 	}
 	s.Sys = sys
 	s.URL = "http://" + ln.Addr().String()
-	publicURL := s.opts.PublicURL
-	if publicURL == "" {
-		publicURL = s.URL
+	key, public := s.opts.WebhookKey, s.opts.PublicURL
+	if key == nil {
+		key = DefaultWebhookKey
+	}
+	if public == "" {
+		public = s.URL
 	}
 	s.srv = api.NewServer(sys, api.Config{AdminToken: s.AdminToken, RequireHTTPS: s.opts.RequireHTTPS,
-		PublicURL: publicURL, WebhookKey: s.opts.WebhookKey, WebhooksInsecure: !s.opts.StrictWebhookURLs})
+		PublicURL: public, WebhookKey: key, WebhooksInsecure: !s.opts.StrictWebhookURLs})
 	s.srv.Logger = httpx.SlogLogger{Logger: s.opts.Logger, Level: slog.LevelDebug}
 	s.served = make(chan error, 1)
 	srv := s.srv

@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"ledgerd/api/admin"
+	"ledgerd/api/checkout"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
 	"ledgerd/api/paysmart"
@@ -43,6 +44,8 @@ var contractSources = []struct {
 }{
 	{payshards.Base, payshards.OpenAPI},
 	{paypay.Base, paypay.OpenAPI},
+	{checkout.Base, checkout.OpenAPI},
+	{checkout.AdminBase, checkout.AdminOpenAPI}, // before admin: its paths are below /admin too
 	{admin.Base, admin.OpenAPI},
 	{paysmart.Base, paysmart.OpenAPI},
 }

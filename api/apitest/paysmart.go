@@ -8,11 +8,6 @@ import (
 	"ledgerd/api/paysmart"
 )
 
-// DefaultWebhookKey is the webhook master key (api.Config.WebhookKey) of a
-// server started by Start: webhook secrets and card fingerprints derive
-// from it, so a test may derive an endpoint's secret too.
-var DefaultWebhookKey = []byte("apitest-webhook-master-key-0123456789abcdef")
-
 // Basic returns HTTP Basic credentials with key as the user name and an
 // empty password (Stripe's habit, PaySmart's auth).
 func Basic(key string) Header {

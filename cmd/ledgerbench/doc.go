@@ -3,8 +3,9 @@
 // dispatches.
 //
 //	ledgerbench run     [--scenario payshards-deduct] [--conns 64] [--duration 10s] [--warmup 2s]
-//	                    [--rate 0] [--users 1000] [--targets ledgerd,ceiling] [--out DIR] [--seed N] ...
+//	                    [--rate 0] [--users 1000] [--targets floor,ledgerd,ceiling] [--out DIR] [--seed N] ...
 //	ledgerbench ceiling [--listen 127.0.0.1:0]
+//	ledgerbench floor   [--listen 127.0.0.1:0] [--dir DIR]
 //	ledgerbench recovery [--events 2000000] [--users 100000] [--snapshot-at 0.5]
 //	ledgerbench wallets [--wallets 1000000] [--active 10000]
 //

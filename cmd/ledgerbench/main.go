@@ -18,6 +18,7 @@ type command struct {
 var commands = []command{
 	{"run", "drive targets (ledgerd, the ceiling, external servers) with a scenario and report", bench.RunCmd},
 	{"ceiling", "bare fasthttp server answering a deduct-sized JSON body (prints its address)", bench.CeilingCmd},
+	{"floor", "the ceiling answering only after a group-commit fsync of each request (prints its address)", bench.FloorCmd},
 	{"recovery", "build a WAL of N events and time a cold start (snapshot + replay)", bench.RecoveryCmd},
 	{"wallets", "memory per wallet with many wallets of which few are active", bench.WalletsCmd},
 }

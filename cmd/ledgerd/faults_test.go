@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"ledgerd/actors/outbox"
 )
 
 const (
@@ -376,8 +378,10 @@ func TestFaultDiskFullAtStartup(t *testing.T) {
 	}
 	t.Logf("refused: %s", lastLine(log))
 
-	// With the token from the environment nothing needs writing at start.
-	p = startNamed(t, bin, dataDir, logDir, "env-token-full", procOpts{token: ftAdminToken, readyPath: healthPath})
+	// With the token and the webhook key from the environment nothing needs
+	// writing at start.
+	p = startNamed(t, bin, dataDir, logDir, "env-token-full", procOpts{token: ftAdminToken, readyPath: healthPath,
+		env: []string{outbox.KeyEnv + "=" + strings.Repeat("ab", outbox.KeyBytes)}})
 	st, b, err := p.do("POST", "/admin/payshards/users/full_u1/credit", adminAuth(ftAdminToken), map[string]any{"amount": 100, "reference": "full_t1"})
 	if err == nil && st == http.StatusOK {
 		t.Errorf("credit on a full disk acknowledged: %d %s", st, b)
@@ -492,7 +496,11 @@ func ftCopyDir(t *testing.T, src, dst string) {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, b, 0o640)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm()) // webhook.key must stay 0600
 	})
 	if err != nil {
 		t.Fatal(err)

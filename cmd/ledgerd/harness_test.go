@@ -124,6 +124,8 @@ type procOpts struct {
 	readyPath string       // readiness probe path; default probePath
 	scheme    string       // "http" (default) or "https"
 	client    *http.Client // client for requests and the readiness probe; default: a pooled plain-HTTP client and a 1 s probe
+	env       []string     // more environment (NAME=value), after childEnv's
+	stdout    string       // if set, stdout goes to this file instead of the log (the log then holds stderr only)
 }
 
 // ledgerProc is one ledgerd child process.
@@ -152,8 +154,16 @@ func launch(t *testing.T, bin, dataDir, logPath string, o procOpts) *ledgerProc 
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, append([]string{"--data", dataDir, "--listen", addr}, o.args...)...)
-	cmd.Env = childEnv(o.token)
+	cmd.Env = append(childEnv(o.token), o.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	var outFile *os.File
+	if o.stdout != "" {
+		if outFile, err = os.Create(o.stdout); err != nil {
+			logFile.Close()
+			t.Fatal(err)
+		}
+		cmd.Stdout = outFile
+	}
 	p := &ledgerProc{t: t, cmd: cmd, addr: addr, scheme: o.scheme, token: o.token, logPath: logPath,
 		client: o.client, probe: o.client, readyPath: o.readyPath, exited: make(chan struct{})}
 	if p.scheme == "" {
@@ -168,13 +178,19 @@ func launch(t *testing.T, bin, dataDir, logPath string, o procOpts) *ledgerProc 
 		}}
 		p.probe = &http.Client{Timeout: time.Second}
 	}
-	if err := cmd.Start(); err != nil {
+	closeFiles := func() {
 		logFile.Close()
+		if outFile != nil {
+			outFile.Close()
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		closeFiles()
 		t.Fatalf("start ledgerd: %v", err)
 	}
 	go func() {
 		p.waitErr = cmd.Wait()
-		logFile.Close()
+		closeFiles()
 		close(p.exited)
 	}()
 	t.Cleanup(func() {

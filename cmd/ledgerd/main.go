@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"ledgerd/actors"
+	"ledgerd/actors/outbox"
 	"ledgerd/api"
 )
 
@@ -36,6 +39,10 @@ type options struct {
 	tlsKey        string
 	requireHTTPS  bool
 	feedExport    string // append every committed event to this file (change-data capture)
+	publicURL     string // absolute base of the URLs handed out; "" = from the listen address
+	// webhooksInsecure lets webhooks go to http:// and non-public (loopback,
+	// private) addresses: development and tests; --demo implies it.
+	webhooksInsecure bool
 }
 
 func main() {
@@ -59,13 +66,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.requireHTTPS, "require-https", requireHTTPS,
 		"reject plain-HTTP PayPay.cards calls (TLS here, or X-Forwarded-Proto: https from a proxy); env LEDGERD_REQUIRE_HTTPS=1")
 	fs.StringVar(&o.feedExport, "feed-export", "", "append every committed event to this file, one line each (index, position, type, digest), resuming after a restart")
+	fs.StringVar(&o.publicURL, "public-url", os.Getenv("LEDGERD_PUBLIC_URL"),
+		"absolute base of the URLs ledgerd hands out (receipt_url, ...), e.g. https://pay.example.com; default from --listen (http://127.0.0.1:PORT); env LEDGERD_PUBLIC_URL")
+	insecure, insecureErr := envBool("LEDGERD_WEBHOOKS_INSECURE")
+	fs.BoolVar(&o.webhooksInsecure, "webhooks-insecure", insecure,
+		"let webhooks go to http:// URLs and loopback or private addresses (development; --demo implies it); env LEDGERD_WEBHOOKS_INSECURE=1")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	err := envErr
+	err := errors.Join(envErr, insecureErr)
 	if err == nil && (o.tlsCert == "") != (o.tlsKey == "") {
 		err = errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
+	if err == nil && o.publicURL != "" {
+		o.publicURL, err = checkPublicURL(o.publicURL)
+	}
+	o.webhooksInsecure = o.webhooksInsecure || o.demo
 	if err != nil {
 		fmt.Fprintln(stderr, "ledgerd:", err)
 	}
@@ -151,6 +167,12 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		return fmt.Errorf("recover ledger: %w", err)
 	}
 	logger.Info("ledger recovered", slog.String("data", o.dataDir), slog.Duration("took", time.Since(start)))
+	// After recovery: a data dir this binary refuses gets no new file.
+	webhookKey, err := outbox.LoadMasterKey(o.dataDir)
+	if err != nil {
+		sys.Stop()
+		return err
+	}
 	exportDone := make(<-chan error) // never ready without an export
 	var export *feedExport
 	if o.feedExport != "" {
@@ -162,7 +184,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		logger.Info("feed export", slog.String("path", o.feedExport))
 	}
 	if o.demo {
-		if err := seedDemo(sys, stdout); err != nil {
+		if err := errors.Join(seedDemo(sys, stdout), seedPaySmartDemo(sys, stdout, webhookKey)); err != nil {
 			sys.Stop()
 			return err
 		}
@@ -172,8 +194,20 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		sys.Stop()
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := api.NewServer(sys, api.Config{AdminToken: token, RequireHTTPS: o.requireHTTPS, Metrics: reg})
-	logger.Info("ledgerd listening", slog.String("addr", ln.Addr().String()), slog.Bool("requireHTTPS", o.requireHTTPS))
+	publicURL := o.publicURL
+	if publicURL == "" {
+		publicURL = defaultPublicURL(ln.Addr(), o.tlsCert != "")
+	}
+	srv := api.NewServer(sys, api.Config{AdminToken: token, RequireHTTPS: o.requireHTTPS, Metrics: reg,
+		PublicURL: publicURL, WebhookKey: webhookKey, WebhooksInsecure: o.webhooksInsecure})
+	webhooks, err := outbox.Start(sys, outbox.Config{MasterKey: webhookKey, AllowInsecure: o.webhooksInsecure, Registerer: reg, Logger: logger})
+	if err != nil {
+		ln.Close()
+		sys.Stop()
+		return fmt.Errorf("webhook sender: %w", err)
+	}
+	logger.Info("ledgerd listening", slog.String("addr", ln.Addr().String()), slog.String("publicURL", publicURL),
+		slog.Bool("requireHTTPS", o.requireHTTPS), slog.Bool("webhooksInsecure", o.webhooksInsecure))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -197,6 +231,9 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		err = srv.Shutdown(shutdownCtx)
 		cancel()
 	}
+	// HTTP is drained; then the sender (an attempt it abandons is made
+	// again after a restart), then the ledger.
+	webhooks.Stop()
 	if stopErr := sys.Stop(); stopErr != nil {
 		err = errors.Join(err, stopErr)
 	}
@@ -207,6 +244,38 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	}
 	logger.Info("ledgerd stopped cleanly", slog.Uint64("events", sys.Stats().Events))
 	return err
+}
+
+// checkPublicURL validates --public-url: an absolute http or https URL
+// with a host, no query, fragment or user info; its trailing slashes are
+// dropped so paths append to it.
+func checkPublicURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("--public-url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("--public-url %q: want http(s)://host[:port][/path], without user info, query or fragment", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// defaultPublicURL is the public URL when --public-url is not given: the
+// listening address, with the loopback address for an unspecified host
+// (":8080", "0.0.0.0:8080", "[::]:8080").
+func defaultPublicURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 func startCPUProfile(path string) (func(), error) {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"ledgerd/actors"
 	"ledgerd/api/paypay"
 	"ledgerd/engine"
+	ps "ledgerd/engine/paysmart"
 )
 
 const adminTokenFile = "admin-token"
@@ -118,4 +121,84 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// The PaySmart demo account: one account, acct_demo, whose four keys are
+// derived from the webhook master key (HMAC-SHA256 keyed with it), so
+// every --demo start prints the same keys and the account is created only
+// once; only the keys' hashes are stored, as for every key.
+const (
+	demoPaySmartAccount = "acct_demo"
+	demoPaySmartName    = "Demo PaySmart account"
+	demoPaySmartRate    = 6000 // requests per minute: PaySmart's default for a new account
+	demoPaySmartLabel   = "ledgerd demo paysmart "
+)
+
+// demoPaySmartKeys are the environment variable and key prefix of each
+// demo key, in the order printed.
+var demoPaySmartKeys = [...]struct{ env, prefix string }{
+	{"PAYSMART_SECRET_KEY", "sk_test_"},
+	{"PAYSMART_PUBLISHABLE_KEY", "pk_test_"},
+	{"PAYSMART_LIVE_SECRET_KEY", "sk_live_"},
+	{"PAYSMART_LIVE_PUBLISHABLE_KEY", "pk_live_"},
+}
+
+// demoPaySmartKey is the demo key with prefix: the prefix and 48 hex
+// characters of HMAC-SHA256(master, label + prefix).
+func demoPaySmartKey(master []byte, prefix string) string {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(demoPaySmartLabel + prefix))
+	return prefix + hex.EncodeToString(m.Sum(nil))[:demoKeyChars]
+}
+
+// seedPaySmartDemo creates the demo account with its keys, or, on a later
+// start, adds any key it lacks (the master key changed, or a start stopped
+// between two key events), and prints the four keys.
+func seedPaySmartDemo(sys *actors.System, out io.Writer, master []byte) error {
+	var keys [len(demoPaySmartKeys)]string
+	for i, k := range demoPaySmartKeys {
+		keys[i] = demoPaySmartKey(master, k.prefix)
+	}
+	p, ok := sys.PartnerByID(demoPaySmartAccount)
+	if !ok {
+		created, err := sys.CreatePartner(demoPaySmartAccount, ps.API, demoPaySmartName, demoPaySmartRate, demoPaySmartNewKey(keys[0]))
+		if err != nil {
+			return fmt.Errorf("demo paysmart account: %w", err)
+		}
+		p = &created
+	}
+	if p.API != ps.API {
+		return fmt.Errorf("demo paysmart account: %s is a partner of %q", demoPaySmartAccount, p.API)
+	}
+	for _, key := range keys {
+		if hasKey(p, key) {
+			continue
+		}
+		added, err := sys.AddKey(demoPaySmartAccount, demoPaySmartNewKey(key))
+		if err != nil {
+			return fmt.Errorf("demo paysmart key: %w", err)
+		}
+		p = &added
+	}
+	fmt.Fprintf(out, "demo PaySmart account %s (test and live keys)\n", demoPaySmartAccount)
+	for i, k := range demoPaySmartKeys {
+		fmt.Fprintf(out, "export %s=%s\n", k.env, keys[i])
+	}
+	return nil
+}
+
+// hasKey reports whether p holds key. A key an operator revoked is held
+// too: it stays revoked (a key hash is never added twice).
+func hasKey(p *engine.Partner, key string) bool {
+	h := engine.HashKey([]byte(key))
+	for _, k := range p.Keys {
+		if hmac.Equal(k.Hash, h[:]) {
+			return true
+		}
+	}
+	return false
+}
+
+func demoPaySmartNewKey(key string) actors.NewKey {
+	return actors.NewKey{ID: "key_demo_" + randomHex(16), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
 }

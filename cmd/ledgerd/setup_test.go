@@ -89,3 +89,64 @@ func TestSeedDemo_KeysLikeOthers(t *testing.T) {
 }
 
 func hashOf(key string) []byte { h := engine.HashKey([]byte(key)); return h[:] }
+
+// TestSeedPaySmartDemo_SameKeysEveryStart: --demo prints the PaySmart demo
+// account's four keys, each on its own export line; they are stored as
+// hashes only, and a restart prints the same keys and commits nothing.
+func TestSeedPaySmartDemo_SameKeysEveryStart(t *testing.T) {
+	dir := t.TempDir()
+	master := bytes.Repeat([]byte{7}, 32)
+	s := startSystem(t, dir)
+	var out bytes.Buffer
+	if err := seedPaySmartDemo(s, &out, master); err != nil {
+		t.Fatal(err)
+	}
+	first := out.String()
+	re := regexp.MustCompile(`(?m)^export PAYSMART_SECRET_KEY=(sk_test_[0-9a-f]{48})\nexport PAYSMART_PUBLISHABLE_KEY=(pk_test_[0-9a-f]{48})\n` +
+		`export PAYSMART_LIVE_SECRET_KEY=(sk_live_[0-9a-f]{48})\nexport PAYSMART_LIVE_PUBLISHABLE_KEY=(pk_live_[0-9a-f]{48})\n$`)
+	m := re.FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("printed %q: want the four export lines", first)
+	}
+	p, ok := s.PartnerByID(demoPaySmartAccount)
+	if !ok || p.API != "paysmart" || len(p.Keys) != 4 {
+		t.Fatalf("demo account: %v %+v", ok, p)
+	}
+	for i, key := range m[1:] {
+		if k := p.Keys[i]; !bytes.Equal(k.Hash, hashOf(key)) || k.Hint != key[len(key)-4:] {
+			t.Errorf("key %d stored as %x/%q, want the SHA-256 and last 4 of %s…", i, k.Hash, k.Hint, key[:8])
+		}
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = startSystem(t, dir)
+	defer s.Stop()
+	before := s.Stats().Events
+	out.Reset()
+	if err := seedPaySmartDemo(s, &out, master); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != first {
+		t.Fatalf("second start printed %q, want the first start's %q", out.String(), first)
+	}
+	if after := s.Stats().Events; after != before {
+		t.Fatalf("events %d after restart, %d after the second seed: want no new event", before, after)
+	}
+	if p, _ := s.PartnerByID(demoPaySmartAccount); len(p.Keys) != 4 {
+		t.Fatalf("after restart the account has %d keys, want 4", len(p.Keys))
+	}
+
+	// Another master key: other keys, added to the same account.
+	out.Reset()
+	if err := seedPaySmartDemo(s, &out, bytes.Repeat([]byte{8}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if m2 := re.FindStringSubmatch(out.String()); m2 == nil || m2[1] == m[1] {
+		t.Fatalf("another master key printed %q", out.String())
+	}
+	if p, _ := s.PartnerByID(demoPaySmartAccount); len(p.Keys) != 8 {
+		t.Fatalf("after a new master key the account has %d keys, want 8", len(p.Keys))
+	}
+}

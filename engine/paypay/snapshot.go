@@ -22,7 +22,7 @@ import (
 // code's partner must exist.
 func init() {
 	engine.RegisterSnapshotSection(engine.SnapshotSection{Name: "paypay", Version: 1, Reads: []int{1}, Order: 400,
-		Copy: copySection, EncodeCopy: encodeSection, Decode: decodeSection,
+		Stepped: copySection, EncodeCopy: encodeSection, Decode: decodeSection,
 		V2: func(v2 *engine.SnapshotV2, s *engine.State) error {
 			return readSection(v2.Reader(engine.V2AttemptSeq, engine.V2Cards, engine.V2Attempts), s)
 		},
@@ -45,19 +45,56 @@ type sectionCopy struct {
 	attempts []attemptEntry
 }
 
-// copySection runs on the committer's goroutine: the cards (changed in
-// place by redeems and revocations) and the audit records (compacted in
-// place by expiry) are copied.
-func copySection(s *engine.State) any {
+// stepCopy copies the section in steps on the committer's goroutine: the
+// audit records, then the codes (changed in place by redeems and
+// revocations, each naming its code as its entity) through a MapCopy. The
+// audit records are only appended until an expiry compacts them in place,
+// so the copy holds each partner's log up to its length at the start and
+// clones what it has not cloned yet before an AttemptsExpired is applied.
+type stepCopy struct {
+	attempt uint64
+	cards   *engine.MapCopy[Card]
+	logs    []attemptEntry // items: the live log's records at the start, not yet cloned
+	next    int            // logs[:next] are cloned
+}
+
+func copySection(s *engine.State) engine.SectionCopy {
 	st := Of(s)
-	c := &sectionCopy{attempt: st.Attempt, cards: make([]cardEntry, 0, len(st.Cards))}
-	for code, card := range st.Cards {
-		c.cards = append(c.cards, cardEntry{code: code, card: *card})
-	}
+	c := &stepCopy{attempt: st.Attempt, cards: engine.NewMapCopy(st.Cards, CodeEntity, func(c *Card) Card { return *c })}
 	for p, log := range st.Attempts {
-		c.attempts = append(c.attempts, attemptEntry{partner: p, items: slices.Clone(log.Items())})
+		items := log.Items()
+		c.logs = append(c.logs, attemptEntry{partner: p, items: items[:len(items):len(items)]})
 	}
 	return c
+}
+
+func (c *stepCopy) Step(s *engine.State, n int) bool {
+	for ; c.next < len(c.logs) && n > 0; c.next++ {
+		e := &c.logs[c.next]
+		e.items = slices.Clone(e.items)
+		n -= len(e.items)
+	}
+	return c.next == len(c.logs) && c.cards.Step(s, n)
+}
+
+func (c *stepCopy) Before(s *engine.State, ev engine.Event) {
+	if ev.EventType() == EvAttemptsExpired {
+		for ; c.next < len(c.logs); c.next++ {
+			c.logs[c.next].items = slices.Clone(c.logs[c.next].items)
+		}
+	}
+	c.cards.Before(s, ev)
+}
+
+// Stop ends an abandoned copy.
+func (c *stepCopy) Stop() { c.cards.Stop() }
+
+func (c *stepCopy) Value() any {
+	out := &sectionCopy{attempt: c.attempt, attempts: c.logs}
+	for _, e := range c.cards.Entries() {
+		out.cards = append(out.cards, cardEntry{code: e.ID, card: e.Value})
+	}
+	return out
 }
 
 func encodeSection(copy any, enc *msgpack.Encoder) error {

@@ -19,7 +19,7 @@ import (
 // encoding.
 func init() {
 	engine.RegisterSnapshotSection(engine.SnapshotSection{Name: "payshards", Version: 1, Reads: []int{1}, Order: 300,
-		Copy: copyWallets, EncodeCopy: encodeWallets, Decode: decodeSection,
+		Stepped: copyWallets, EncodeCopy: encodeWallets, Decode: decodeSection,
 		V2: func(v2 *engine.SnapshotV2, s *engine.State) error {
 			r := v2.Reader(engine.V2Wallets)
 			wallets := readWallets(r)
@@ -37,19 +37,20 @@ type walletEntry struct {
 	refundable []Refundable
 }
 
-// copyWallets runs on the committer's goroutine: the refundable slices,
-// which Apply changes in place, are copied.
-func copyWallets(s *engine.State) any {
-	ws := Wallets(s)
-	out := make([]walletEntry, 0, len(ws))
-	for u, w := range ws {
-		out = append(out, walletEntry{user: u, balance: w.Balance, refundable: slices.Clone(w.Refundable)})
-	}
-	return out
+// copyWallets starts a copy in steps on the committer's goroutine: a
+// wallet an event changes before the copy reached it is kept as it was
+// (every payshards event names its wallet as its entity), and the
+// refundable slices, which Apply changes in place, are cloned.
+func copyWallets(s *engine.State) engine.SectionCopy {
+	return engine.NewMapCopy(Wallets(s), WalletEntity, func(w *Wallet) Wallet { return *w.Clone() })
 }
 
 func encodeWallets(copy any, enc *msgpack.Encoder) error {
-	ws := copy.([]walletEntry)
+	entries := copy.([]engine.MapEntry[Wallet])
+	ws := make([]walletEntry, len(entries))
+	for i, e := range entries {
+		ws[i] = walletEntry{user: e.ID, balance: e.Value.Balance, refundable: e.Value.Refundable}
+	}
 	slices.SortFunc(ws, func(a, b walletEntry) int { return cmp.Compare(a.user, b.user) })
 	w := engine.NewWriter(enc)
 	w.Len(1)

@@ -1,0 +1,153 @@
+package checkout
+
+import (
+	"ledgerd/engine"
+)
+
+// Wire layouts of the objects inside events and the snapshot section
+// (msgpack, wire format: never reorder; a new layout is a new event type
+// or section version). Each is one array:
+//
+//	owner    [shop, live 0|1]
+//	shop     [id, name, accent_color, logo (bin), logo_type, webhook_url, webhook_rotation, createdMs]
+//	payment  [owner, id, amount, currency, return_url, customer_email, customer_name, metadata,
+//	          token, status, failure_reason, attempts, last_decline, amount_refunded,
+//	          card_brand, card_last4, createdMs, expiresMs, completedMs, failedMs]
+//	notice   [id, type, body (bin)]          all empty: none
+//	answer   [key, fingerprint, status, response (bin)]
+
+const (
+	shopFields    = 8
+	paymentFields = 20
+)
+
+func writeBool(w *engine.Writer, b bool) {
+	if b {
+		w.Int(1)
+	} else {
+		w.Int(0)
+	}
+}
+
+func readBool(r *engine.Reader) bool { return r.Small(1) == 1 }
+
+// writeBin writes b as a bin value, also when empty (msgpack writes a nil
+// slice as nil, which the reader refuses).
+func writeBin(w *engine.Writer, b []byte) {
+	if b == nil {
+		b = []byte{}
+	}
+	w.Bytes(b)
+}
+
+// readBin reads a bin of at most maxLen bytes; empty is nil.
+func readBin(r *engine.Reader, maxLen int) []byte {
+	b := r.LongBytes(maxLen)
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// header reads an array header of exactly n elements.
+func header(r *engine.Reader, n int) bool {
+	r.Count(n, 1)
+	return r.Err() == nil
+}
+
+func writeOwner(w *engine.Writer, o Owner) {
+	w.Len(2)
+	w.Str(o.Shop)
+	writeBool(w, o.Live)
+}
+
+func readOwner(r *engine.Reader) Owner {
+	if !header(r, 2) {
+		return Owner{}
+	}
+	return Owner{Shop: r.Str(), Live: readBool(r)}
+}
+
+func writeShop(w *engine.Writer, s *Shop) {
+	w.Len(shopFields)
+	w.Str(s.ID)
+	w.Str(s.Name)
+	w.Str(s.AccentColor)
+	writeBin(w, s.Logo)
+	w.Str(s.LogoType)
+	w.Str(s.WebhookURL)
+	w.Int(s.WebhookRotation)
+	w.Int(s.CreatedMs)
+}
+
+func readShop(r *engine.Reader) Shop {
+	if !header(r, shopFields) {
+		return Shop{}
+	}
+	return Shop{ID: r.Str(), Name: r.Str(), AccentColor: r.Str(), Logo: readBin(r, MaxLogo), LogoType: r.Str(),
+		WebhookURL: r.Str(), WebhookRotation: r.Int(), CreatedMs: r.Int()}
+}
+
+func writePayment(w *engine.Writer, p *Payment) {
+	w.Len(paymentFields)
+	writeOwner(w, p.Owner)
+	w.Str(p.ID)
+	w.Int(p.Amount)
+	w.Str(p.Currency)
+	w.Str(p.ReturnURL)
+	w.Str(p.CustomerEmail)
+	w.Str(p.CustomerName)
+	w.Str(p.Metadata)
+	w.Str(p.Token)
+	w.Str(p.Status)
+	w.Str(p.FailureReason)
+	w.Int(p.Attempts)
+	w.Str(p.LastDecline)
+	w.Int(p.AmountRefunded)
+	w.Str(p.CardBrand)
+	w.Str(p.CardLast4)
+	w.Int(p.CreatedMs)
+	w.Int(p.ExpiresMs)
+	w.Int(p.CompletedMs)
+	w.Int(p.FailedMs)
+}
+
+func readPayment(r *engine.Reader, p *Payment) {
+	if !header(r, paymentFields) {
+		return
+	}
+	p.Owner, p.ID, p.Amount, p.Currency, p.ReturnURL = readOwner(r), r.Str(), r.Int(), r.Str(), r.Str()
+	p.CustomerEmail, p.CustomerName, p.Metadata, p.Token = r.Str(), r.Str(), r.LongStr(MaxMetadataBytes), r.Str()
+	p.Status, p.FailureReason, p.Attempts, p.LastDecline, p.AmountRefunded = r.Str(), r.Str(), r.Int(), r.Str(), r.Int()
+	p.CardBrand, p.CardLast4 = r.Str(), r.Str()
+	p.CreatedMs, p.ExpiresMs, p.CompletedMs, p.FailedMs = r.Int(), r.Int(), r.Int(), r.Int()
+}
+
+func writeNotice(w *engine.Writer, n *Notice) {
+	w.Len(3)
+	w.Str(n.ID)
+	w.Str(n.Type)
+	writeBin(w, n.Body)
+}
+
+func readNotice(r *engine.Reader) Notice {
+	if !header(r, 3) {
+		return Notice{}
+	}
+	return Notice{ID: r.Str(), Type: r.Str(), Body: readBin(r, MaxBody)}
+}
+
+func writeAnswer(w *engine.Writer, a *Answer) {
+	w.Len(4)
+	w.Str(a.Key)
+	w.Str(a.Fingerprint)
+	w.Int(a.Status)
+	writeBin(w, a.Response)
+}
+
+func readAnswer(r *engine.Reader) Answer {
+	if !header(r, 4) {
+		return Answer{}
+	}
+	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: readBin(r, MaxBody)}
+}

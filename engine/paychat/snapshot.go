@@ -1,0 +1,339 @@
+package paychat
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"ledgerd/engine"
+)
+
+// ErrBadSection is a snapshot section the decoder refuses.
+var ErrBadSection = errors.New("paychat: bad snapshot section")
+
+// Snapshot section "paychat", version 1 (wire format: never change it; a
+// new layout is a new version, read next to this one):
+//
+//	[deposited, fee_account, void, schedule, [partner...], [user...], [payment...], [withdrawal...], [deposit...]]
+//	partner = [partner, balance, [[type, ref, createdMs]...]]   sorted by id
+//	user    = [telegram_id, balance, referrer, createdMs, [withdrawal id...]]   sorted by telegram id
+//
+// payments, withdrawals and deposits are sorted by id (tx hash), in the
+// layouts of codec.go. Referral holdings, the held set and total, and the
+// lookup maps are rebuilt; the decoder checks every reference and the
+// conservation rule.
+func init() {
+	engine.RegisterSnapshotSection(engine.SnapshotSection{Name: "paychat", Version: 1, Reads: []int{1}, Order: 800,
+		Copy: copySection, EncodeCopy: encodeSection, Decode: decodeSection})
+}
+
+type partnerCopy struct {
+	p       Partner
+	balance int64
+	txs     []Tx
+}
+
+type userCopy struct {
+	u     User
+	inbox []string
+}
+
+type sectionCopy struct {
+	deposited, fees, void int64
+	schedule              FeeSchedule
+	partners              []partnerCopy
+	users                 []userCopy
+	payments              []*Payment
+	withdrawals           []*Withdrawal
+	deposits              []*Deposit
+}
+
+func values[T any](m map[string]*T) []*T {
+	out := make([]*T, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// copySection runs on the committer's goroutine: partners and users by
+// value, the immutable objects by pointer, the append-only lists by slice.
+func copySection(st *engine.State) any {
+	s := Of(st)
+	c := &sectionCopy{deposited: s.Deposited, fees: s.FeeAccount, void: s.Void, schedule: s.Schedule,
+		payments: values(s.Payments), withdrawals: values(s.Withdrawals), deposits: values(s.Deposits)}
+	c.partners = make([]partnerCopy, 0, len(s.Partners))
+	for id, p := range s.Partners {
+		b := s.Books[id]
+		c.partners = append(c.partners, partnerCopy{p: *p, balance: b.Balance, txs: b.Txs[:len(b.Txs):len(b.Txs)]})
+	}
+	c.users = make([]userCopy, 0, len(s.Users))
+	for id, u := range s.Users {
+		in := s.Inbox[id]
+		c.users = append(c.users, userCopy{u: *u, inbox: in[:len(in):len(in)]})
+	}
+	return c
+}
+
+func encodeSection(copy any, enc *msgpack.Encoder) error {
+	c := copy.(*sectionCopy)
+	slices.SortFunc(c.partners, func(a, b partnerCopy) int { return cmp.Compare(a.p.ID, b.p.ID) })
+	slices.SortFunc(c.users, func(a, b userCopy) int { return cmp.Compare(a.u.TelegramID, b.u.TelegramID) })
+	slices.SortFunc(c.payments, func(a, b *Payment) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(c.withdrawals, func(a, b *Withdrawal) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(c.deposits, func(a, b *Deposit) int { return cmp.Compare(a.TxHash, b.TxHash) })
+	w := engine.NewWriter(enc)
+	w.Len(9)
+	w.Int(c.deposited)
+	w.Int(c.fees)
+	w.Int(c.void)
+	writeSchedule(w, &c.schedule)
+	w.Len(len(c.partners))
+	for i := range c.partners {
+		p := &c.partners[i]
+		w.Len(3)
+		writePartner(w, &p.p)
+		w.Int(p.balance)
+		w.Len(len(p.txs))
+		for _, t := range p.txs {
+			w.Len(3)
+			w.Str(t.Type)
+			w.Str(t.Ref)
+			w.Int(t.CreatedMs)
+		}
+	}
+	w.Len(len(c.users))
+	for i := range c.users {
+		u := &c.users[i]
+		w.Len(5)
+		w.Str(u.u.TelegramID)
+		w.Int(u.u.Balance)
+		w.Str(u.u.Referrer)
+		w.Int(u.u.CreatedMs)
+		w.Strs(u.inbox)
+	}
+	w.Len(len(c.payments))
+	for _, p := range c.payments {
+		writePayment(w, p)
+	}
+	w.Len(len(c.withdrawals))
+	for _, d := range c.withdrawals {
+		writeWithdrawal(w, d)
+	}
+	w.Len(len(c.deposits))
+	for _, d := range c.deposits {
+		writeDeposit(w, d)
+	}
+	return w.Err()
+}
+
+// loader rebuilds the state from a section, checking as it goes.
+type loader struct {
+	r   *engine.Reader
+	s   *State
+	bad error
+}
+
+func (l *loader) fail(format string, args ...any) {
+	if l.bad == nil {
+		l.bad = fmt.Errorf("%w: "+format, append([]any{ErrBadSection}, args...)...)
+	}
+}
+
+// list reads an array of objects, each taking at least minBytes, in
+// strictly ascending key order.
+func (l *loader) list(minBytes int, what string, read func() string) {
+	n := l.r.Count(-1, minBytes)
+	prev := ""
+	for i := 0; i < n && l.r.Err() == nil && l.bad == nil; i++ {
+		k := read()
+		if l.r.Err() == nil && i > 0 && k <= prev {
+			l.fail("%s %q out of order", what, k)
+		}
+		prev = k
+	}
+}
+
+func decodeSection(_ int, payload []byte, st *engine.State) error {
+	r := engine.SectionReader(payload, 9)
+	l := &loader{r: r, s: Of(st)}
+	s := l.s
+	s.Deposited, s.FeeAccount, s.Void = r.Int(), r.Int(), r.Int()
+	s.Schedule = readSchedule(r)
+	if r.Err() == nil {
+		if err := ValidSchedule(&s.Schedule); err != nil {
+			l.fail("schedule: %v", err)
+		}
+	}
+	partnerTxs := map[string][]Tx{}
+	l.list(12, "partner", func() string { return l.partner(partnerTxs) })
+	l.list(6, "user", l.user)
+	l.list(13, "payment", l.payment)
+	l.list(8, "withdrawal", l.withdrawal)
+	l.list(9, "deposit", l.deposit)
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSection, err)
+	}
+	if l.bad != nil {
+		return l.bad
+	}
+	return l.finish(partnerTxs)
+}
+
+func (l *loader) partner(txs map[string][]Tx) string {
+	r, s := l.r, l.s
+	if !header(r, 3) {
+		return ""
+	}
+	p := &Partner{}
+	readPartner(r, p)
+	balance := r.Int()
+	n := r.Count(-1, 4)
+	var list []Tx
+	for i := 0; i < n && r.Err() == nil; i++ {
+		if header(r, 3) {
+			list = append(list, Tx{Type: r.Str(), Ref: r.Str(), CreatedMs: r.Int()})
+		}
+	}
+	if r.Err() != nil {
+		return p.ID
+	}
+	_, dupTG := s.ByTelegram[p.TelegramID]
+	_, dupMemo := s.ByMemo[p.Memo]
+	if err := validPartner(p); err != nil || dupTG || dupMemo || balance < 0 || balance > MaxAmount {
+		l.fail("partner %q: %v", p.ID, err)
+		return p.ID
+	}
+	s.Partners[p.ID], s.ByTelegram[p.TelegramID], s.ByMemo[p.Memo] = p, p.ID, p.ID
+	s.Books[p.ID] = &Book{Balance: balance}
+	txs[p.ID] = list
+	return p.ID
+}
+
+func (l *loader) user() string {
+	r, s := l.r, l.s
+	if !header(r, 5) {
+		return ""
+	}
+	u := &User{TelegramID: r.Str(), Balance: r.Int(), Referrer: r.Str(), CreatedMs: r.Int()}
+	inbox := r.Strs(1 << 30)
+	if r.Err() != nil {
+		return u.TelegramID
+	}
+	if err := validTelegram(u.TelegramID); err != nil || u.Balance < 0 || u.Balance > MaxAmount || u.CreatedMs < 0 ||
+		(u.Referrer != "" && s.Partners[u.Referrer] == nil) {
+		l.fail("user %q: %v", u.TelegramID, err)
+		return u.TelegramID
+	}
+	s.Users[u.TelegramID] = u
+	if len(inbox) > 0 {
+		s.Inbox[u.TelegramID] = inbox
+	}
+	if u.Referrer != "" {
+		s.Books[u.Referrer].Referral += u.Balance
+	}
+	return u.TelegramID
+}
+
+func (l *loader) payment() string {
+	p := &Payment{}
+	readPayment(l.r, p)
+	if l.r.Err() != nil {
+		return p.ID
+	}
+	s := l.s
+	_, dup := s.Links[p.LinkID]
+	if err := validPayment(p, true); err != nil || dup || s.Partners[p.Partner] == nil {
+		l.fail("payment %q: %v", p.ID, err)
+		return p.ID
+	}
+	s.Payments[p.ID], s.Links[p.LinkID] = p, p.ID
+	return p.ID
+}
+
+func (l *loader) withdrawal() string {
+	w := &Withdrawal{}
+	readWithdrawal(l.r, w)
+	if l.r.Err() != nil {
+		return w.ID
+	}
+	if err := validWithdrawal(w); err != nil || l.s.Partners[w.Partner] == nil {
+		l.fail("withdrawal %q: %v", w.ID, err)
+		return w.ID
+	}
+	l.s.Withdrawals[w.ID] = w
+	return w.ID
+}
+
+func (l *loader) deposit() string {
+	d := &Deposit{}
+	readDeposit(l.r, d)
+	if l.r.Err() != nil {
+		return d.TxHash
+	}
+	s := l.s
+	if err := validDeposit(d, true); err != nil || (d.Partner != "" && s.Partners[d.Partner] == nil) {
+		l.fail("deposit %q: %v", d.TxHash, err)
+		return d.TxHash
+	}
+	s.Deposits[d.TxHash] = d
+	if d.Status == DepositHeld {
+		s.Held[d.TxHash] = struct{}{}
+		s.HeldTotal += d.Amount
+	}
+	return d.TxHash
+}
+
+// finish checks the transaction lists and inboxes against the objects,
+// and the conservation rule.
+func (l *loader) finish(txs map[string][]Tx) error {
+	s := l.s
+	for id, list := range txs {
+		for i, t := range list {
+			if !txMatches(s, id, &t) {
+				return fmt.Errorf("%w: partner %q transaction %d (%s %q) names no such %s of it", ErrBadSection, id, i+1, t.Type, t.Ref, t.Type)
+			}
+		}
+		s.Books[id].Txs = list
+	}
+	for u, in := range s.Inbox {
+		for _, wid := range in {
+			if w := s.Withdrawals[wid]; w == nil || w.User != u {
+				return fmt.Errorf("%w: user %q notified of withdrawal %q, not theirs", ErrBadSection, u, wid)
+			}
+		}
+	}
+	t := Totals{Deposited: s.Deposited, FeeAccount: s.FeeAccount, Held: s.HeldTotal}
+	for _, b := range s.Books {
+		t.Partners += b.Balance
+	}
+	for _, u := range s.Users {
+		t.Users += u.Balance
+	}
+	if s.Deposited < 0 || s.Deposited > MaxAmount || s.FeeAccount < 0 || s.Void < 0 ||
+		t.Partners+t.Users+t.FeeAccount+t.Held != t.Deposited {
+		return fmt.Errorf("%w: balances %+v do not add up to the deposits", ErrBadSection, t)
+	}
+	return nil
+}
+
+func txMatches(s *State, partner string, t *Tx) bool {
+	switch t.Type {
+	case TxPayment:
+		p := s.Payments[t.Ref]
+		return p != nil && p.Partner == partner && p.CreatedMs == t.CreatedMs
+	case TxWithdraw:
+		w := s.Withdrawals[t.Ref]
+		return w != nil && w.Partner == partner && w.CreatedMs == t.CreatedMs
+	case TxFee:
+		if p := s.Payments[t.Ref]; p != nil {
+			return p.Partner == partner && p.Fee > 0 && p.PaidMs == t.CreatedMs
+		}
+		w := s.Withdrawals[t.Ref]
+		return w != nil && w.Partner == partner && w.Fee > 0 && w.CreatedMs == t.CreatedMs
+	}
+	return false
+}
