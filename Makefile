@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -18,12 +18,20 @@ run: build
 build:
 	$(GO) build -o $(BIN)/ledgerd ./cmd/ledgerd
 
-## test: formatting, vet, and every test (race detector on), fuzz seed corpora included
-test:
+## test: formatting, vet, and every test (race detector on), fuzz seed corpora included; installs
+## Debian's chromium for the checkout browser test when it is missing
+test: chromium
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## chromium: the headless browser of the checkout page's test (api/checkout), from Debian
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium not found: installing the Debian package chromium for the checkout browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else sudo apt-get update && sudo apt-get install -y chromium; fi; }
 
 ## bench: in-process and WAL benchmarks (figures in README's performance section)
 bench:

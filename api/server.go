@@ -12,6 +12,7 @@ import (
 	"ledgerd/api/paychat"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
+	"ledgerd/api/paysmart"
 )
 
 // Config is what the HTTP front end needs besides the ledger.
@@ -54,7 +55,8 @@ func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasth
 		payshards.Module(sys),
 		paypay.Module(sys),
 		admin.Module(sys, cfg.AdminToken),
-		checkout.Module(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
+		paysmart.Module(sys, paysmart.Config{PublicURL: cfg.PublicURL, MasterKey: cfg.WebhookKey, AllowInsecure: cfg.WebhooksInsecure}),
+		checkout.Module(sys, ck), checkout.PageModule(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
 		paychat.Module(sys, pcc), paychat.AdminModule(sys, pcc, admin.Guard(cfg.AdminToken)), paychat.PageModule(sys, pcc),
 	)
 	reg := cfg.Metrics

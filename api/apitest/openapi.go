@@ -21,6 +21,7 @@ import (
 	"ledgerd/api/paychat"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
+	"ledgerd/api/paysmart"
 )
 
 // RouteErrorSchema names the component schema of each document that
@@ -50,6 +51,7 @@ var contractSources = []struct {
 	{paychat.AdminBase, paychat.AdminOpenAPI}, // before admin too
 	{paychat.PagePath, paychat.PageOpenAPI},
 	{admin.Base, admin.OpenAPI},
+	{paysmart.Base, paysmart.OpenAPI},
 }
 
 // HTML pages (the PAYchat pay page) are checked for their status and
