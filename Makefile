@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: chromium run build test test-short bench bench-http bench-hot bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium run build test test-short bench bench-http bench-hot bench-paysmart bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -46,6 +46,11 @@ bench-http: build
 bench-hot: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
 	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
+## bench-paysmart: PaySmart payment creates (the 4242 card, unique Idempotency-Keys), vs the ceiling
+bench-paysmart: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench run --scenario paysmart-payment --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
 ## bench-compare: ledgerd vs PostgreSQL (bench/pgref, installed from Debian if missing) vs the ceiling
 bench-compare:

@@ -17,10 +17,11 @@ const (
 	ScenarioHotWallet   = "hot-wallet"
 	ScenarioRetryStorm  = "retry-storm"
 	ScenarioPayPayRedem = "paypay-redeem"
+	ScenarioPaySmartPay = "paysmart-payment"
 )
 
 // Scenarios lists every scenario, in the order of the help text.
-var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem}
+var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem, ScenarioPaySmartPay}
 
 // API paths below a target's base URL.
 const (
@@ -28,7 +29,13 @@ const (
 	PathRefund  = "/payshards/api/partner/refund"
 	PathBalance = "/payshards/api/partner/balance"
 	PathRedeem  = "/paypay/api/v1/redeem"
+	PathPayment = "/paysmart/v2/payments"
 )
+
+// PaySmartPaymentBody is every paysmart-payment request's body: the
+// spec's example payment with Stripe's succeeding Visa test card and an
+// expiry in the future.
+const PaySmartPaymentBody = `{"amount":2000,"currency":"usd","payment_method":{"type":"card","card":{"number":"4242424242424242","exp_month":12,"exp_year":2034,"cvc":"123"}},"description":"ledgerbench"}`
 
 // ValidScenario reports whether name is a known scenario.
 func ValidScenario(name string) bool {
@@ -44,6 +51,9 @@ func ValidScenario(name string) bool {
 // codes rather than PayShards users.
 func usesPayPay(scenario string) bool { return scenario == ScenarioPayPayRedem }
 
+// usesPaySmart reports whether the scenario needs a PaySmart account.
+func usesPaySmart(scenario string) bool { return scenario == ScenarioPaySmartPay }
+
 // op is the kind of one request.
 type op uint8
 
@@ -52,10 +62,11 @@ const (
 	opRefund
 	opBalance
 	opRedeem
+	opPayment
 	numOps
 )
 
-var opNames = [numOps]string{"deduct", "refund", "balance", "redeem"}
+var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "payment"}
 
 // Endpoint is what a generator needs to address a target.
 type Endpoint struct {
@@ -63,6 +74,7 @@ type Endpoint struct {
 	PathPrefix   string // prepended to every API path ("" for ledgerd)
 	PayShardsKey string // x-api-key
 	PayPayKey    string // Authorization: Bearer
+	PaySmartKey  string // Authorization: Bearer, a secret test key (sk_test_…)
 }
 
 // codeSource hands out pre-issued redeem codes, each once; when they run
@@ -138,7 +150,7 @@ const maxAcked = 1 << 14
 
 func newGenerator(sh *shared, worker int, seed uint64) *generator {
 	g := &generator{sh: sh, worker: worker, rng: rand.New(rand.NewPCG(seed, uint64(worker)*0x9e3779b97f4a7c15+1))}
-	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem}
+	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathPayment}
 	for o := range numOps {
 		req := &fasthttp.Request{}
 		req.SetRequestURI("http://" + sh.ep.Host + sh.ep.PathPrefix + paths[o])
@@ -148,9 +160,13 @@ func newGenerator(sh *shared, worker int, seed uint64) *generator {
 			req.Header.SetMethod(fasthttp.MethodPost)
 			req.Header.SetContentType("application/json")
 		}
-		if o == opRedeem {
+		switch {
+		case o == opRedeem:
 			req.Header.Set("Authorization", "Bearer "+sh.ep.PayPayKey)
-		} else if sh.ep.PayShardsKey != "" {
+		case o == opPayment:
+			req.Header.Set("Authorization", "Bearer "+sh.ep.PaySmartKey)
+			req.SetBodyString(PaySmartPaymentBody)
+		case sh.ep.PayShardsKey != "":
 			req.Header.Set("x-api-key", sh.ep.PayShardsKey)
 		}
 		g.reqs[o] = req
@@ -213,6 +229,8 @@ func (g *generator) next() (*fasthttp.Request, op) {
 		return req, opDeduct
 	case ScenarioPayPayRedem:
 		return g.redeem(), opRedeem
+	case ScenarioPaySmartPay:
+		return g.payment(), opPayment
 	default: // payshards-deduct
 		return g.deduct(int32(g.rng.IntN(len(g.sh.users)))), opDeduct
 	}
@@ -278,6 +296,22 @@ func (g *generator) redeem() *fasthttp.Request {
 	return req
 }
 
+// payment sets a fresh Idempotency-Key on the payment request (its body
+// never changes): k<runID>-<worker>-<seq>.
+func (g *generator) payment() *fasthttp.Request {
+	g.seq++
+	req := g.reqs[opPayment]
+	key := append(g.uri[:0], 'k')
+	key = append(key, g.sh.runID...)
+	key = append(key, '-')
+	key = strconv.AppendInt(key, int64(g.worker), 10)
+	key = append(key, '-')
+	key = strconv.AppendUint(key, g.seq, 10)
+	g.uri = key
+	req.Header.SetBytesV("Idempotency-Key", key)
+	return req
+}
+
 var (
 	idempotentTrue = []byte(`"idempotent":true`)
 	replayedHeader = []byte("Idempotent-Replayed")
@@ -296,7 +330,7 @@ func (g *generator) done(o op, status int, resp *fasthttp.Response) (replay bool
 		if o == opDeduct && g.sh.scenario == ScenarioMixed && !replay && len(g.acked) < maxAcked {
 			g.acked = append(g.acked, ackedDeduct{g.lastUser, g.lastSeq})
 		}
-	case opRedeem:
+	case opRedeem, opPayment:
 		replay = len(resp.Header.PeekBytes(replayedHeader)) > 0
 	}
 	return replay
