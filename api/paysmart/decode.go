@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"ledgerd/actors/outbox"
 	"ledgerd/api/cards"
 	ps "ledgerd/engine/paysmart"
 )
@@ -286,4 +287,79 @@ func decodeAddress(n *node) (*ps.Address, bool, *apiError) {
 		*f.dst = s
 	}
 	return &a, false, nil
+}
+
+// endpointFields are the fields of an endpoint create or update.
+type endpointFields struct {
+	url, description *string
+	events           []string // nil: not sent
+	disabled         *bool
+}
+
+func (a *API) decodeEndpoint(n *node, create bool) (endpointFields, *apiError) {
+	var e endpointFields
+	allowed := []string{"url", "enabled_events", "description"}
+	if !create {
+		allowed = append(allowed, "disabled")
+	}
+	if err := known(n, "", allowed...); err != nil {
+		return e, err
+	}
+	u, set, err := text(n.get("url"), "url", ps.MaxURL)
+	switch {
+	case err != nil:
+		return e, err
+	case set && (u == "" || outbox.CheckURL(u, a.allowInsecure) != nil):
+		return e, invalid(CodeURLInvalid, MsgURLInvalid, "url")
+	case set:
+		e.url = &u
+	case create:
+		return e, missing("url")
+	}
+	events, set, err := list(n.get("enabled_events"), "enabled_events", ps.MaxEndpointEvents, 64)
+	switch {
+	case err != nil:
+		return e, err
+	case set:
+		if e.events, err = enabledEvents(events); err != nil {
+			return e, err
+		}
+	case create:
+		return e, missing("enabled_events")
+	}
+	d, set, err := text(n.get("description"), "description", ps.MaxText)
+	if err != nil {
+		return e, err
+	}
+	if set {
+		e.description = &d
+	}
+	if b, set, err := boolean(n.get("disabled"), "disabled"); err != nil {
+		return e, err
+	} else if set {
+		e.disabled = &b
+	}
+	return e, nil
+}
+
+// enabledEvents checks and sorts the event types; "*" among them is all.
+func enabledEvents(events []string) ([]string, *apiError) {
+	bad := invalid(CodeParameterInvalid, "enabled_events must name payment.succeeded, payment.failed, refund.created, customer.created or \"*\".", "enabled_events")
+	if len(events) == 0 {
+		return nil, bad
+	}
+	out := make([]string, 0, len(events))
+	for _, t := range events {
+		if t == ps.AllEvents {
+			return []string{ps.AllEvents}, nil
+		}
+		if !slices.Contains(ps.EventTypes, t) {
+			return nil, bad
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }

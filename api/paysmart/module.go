@@ -106,6 +106,13 @@ func (a *API) routes(r *httpx.Router) {
 	r.GET(Base+"/customers/{id}", a.get(a.getCustomer))
 	r.POST(Base+"/customers/{id}", a.post("customers.update", false, a.updateCustomer))
 	r.DELETE(Base+"/customers/{id}", a.post("customers.delete", false, a.deleteCustomer))
+	r.POST(Base+"/webhook_endpoints", a.post("webhook_endpoints.create", false, a.createEndpoint))
+	r.GET(Base+"/webhook_endpoints", a.get(a.listEndpoints))
+	r.GET(Base+"/webhook_endpoints/{id}", a.get(a.getEndpoint))
+	r.POST(Base+"/webhook_endpoints/{id}", a.post("webhook_endpoints.update", false, a.updateEndpoint))
+	r.DELETE(Base+"/webhook_endpoints/{id}", a.post("webhook_endpoints.delete", false, a.deleteEndpoint))
+	r.GET(Base+"/events", a.get(a.listEvents))
+	r.GET(Base+"/events/{id}", a.get(a.getEvent))
 	r.GET(Base+"/openapi.json", serveOpenAPI)
 	r.GET(ReceiptsPath+"/{token}", a.receipt)
 }
