@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: chromium run build test test-short bench bench-http bench-hot bench-paysmart bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium paychat-node run build test test-short bench bench-http bench-hot bench-paysmart bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -20,7 +20,7 @@ build:
 
 ## test: formatting, vet, and every test (race detector on), fuzz seed corpora included; installs
 ## Debian's chromium for the checkout browser test when it is missing
-test: chromium
+test: chromium paychat-node
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -32,6 +32,11 @@ chromium:
 	  echo "chromium not found: installing the Debian package chromium for the checkout browser test"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 	  else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+
+## paychat-node: express for the PAYchat webhook test (the spec's own receiver under Node.js), from npm
+paychat-node:
+	@[ -d api/paychat/testdata/node/node_modules/express ] || { command -v npm >/dev/null 2>&1 && \
+	  (cd api/paychat/testdata/node && npm ci --no-audit --no-fund); } || echo "npm not found: the PAYchat Node.js checks will skip"
 
 ## bench: in-process and WAL benchmarks (figures in README's performance section)
 bench:
