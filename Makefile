@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: chromium paychat-node run build test test-short bench bench-http bench-hot bench-paysmart bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium paychat-node run build test test-short bench bench-http bench-hot bench-paysmart bench-paychat bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -56,6 +56,12 @@ bench-hot: build
 bench-paysmart: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
 	$(BIN)/ledgerbench run --scenario paysmart-payment --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
+## bench-paychat: PAYchat withdrawals from one partner (the hot account), then payment links, vs the ceiling
+bench-paychat: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench run --scenario paychat-withdrawal --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario paychat-payment --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
 ## bench-compare: ledgerd vs PostgreSQL (bench/pgref, installed from Debian if missing) vs the ceiling
 bench-compare:

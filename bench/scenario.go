@@ -18,10 +18,15 @@ const (
 	ScenarioRetryStorm  = "retry-storm"
 	ScenarioPayPayRedem = "paypay-redeem"
 	ScenarioPaySmartPay = "paysmart-payment"
+	// PAYchat: every request debits one partner (the hot account), or
+	// creates a payment link.
+	ScenarioPayChatWithdraw = "paychat-withdrawal"
+	ScenarioPayChatPayment  = "paychat-payment"
 )
 
 // Scenarios lists every scenario, in the order of the help text.
-var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem, ScenarioPaySmartPay}
+var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem, ScenarioPaySmartPay,
+	ScenarioPayChatWithdraw, ScenarioPayChatPayment}
 
 // API paths below a target's base URL.
 const (
@@ -30,7 +35,15 @@ const (
 	PathBalance = "/payshards/api/partner/balance"
 	PathRedeem  = "/paypay/api/v1/redeem"
 	PathPayment = "/paysmart/v2/payments"
+
+	PathPayChatWithdrawal = "/paychat/api/partner/withdrawals"
+	PathPayChatPayment    = "/paychat/api/partner/payments"
 )
+
+// PayChatFunds is what the benchmark's PAYchat partner is funded with by
+// sandbox deposits (1,000,000 USDT, in micro-USDT): paychat-withdrawal
+// sends 0.000001 USDT a request, so it never runs out.
+const PayChatFunds = 1_000_000 * 1_000_000
 
 // PaySmartPaymentBody is every paysmart-payment request's body: the
 // spec's example payment with Stripe's succeeding Visa test card and an
@@ -51,6 +64,11 @@ func ValidScenario(name string) bool {
 // codes rather than PayShards users.
 func usesPayPay(scenario string) bool { return scenario == ScenarioPayPayRedem }
 
+// usesPayChat reports whether the scenario needs a PAYchat partner.
+func usesPayChat(scenario string) bool {
+	return scenario == ScenarioPayChatWithdraw || scenario == ScenarioPayChatPayment
+}
+
 // usesPaySmart reports whether the scenario needs a PaySmart account.
 func usesPaySmart(scenario string) bool { return scenario == ScenarioPaySmartPay }
 
@@ -63,10 +81,12 @@ const (
 	opBalance
 	opRedeem
 	opPayment
+	opPCWithdraw
+	opPCPayment
 	numOps
 )
 
-var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "payment"}
+var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "payment", "withdrawal", "paychat-payment"}
 
 // Endpoint is what a generator needs to address a target.
 type Endpoint struct {
@@ -75,6 +95,7 @@ type Endpoint struct {
 	PayShardsKey string // x-api-key
 	PayPayKey    string // Authorization: Bearer
 	PaySmartKey  string // Authorization: Bearer, a secret test key (sk_test_…)
+	PayChatKey   string // X-API-Key (pk_…)
 }
 
 // codeSource hands out pre-issued redeem codes, each once; when they run
@@ -150,7 +171,7 @@ const maxAcked = 1 << 14
 
 func newGenerator(sh *shared, worker int, seed uint64) *generator {
 	g := &generator{sh: sh, worker: worker, rng: rand.New(rand.NewPCG(seed, uint64(worker)*0x9e3779b97f4a7c15+1))}
-	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathPayment}
+	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathPayment, PathPayChatWithdrawal, PathPayChatPayment}
 	for o := range numOps {
 		req := &fasthttp.Request{}
 		req.SetRequestURI("http://" + sh.ep.Host + sh.ep.PathPrefix + paths[o])
@@ -166,6 +187,8 @@ func newGenerator(sh *shared, worker int, seed uint64) *generator {
 		case o == opPayment:
 			req.Header.Set("Authorization", "Bearer "+sh.ep.PaySmartKey)
 			req.SetBodyString(PaySmartPaymentBody)
+		case o == opPCWithdraw || o == opPCPayment:
+			req.Header.Set("X-API-Key", sh.ep.PayChatKey)
 		case sh.ep.PayShardsKey != "":
 			req.Header.Set("x-api-key", sh.ep.PayShardsKey)
 		}
@@ -231,6 +254,10 @@ func (g *generator) next() (*fasthttp.Request, op) {
 		return g.redeem(), opRedeem
 	case ScenarioPaySmartPay:
 		return g.payment(), opPayment
+	case ScenarioPayChatWithdraw:
+		return g.payChat(opPCWithdraw), opPCWithdraw
+	case ScenarioPayChatPayment:
+		return g.payChat(opPCPayment), opPCPayment
 	default: // payshards-deduct
 		return g.deduct(int32(g.rng.IntN(len(g.sh.users)))), opDeduct
 	}
@@ -309,6 +336,31 @@ func (g *generator) payment() *fasthttp.Request {
 	key = strconv.AppendUint(key, g.seq, 10)
 	g.uri = key
 	req.Header.SetBytesV("Idempotency-Key", key)
+	return req
+}
+
+// payChat builds a PAYchat withdrawal (0.000001 USDT to one of 1,000
+// Telegram users, from the one partner) or payment link (10 USDT), with a
+// fresh idempotency_key: k<runID>-<worker>-<seq>.
+func (g *generator) payChat(o op) *fasthttp.Request {
+	g.seq++
+	b := g.body[:0]
+	if o == opPCWithdraw {
+		b = append(b, `{"telegram_id":"`...)
+		b = strconv.AppendInt(b, int64(100_000+(g.worker*7919+int(g.seq))%1000), 10)
+		b = append(b, `","amount":0.000001,"memo":"ledgerbench","idempotency_key":"k`...)
+	} else {
+		b = append(b, `{"amount":10,"description":"ledgerbench","idempotency_key":"k`...)
+	}
+	b = append(b, g.sh.runID...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(g.worker), 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, g.seq, 10)
+	b = append(b, `"}`...)
+	g.body = b
+	req := g.reqs[o]
+	req.SetBodyRaw(b)
 	return req
 }
 

@@ -233,3 +233,35 @@ func TestPaySmartPaymentRequests(t *testing.T) {
 		t.Fatal("a replay not counted")
 	}
 }
+
+// TestPayChatRequests: paychat-withdrawal and paychat-payment send bodies
+// PAYchat's own decoders take, with the partner's X-API-Key and a new
+// idempotency_key each time.
+func TestPayChatRequests(t *testing.T) {
+	for _, c := range []struct {
+		scenario, path string
+		o              op
+	}{{ScenarioPayChatWithdraw, PathPayChatWithdrawal, opPCWithdraw}, {ScenarioPayChatPayment, PathPayChatPayment, opPCPayment}} {
+		sh := newShared(c.scenario, 1, 1, "run1", nil, Endpoint{Host: "127.0.0.1:1", PayChatKey: "pk_abc"})
+		g := newGenerator(sh, 3, 42)
+		keys := map[string]bool{}
+		for range 1000 {
+			req, o := g.next()
+			if o != c.o || string(req.Header.Method()) != "POST" || string(req.URI().Path()) != c.path || string(req.Header.Peek("X-API-Key")) != "pk_abc" {
+				t.Fatalf("%s: %s %s %s", c.scenario, o, req.Header.Method(), req.URI().Path())
+			}
+			var body struct {
+				TelegramID     string      `json:"telegram_id"`
+				Amount         json.Number `json:"amount"`
+				IdempotencyKey string      `json:"idempotency_key"`
+			}
+			if err := json.Unmarshal(req.Body(), &body); err != nil || keys[body.IdempotencyKey] || !strings.HasPrefix(body.IdempotencyKey, "krun1-3-") {
+				t.Fatalf("%s: body %s (%v)", c.scenario, req.Body(), err)
+			}
+			keys[body.IdempotencyKey] = true
+			if c.o == opPCWithdraw && (body.Amount != "0.000001" || len(body.TelegramID) != 6) || c.o == opPCPayment && body.Amount != "10" {
+				t.Fatalf("%s: body %s", c.scenario, req.Body())
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package paychat
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 
@@ -172,13 +173,22 @@ func (a *API) adminGetFees(ctx *fasthttp.RequestCtx) {
 	reply(ctx, fasthttp.StatusOK, envelope("fees", feesJSON(&s)))
 }
 
+// feesMu keeps the cached schedule in the order the changes commit.
+var feesMu sync.Mutex
+
 func (a *API) adminSetFees(ctx *fasthttp.RequestCtx) {
 	s, err := DecodeFees(ctx.PostBody())
 	if err != nil {
 		a.writeDecodeError(ctx, err)
 		return
 	}
-	if err := apc.SetFeeSchedule(a.sys, s); err != nil {
+	feesMu.Lock()
+	err = apc.SetFeeSchedule(a.sys, s)
+	if err == nil {
+		a.setSchedule(s)
+	}
+	feesMu.Unlock()
+	if err != nil {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeServiceUnavailable, msgOverloaded)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -37,6 +39,30 @@ type Config struct {
 type API struct {
 	sys *actors.System
 	cfg Config
+}
+
+// schedules caches each System's fee schedule (*atomic.Pointer[pc.FeeSchedule]),
+// so that a withdrawal under the default zero schedule costs no read of
+// the durable state. Only adminSetFees changes the schedule, in this
+// process, and it stores the new one here once it is durable.
+var schedules sync.Map
+
+// schedule is the fee schedule in force.
+func (a *API) schedule() *pc.FeeSchedule {
+	v, _ := schedules.LoadOrStore(a.sys, new(atomic.Pointer[pc.FeeSchedule]))
+	ptr := v.(*atomic.Pointer[pc.FeeSchedule])
+	if s := ptr.Load(); s != nil {
+		return s
+	}
+	var s pc.FeeSchedule
+	a.sys.ReadState(func(st *engine.State) { s = pc.Schedule(st) })
+	ptr.CompareAndSwap(nil, &s)
+	return ptr.Load()
+}
+
+func (a *API) setSchedule(s pc.FeeSchedule) {
+	v, _ := schedules.LoadOrStore(a.sys, new(atomic.Pointer[pc.FeeSchedule]))
+	v.(*atomic.Pointer[pc.FeeSchedule]).Store(&s)
 }
 
 func newAPI(sys *actors.System, cfg Config) *API {
@@ -373,10 +399,9 @@ func (a *API) createWithdrawal(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var fee int64
-	a.sys.ReadState(func(st *engine.State) {
-		s := pc.Schedule(st)
-		fee = s.WithdrawalFee(req.Amount, pc.BalanceOf(st, c.auth.Partner).Total)
-	})
+	if s := a.schedule(); !s.Zero() { // the holdings discount needs the durable balances
+		a.sys.ReadState(func(st *engine.State) { fee = s.WithdrawalFee(req.Amount, pc.BalanceOf(st, c.auth.Partner).Total) })
+	}
 	w := pc.Withdrawal{ID: newWithdrawalID(), Partner: c.auth.Partner, User: req.TelegramID, Amount: req.Amount, Fee: fee,
 		Memo: req.Memo, CreatedMs: a.nowMs()}
 	fp := fingerprint("withdrawal", req.TelegramID, FormatAmount(req.Amount), req.Memo)
