@@ -112,9 +112,6 @@ func TestSecrets_NotInDataDir(t *testing.T) {
 	s.PaySmart(t, "POST", "/payment_methods", acct.Keys.PublishableTest,
 		map[string]any{"type": "card", "card": map[string]any{"number": "5555555555554444", "exp_month": 1, "exp_year": expYear, "cvc": "917"}}, key("pm"))
 	s.Restart(t) // a snapshot at stop
-	// (A request after Restart also lets the new server start serving
-	// before the cleanup shuts it down: apitest's Shutdown does not wait
-	// for a Serve that has not begun.)
 	s.PaySmart(t, "GET", "/payments", k, nil).WantStatus(t, 200)
 	grepDir(t, s.DataDir, append(numbers, "5555555555554444", "cvc", `"907"`, `"917"`, `"927"`, acct.Keys.SecretTest, acct.Keys.PublishableTest,
 		acct.Keys.SecretLive, acct.Keys.PublishableLive)...)
