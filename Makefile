@@ -70,9 +70,9 @@ bench-wallets:
 	$(GO) run ./cmd/ledgerbench wallets $(BENCH_ARGS)
 
 CYCLES ?= 100
-## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards, PayPay.cards and PaySmart (with its webhooks)
+## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards, PayPay.cards, PaySmart and PAYchat (with their webhooks)
 crash-soak:
-	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9|TestPaySmartCrashRecoveryKill9' -count=1 -v -timeout 120m ./cmd/ledgerd/
+	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9|TestPaySmartCrashRecoveryKill9|TestPayChatCrashRecoveryKill9' -count=1 -v -timeout 120m ./cmd/ledgerd/
 
 ## fuzz: each Fuzz target for FUZZTIME
 fuzz:
