@@ -17,17 +17,21 @@ const (
 	ScenarioHotWallet   = "hot-wallet"
 	ScenarioRetryStorm  = "retry-storm"
 	ScenarioPayPayRedem = "paypay-redeem"
+	// ScenarioCheckoutCreate creates hosted-checkout payments, each under
+	// its own Idempotency-Key (test mode).
+	ScenarioCheckoutCreate = "checkout-create"
 )
 
 // Scenarios lists every scenario, in the order of the help text.
-var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem}
+var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem, ScenarioCheckoutCreate}
 
 // API paths below a target's base URL.
 const (
-	PathDeduct  = "/payshards/api/partner/deduct"
-	PathRefund  = "/payshards/api/partner/refund"
-	PathBalance = "/payshards/api/partner/balance"
-	PathRedeem  = "/paypay/api/v1/redeem"
+	PathDeduct         = "/payshards/api/partner/deduct"
+	PathRefund         = "/payshards/api/partner/refund"
+	PathBalance        = "/payshards/api/partner/balance"
+	PathRedeem         = "/paypay/api/v1/redeem"
+	PathCheckoutCreate = "/checkout/api/v1/payments"
 )
 
 // ValidScenario reports whether name is a known scenario.
@@ -52,10 +56,11 @@ const (
 	opRefund
 	opBalance
 	opRedeem
+	opCheckout
 	numOps
 )
 
-var opNames = [numOps]string{"deduct", "refund", "balance", "redeem"}
+var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "checkout"}
 
 // Endpoint is what a generator needs to address a target.
 type Endpoint struct {
@@ -63,6 +68,7 @@ type Endpoint struct {
 	PathPrefix   string // prepended to every API path ("" for ledgerd)
 	PayShardsKey string // x-api-key
 	PayPayKey    string // Authorization: Bearer
+	CheckoutKey  string // Authorization: Bearer (ck_test_…)
 }
 
 // codeSource hands out pre-issued redeem codes, each once; when they run
@@ -138,7 +144,7 @@ const maxAcked = 1 << 14
 
 func newGenerator(sh *shared, worker int, seed uint64) *generator {
 	g := &generator{sh: sh, worker: worker, rng: rand.New(rand.NewPCG(seed, uint64(worker)*0x9e3779b97f4a7c15+1))}
-	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem}
+	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathCheckoutCreate}
 	for o := range numOps {
 		req := &fasthttp.Request{}
 		req.SetRequestURI("http://" + sh.ep.Host + sh.ep.PathPrefix + paths[o])
@@ -150,6 +156,8 @@ func newGenerator(sh *shared, worker int, seed uint64) *generator {
 		}
 		if o == opRedeem {
 			req.Header.Set("Authorization", "Bearer "+sh.ep.PayPayKey)
+		} else if o == opCheckout {
+			req.Header.Set("Authorization", "Bearer "+sh.ep.CheckoutKey)
 		} else if sh.ep.PayShardsKey != "" {
 			req.Header.Set("x-api-key", sh.ep.PayShardsKey)
 		}
@@ -213,6 +221,8 @@ func (g *generator) next() (*fasthttp.Request, op) {
 		return req, opDeduct
 	case ScenarioPayPayRedem:
 		return g.redeem(), opRedeem
+	case ScenarioCheckoutCreate:
+		return g.checkoutCreate(), opCheckout
 	default: // payshards-deduct
 		return g.deduct(int32(g.rng.IntN(len(g.sh.users)))), opDeduct
 	}
@@ -278,6 +288,19 @@ func (g *generator) redeem() *fasthttp.Request {
 	return req
 }
 
+// checkoutBody is the body of every checkout-create request.
+var checkoutBody = []byte(`{"amount":2000,"currency":"usd","return_url":"https://shop.example/done?order=1","metadata":{"order":"1"}}`)
+
+// checkoutCreate creates a payment under a new Idempotency-Key.
+func (g *generator) checkoutCreate() *fasthttp.Request {
+	g.seq++
+	req := g.reqs[opCheckout]
+	g.uri = g.appendRef(g.uri[:0], 'c', g.seq)
+	req.SetBodyRaw(checkoutBody)
+	req.Header.SetBytesV("Idempotency-Key", g.uri)
+	return req
+}
+
 var (
 	idempotentTrue = []byte(`"idempotent":true`)
 	replayedHeader = []byte("Idempotent-Replayed")
@@ -296,7 +319,7 @@ func (g *generator) done(o op, status int, resp *fasthttp.Response) (replay bool
 		if o == opDeduct && g.sh.scenario == ScenarioMixed && !replay && len(g.acked) < maxAcked {
 			g.acked = append(g.acked, ackedDeduct{g.lastUser, g.lastSeq})
 		}
-	case opRedeem:
+	case opRedeem, opCheckout:
 		replay = len(resp.Header.PeekBytes(replayedHeader)) > 0
 	}
 	return replay

@@ -315,6 +315,15 @@ const BenchRateLimit = 100_000_000
 func (r *running) seed(ctx context.Context, token string, o TargetOptions) error {
 	c := &http.Client{Timeout: time.Minute}
 	defer c.CloseIdleConnections()
+	if o.Scenario == ScenarioCheckoutCreate {
+		var shop struct {
+			Keys map[string]string `json:"keys"`
+		}
+		err := admin(ctx, c, "POST", r.baseURL+"/admin/checkout/shops", token,
+			map[string]any{"name": "ledgerbench", "rate_limit_per_minute": BenchRateLimit}, http.StatusCreated, &shop)
+		r.ep.CheckoutKey = shop.Keys["test"]
+		return err
+	}
 	api := "payshards"
 	if usesPayPay(o.Scenario) {
 		api = "paypay"
