@@ -43,8 +43,16 @@ func newMetrics(reg prometheus.Registerer, s *System) *metrics {
 		}),
 	}
 	reg.MustRegister(m.batchEvents, m.fsync, m.committed, m.snapshot, m.replay, m.replayed)
+	short := map[string]int{} // "wallet" of "wallet/payshards": the label, unless two kinds share it
+	for kind := range entityDefs {
+		name, _, _ := strings.Cut(kind.String(), "/")
+		short[name]++
+	}
 	for kind := range entityDefs {
 		name, _, _ := strings.Cut(kind.String(), "/") // "wallet", "code"
+		if short[name] > 1 {
+			name = kind.String() // "payment/paysmart" and "payment/checkout"
+		}
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ledgerd_live_actors", Help: "Entity actors alive now.", ConstLabels: prometheus.Labels{"kind": name},
 		}, func() float64 { return float64(s.entities[kind].count.Load()) }))

@@ -11,6 +11,7 @@ import (
 	"ledgerd/api/httpx"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
+	"ledgerd/api/paysmart"
 )
 
 // Config is what the HTTP front end needs besides the ledger.
@@ -52,6 +53,7 @@ func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasth
 		payshards.Module(sys),
 		paypay.Module(sys),
 		admin.Module(sys, cfg.AdminToken),
+		paysmart.Module(sys, paysmart.Config{PublicURL: cfg.PublicURL, MasterKey: cfg.WebhookKey, AllowInsecure: cfg.WebhooksInsecure}),
 		checkout.Module(sys, ck), checkout.PageModule(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
 	)
 	reg := cfg.Metrics

@@ -53,6 +53,7 @@ func Module(sys *actors.System, token string) httpx.Module {
 			a.payshardsRoutes(r)
 			a.paypayRoutes(r)
 			a.outboxRoutes(r)
+			a.paysmartRoutes(r)
 			r.GET(Base+"/openapi.json", serveOpenAPI)
 		}}
 }

@@ -99,6 +99,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.WebhookKey == nil {
+		o.WebhookKey = DefaultWebhookKey
+	}
 	s := &Server{
 		AdminToken: o.AdminToken,
 		DataDir:    o.DataDir,

@@ -20,6 +20,7 @@ import (
 	"ledgerd/api/checkout"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
+	"ledgerd/api/paysmart"
 )
 
 // RouteErrorSchema names the component schema of each document that
@@ -46,6 +47,7 @@ var contractSources = []struct {
 	{checkout.Base, checkout.OpenAPI},
 	{checkout.AdminBase, checkout.AdminOpenAPI}, // before admin: its paths are below /admin too
 	{admin.Base, admin.OpenAPI},
+	{paysmart.Base, paysmart.OpenAPI},
 }
 
 // ParseContract parses an OpenAPI 3.1 document served below base and

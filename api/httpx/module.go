@@ -46,7 +46,7 @@ func (r *Router) handle(method, path string, h fasthttp.RequestHandler) {
 	r.r.Handle(method, path, r.wrap(h))
 }
 
-// GET, POST, PUT, PATCH and DELETE add a route.
+// GET, POST, PUT, PATCH, DELETE and OPTIONS add a route.
 func (r *Router) GET(path string, h fasthttp.RequestHandler)  { r.handle(fasthttp.MethodGet, path, h) }
 func (r *Router) POST(path string, h fasthttp.RequestHandler) { r.handle(fasthttp.MethodPost, path, h) }
 func (r *Router) PUT(path string, h fasthttp.RequestHandler)  { r.handle(fasthttp.MethodPut, path, h) }
@@ -55,6 +55,12 @@ func (r *Router) PATCH(path string, h fasthttp.RequestHandler) {
 }
 func (r *Router) DELETE(path string, h fasthttp.RequestHandler) {
 	r.handle(fasthttp.MethodDelete, path, h)
+}
+
+// OPTIONS adds a route answering CORS preflights (the router answers
+// other OPTIONS requests itself).
+func (r *Router) OPTIONS(path string, h fasthttp.RequestHandler) {
+	r.handle(fasthttp.MethodOptions, path, h)
 }
 
 // Mount is the server's side of the seam: the mounted modules, to route

@@ -1,0 +1,58 @@
+package paysmart
+
+import (
+	"strconv"
+
+	"ledgerd/api/httpx"
+)
+
+// jw appends a JSON document: objects and arrays opened and closed in
+// order, commas placed by looking at the last byte written. Keys are
+// constants of this package (no escaping needed).
+type jw struct{ b []byte }
+
+func (w *jw) sep() {
+	if n := len(w.b); n > 0 {
+		switch w.b[n-1] {
+		case '{', '[', ':':
+		default:
+			w.b = append(w.b, ',')
+		}
+	}
+}
+
+func (w *jw) key(k string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+}
+
+func (w *jw) open()       { w.sep(); w.b = append(w.b, '{') }
+func (w *jw) close()      { w.b = append(w.b, '}') }
+func (w *jw) openArray()  { w.sep(); w.b = append(w.b, '[') }
+func (w *jw) closeArray() { w.b = append(w.b, ']') }
+
+// value writers for array elements
+func (w *jw) strValue(v string) { w.sep(); w.b = httpx.AppendString(w.b, v) }
+
+func (w *jw) str(k, v string) { w.key(k); w.b = httpx.AppendString(w.b, v) }
+
+// strOrNull writes null for "": an optional field not set.
+func (w *jw) strOrNull(k, v string) {
+	if v == "" {
+		w.null(k)
+		return
+	}
+	w.str(k, v)
+}
+
+func (w *jw) int(k string, v int64) { w.key(k); w.b = strconv.AppendInt(w.b, v, 10) }
+func (w *jw) bool(k string, v bool) { w.key(k); w.b = strconv.AppendBool(w.b, v) }
+func (w *jw) null(k string)         { w.key(k); w.b = append(w.b, "null"...) }
+
+// raw writes a member whose value is already JSON.
+func (w *jw) raw(k string, v []byte) { w.key(k); w.b = append(w.b, v...) }
+
+// rawValue writes an array element that is already JSON.
+func (w *jw) rawValue(v []byte) { w.sep(); w.b = append(w.b, v...) }
