@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: chromium run build test test-short bench bench-http bench-checkout bench-hot bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium paychat-node run build test test-short bench bench-http bench-checkout bench-hot bench-paysmart bench-paychat bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -20,7 +20,7 @@ build:
 
 ## test: formatting, vet, and every test (race detector on), fuzz seed corpora included; installs
 ## Debian's chromium for the checkout browser test when it is missing
-test: chromium
+test: chromium paychat-node
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -32,6 +32,11 @@ chromium:
 	  echo "chromium not found: installing the Debian package chromium for the checkout browser test"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 	  else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+
+## paychat-node: express for the PAYchat webhook test (the spec's own receiver under Node.js), from npm
+paychat-node:
+	@[ -d api/paychat/testdata/node/node_modules/express ] || { command -v npm >/dev/null 2>&1 && \
+	  (cd api/paychat/testdata/node && npm ci --no-audit --no-fund); } || echo "npm not found: the PAYchat Node.js checks will skip"
 
 ## bench: in-process and WAL benchmarks (figures in README's performance section)
 bench:
@@ -52,6 +57,17 @@ bench-hot: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
 	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
+## bench-paysmart: PaySmart payment creates (the 4242 card, unique Idempotency-Keys), vs the ceiling
+bench-paysmart: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench run --scenario paysmart-payment --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
+## bench-paychat: PAYchat withdrawals from one partner (the hot account), then payment links, vs the ceiling
+bench-paychat: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench run --scenario paychat-withdrawal --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario paychat-payment --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
 ## bench-compare: ledgerd vs PostgreSQL (bench/pgref, installed from Debian if missing) vs the ceiling
 bench-compare:
 	bash bench/compare.sh $(BENCH_ARGS)
@@ -65,9 +81,9 @@ bench-wallets:
 	$(GO) run ./cmd/ledgerbench wallets $(BENCH_ARGS)
 
 CYCLES ?= 100
-## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards, PayPay.cards, PaySmart and hosted checkout (with their webhooks)
+## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards, PayPay.cards, PaySmart, PAYchat and hosted checkout (with their webhooks)
 crash-soak:
-	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9|TestPaySmartCrashRecoveryKill9|TestCheckoutCrashRecoveryKill9' -count=1 -v -timeout 120m ./cmd/ledgerd/
+	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9|TestPaySmartCrashRecoveryKill9|TestPayChatCrashRecoveryKill9|TestCheckoutCrashRecoveryKill9' -count=1 -v -timeout 120m ./cmd/ledgerd/
 
 ## fuzz: each Fuzz target for FUZZTIME
 fuzz:

@@ -9,6 +9,7 @@ import (
 	"ledgerd/api/admin"
 	"ledgerd/api/checkout"
 	"ledgerd/api/httpx"
+	"ledgerd/api/paychat"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
 	"ledgerd/api/paysmart"
@@ -49,12 +50,14 @@ func newHandler(sys *actors.System, cfg Config, errs *httpx.RequestErrors) fasth
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	ck := checkout.Config{PublicURL: cfg.PublicURL, WebhookKey: cfg.WebhookKey, WebhooksInsecure: cfg.WebhooksInsecure}
+	pcc := paychat.Config{PublicURL: cfg.PublicURL, WebhookKey: cfg.WebhookKey, Development: cfg.WebhooksInsecure}
 	httpx.MountModules(r, errs, cfg.RequireHTTPS, // one line per API
 		payshards.Module(sys),
 		paypay.Module(sys),
 		admin.Module(sys, cfg.AdminToken),
 		paysmart.Module(sys, paysmart.Config{PublicURL: cfg.PublicURL, MasterKey: cfg.WebhookKey, AllowInsecure: cfg.WebhooksInsecure}),
 		checkout.Module(sys, ck), checkout.PageModule(sys, ck), checkout.AdminModule(sys, ck, admin.Guard(cfg.AdminToken)),
+		paychat.Module(sys, pcc), paychat.AdminModule(sys, pcc, admin.Guard(cfg.AdminToken)), paychat.PageModule(sys, pcc),
 	)
 	reg := cfg.Metrics
 	if reg == nil {

@@ -49,8 +49,11 @@ func TestOpenLoopChargesStallToQueuedRequests(t *testing.T) {
 	h := open.Hist
 	t.Logf("open loop: %d requests, p50 %.2f p90 %.2f p99 %.2f max %.2f ms, unsent %d", h.TotalCount(),
 		ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.Max()), open.Unsent)
-	if open.OK < 150 || open.Requests+open.Unsent < 190 {
-		t.Fatalf("open loop sent %d (+%d unsent), want ~210 at 300/s for 0.7 s", open.Requests, open.Unsent)
+	// Every request due in the window is accounted for, sent or not: on a
+	// machine too busy to send them all, the unsent ones are charged from
+	// their due time too (so the figures below hold either way).
+	if open.OK < 1 || open.Requests+open.Unsent < 190 {
+		t.Fatalf("open loop sent %d (+%d unsent), want ~210 due at 300/s in 0.7 s", open.Requests, open.Unsent)
 	}
 	// About 60 of ~210 requests were due during the stall, with waits
 	// spread from 200 ms down to 0: the top 10 % all waited > 80 ms.
@@ -78,14 +81,17 @@ func TestOpenLoopChargesStallToQueuedRequests(t *testing.T) {
 
 func TestWarmupExcluded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("1.5 s of load")
+		t.Skip("2.3 s of load")
 	}
 	// The stall falls inside the warm-up: the measured window must not see
 	// it. It is long (900 ms) so that no ordinary request on a loaded
-	// machine comes near it: the verdict does not depend on scheduling.
+	// machine comes near it, and it is the very first request, answered
+	// 1.1 s before the window opens, so that a machine slow to send it
+	// does not push its answer into the window: the verdict does not
+	// depend on scheduling.
 	const stall = 900 * time.Millisecond
-	cfg := LoadConfig{Scenario: ScenarioDeduct, Conns: 2, Warmup: 1200 * time.Millisecond, Duration: 300 * time.Millisecond, Users: 10, RunID: "t"}
-	l, err := Drive(context.Background(), Endpoint{Host: stallServer(t, 5, stall)}, nil, cfg)
+	cfg := LoadConfig{Scenario: ScenarioDeduct, Conns: 2, Warmup: 2 * time.Second, Duration: 300 * time.Millisecond, Users: 10, RunID: "t"}
+	l, err := Drive(context.Background(), Endpoint{Host: stallServer(t, 1, stall)}, nil, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,22 +17,42 @@ const (
 	ScenarioHotWallet   = "hot-wallet"
 	ScenarioRetryStorm  = "retry-storm"
 	ScenarioPayPayRedem = "paypay-redeem"
+	ScenarioPaySmartPay = "paysmart-payment"
+	// PAYchat: every request debits one partner (the hot account), or
+	// creates a payment link.
+	ScenarioPayChatWithdraw = "paychat-withdrawal"
+	ScenarioPayChatPayment  = "paychat-payment"
 	// ScenarioCheckoutCreate creates hosted-checkout payments, each under
 	// its own Idempotency-Key (test mode).
 	ScenarioCheckoutCreate = "checkout-create"
 )
 
 // Scenarios lists every scenario, in the order of the help text.
-var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem, ScenarioCheckoutCreate}
+var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem, ScenarioPaySmartPay,
+	ScenarioPayChatWithdraw, ScenarioPayChatPayment, ScenarioCheckoutCreate}
 
 // API paths below a target's base URL.
 const (
-	PathDeduct         = "/payshards/api/partner/deduct"
-	PathRefund         = "/payshards/api/partner/refund"
-	PathBalance        = "/payshards/api/partner/balance"
-	PathRedeem         = "/paypay/api/v1/redeem"
-	PathCheckoutCreate = "/checkout/api/v1/payments"
+	PathDeduct  = "/payshards/api/partner/deduct"
+	PathRefund  = "/payshards/api/partner/refund"
+	PathBalance = "/payshards/api/partner/balance"
+	PathRedeem  = "/paypay/api/v1/redeem"
+	PathPayment = "/paysmart/v2/payments"
+
+	PathPayChatWithdrawal = "/paychat/api/partner/withdrawals"
+	PathPayChatPayment    = "/paychat/api/partner/payments"
+	PathCheckoutCreate    = "/checkout/api/v1/payments"
 )
+
+// PayChatFunds is what the benchmark's PAYchat partner is funded with by
+// sandbox deposits (1,000,000 USDT, in micro-USDT): paychat-withdrawal
+// sends 0.000001 USDT a request, so it never runs out.
+const PayChatFunds = 1_000_000 * 1_000_000
+
+// PaySmartPaymentBody is every paysmart-payment request's body: the
+// spec's example payment with Stripe's succeeding Visa test card and an
+// expiry in the future.
+const PaySmartPaymentBody = `{"amount":2000,"currency":"usd","payment_method":{"type":"card","card":{"number":"4242424242424242","exp_month":12,"exp_year":2034,"cvc":"123"}},"description":"ledgerbench"}`
 
 // ValidScenario reports whether name is a known scenario.
 func ValidScenario(name string) bool {
@@ -48,6 +68,14 @@ func ValidScenario(name string) bool {
 // codes rather than PayShards users.
 func usesPayPay(scenario string) bool { return scenario == ScenarioPayPayRedem }
 
+// usesPayChat reports whether the scenario needs a PAYchat partner.
+func usesPayChat(scenario string) bool {
+	return scenario == ScenarioPayChatWithdraw || scenario == ScenarioPayChatPayment
+}
+
+// usesPaySmart reports whether the scenario needs a PaySmart account.
+func usesPaySmart(scenario string) bool { return scenario == ScenarioPaySmartPay }
+
 // op is the kind of one request.
 type op uint8
 
@@ -56,11 +84,14 @@ const (
 	opRefund
 	opBalance
 	opRedeem
+	opPayment
+	opPCWithdraw
+	opPCPayment
 	opCheckout
 	numOps
 )
 
-var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "checkout"}
+var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "payment", "withdrawal", "paychat-payment", "checkout"}
 
 // Endpoint is what a generator needs to address a target.
 type Endpoint struct {
@@ -68,6 +99,8 @@ type Endpoint struct {
 	PathPrefix   string // prepended to every API path ("" for ledgerd)
 	PayShardsKey string // x-api-key
 	PayPayKey    string // Authorization: Bearer
+	PaySmartKey  string // Authorization: Bearer, a secret test key (sk_test_…)
+	PayChatKey   string // X-API-Key (pk_…)
 	CheckoutKey  string // Authorization: Bearer (ck_test_…)
 }
 
@@ -144,7 +177,7 @@ const maxAcked = 1 << 14
 
 func newGenerator(sh *shared, worker int, seed uint64) *generator {
 	g := &generator{sh: sh, worker: worker, rng: rand.New(rand.NewPCG(seed, uint64(worker)*0x9e3779b97f4a7c15+1))}
-	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathCheckoutCreate}
+	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathPayment, PathPayChatWithdrawal, PathPayChatPayment, PathCheckoutCreate}
 	for o := range numOps {
 		req := &fasthttp.Request{}
 		req.SetRequestURI("http://" + sh.ep.Host + sh.ep.PathPrefix + paths[o])
@@ -154,11 +187,18 @@ func newGenerator(sh *shared, worker int, seed uint64) *generator {
 			req.Header.SetMethod(fasthttp.MethodPost)
 			req.Header.SetContentType("application/json")
 		}
-		if o == opRedeem {
+		switch {
+		case o == opRedeem:
 			req.Header.Set("Authorization", "Bearer "+sh.ep.PayPayKey)
-		} else if o == opCheckout {
+		case o == opPayment:
+			req.Header.Set("Authorization", "Bearer "+sh.ep.PaySmartKey)
+			req.SetBodyString(PaySmartPaymentBody)
+		case o == opCheckout:
 			req.Header.Set("Authorization", "Bearer "+sh.ep.CheckoutKey)
-		} else if sh.ep.PayShardsKey != "" {
+			req.SetBodyRaw(checkoutBody)
+		case o == opPCWithdraw || o == opPCPayment:
+			req.Header.Set("X-API-Key", sh.ep.PayChatKey)
+		case sh.ep.PayShardsKey != "":
 			req.Header.Set("x-api-key", sh.ep.PayShardsKey)
 		}
 		g.reqs[o] = req
@@ -221,6 +261,12 @@ func (g *generator) next() (*fasthttp.Request, op) {
 		return req, opDeduct
 	case ScenarioPayPayRedem:
 		return g.redeem(), opRedeem
+	case ScenarioPaySmartPay:
+		return g.payment(), opPayment
+	case ScenarioPayChatWithdraw:
+		return g.payChat(opPCWithdraw), opPCWithdraw
+	case ScenarioPayChatPayment:
+		return g.payChat(opPCPayment), opPCPayment
 	case ScenarioCheckoutCreate:
 		return g.checkoutCreate(), opCheckout
 	default: // payshards-deduct
@@ -288,16 +334,57 @@ func (g *generator) redeem() *fasthttp.Request {
 	return req
 }
 
+// payment sets a fresh Idempotency-Key on the payment request (its body
+// never changes): k<runID>-<worker>-<seq>.
+func (g *generator) payment() *fasthttp.Request {
+	g.seq++
+	req := g.reqs[opPayment]
+	key := append(g.uri[:0], 'k')
+	key = append(key, g.sh.runID...)
+	key = append(key, '-')
+	key = strconv.AppendInt(key, int64(g.worker), 10)
+	key = append(key, '-')
+	key = strconv.AppendUint(key, g.seq, 10)
+	g.uri = key
+	req.Header.SetBytesV("Idempotency-Key", key)
+	return req
+}
+
 // checkoutBody is the body of every checkout-create request.
 var checkoutBody = []byte(`{"amount":2000,"currency":"usd","return_url":"https://shop.example/done?order=1","metadata":{"order":"1"}}`)
 
-// checkoutCreate creates a payment under a new Idempotency-Key.
+// checkoutCreate sets a fresh Idempotency-Key on the checkout request
+// (its body never changes): b<runID>-<worker>-c<seq>.
 func (g *generator) checkoutCreate() *fasthttp.Request {
 	g.seq++
 	req := g.reqs[opCheckout]
 	g.uri = g.appendRef(g.uri[:0], 'c', g.seq)
-	req.SetBodyRaw(checkoutBody)
 	req.Header.SetBytesV("Idempotency-Key", g.uri)
+	return req
+}
+
+// payChat builds a PAYchat withdrawal (0.000001 USDT to one of 1,000
+// Telegram users, from the one partner) or payment link (10 USDT), with a
+// fresh idempotency_key: k<runID>-<worker>-<seq>.
+func (g *generator) payChat(o op) *fasthttp.Request {
+	g.seq++
+	b := g.body[:0]
+	if o == opPCWithdraw {
+		b = append(b, `{"telegram_id":"`...)
+		b = strconv.AppendInt(b, int64(100_000+(g.worker*7919+int(g.seq))%1000), 10)
+		b = append(b, `","amount":0.000001,"memo":"ledgerbench","idempotency_key":"k`...)
+	} else {
+		b = append(b, `{"amount":10,"description":"ledgerbench","idempotency_key":"k`...)
+	}
+	b = append(b, g.sh.runID...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(g.worker), 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, g.seq, 10)
+	b = append(b, `"}`...)
+	g.body = b
+	req := g.reqs[o]
+	req.SetBodyRaw(b)
 	return req
 }
 
@@ -319,7 +406,7 @@ func (g *generator) done(o op, status int, resp *fasthttp.Response) (replay bool
 		if o == opDeduct && g.sh.scenario == ScenarioMixed && !replay && len(g.acked) < maxAcked {
 			g.acked = append(g.acked, ackedDeduct{g.lastUser, g.lastSeq})
 		}
-	case opRedeem, opCheckout:
+	case opRedeem, opPayment, opCheckout:
 		replay = len(resp.Header.PeekBytes(replayedHeader)) > 0
 	}
 	return replay

@@ -182,3 +182,86 @@ func TestGeneratorAllocations(t *testing.T) {
 		t.Fatalf("%.2f allocations per request", avg)
 	}
 }
+
+// TestPaySmartPaymentRequests: paysmart-payment sends the same payment
+// body, which PaySmart's own decoder would take, with the secret key and
+// a new Idempotency-Key each time; a replay is told by the header.
+func TestPaySmartPaymentRequests(t *testing.T) {
+	sh := newShared(ScenarioPaySmartPay, 1, 1, "run1", nil, Endpoint{Host: "127.0.0.1:1", PaySmartKey: "sk_test_abc"})
+	g := newGenerator(sh, 3, 42)
+	keys := map[string]bool{}
+	for range 1000 {
+		req, o := g.next()
+		if o != opPayment || string(req.Header.Method()) != "POST" || string(req.URI().Path()) != PathPayment {
+			t.Fatalf("%s %s %s", o, req.Header.Method(), req.URI().Path())
+		}
+		if got := string(req.Header.Peek("Authorization")); got != "Bearer sk_test_abc" {
+			t.Fatalf("Authorization %q", got)
+		}
+		if string(req.Body()) != PaySmartPaymentBody {
+			t.Fatalf("body %s", req.Body())
+		}
+		k := string(req.Header.Peek("Idempotency-Key"))
+		if !strings.HasPrefix(k, "krun1-3-") || keys[k] {
+			t.Fatalf("Idempotency-Key %q (seen before: %v)", k, keys[k])
+		}
+		keys[k] = true
+	}
+	var body struct {
+		Amount        int64  `json:"amount"`
+		Currency      string `json:"currency"`
+		PaymentMethod struct {
+			Type string `json:"type"`
+			Card struct {
+				Number  string `json:"number"`
+				ExpYear int    `json:"exp_year"`
+				CVC     string `json:"cvc"`
+			} `json:"card"`
+		} `json:"payment_method"`
+	}
+	if err := json.Unmarshal([]byte(PaySmartPaymentBody), &body); err != nil || body.Amount != 2000 || body.Currency != "usd" ||
+		body.PaymentMethod.Card.Number != "4242424242424242" || body.PaymentMethod.Card.ExpYear < 2030 {
+		t.Fatalf("body %+v %v", body, err)
+	}
+	resp := &fasthttp.Response{}
+	resp.SetStatusCode(200)
+	if g.done(opPayment, 200, resp) {
+		t.Fatal("a first answer counted as a replay")
+	}
+	resp.Header.Set("Idempotent-Replayed", "true")
+	if !g.done(opPayment, 200, resp) {
+		t.Fatal("a replay not counted")
+	}
+}
+
+// TestPayChatRequests: paychat-withdrawal and paychat-payment send bodies
+// PAYchat's own decoders take, with the partner's X-API-Key and a new
+// idempotency_key each time.
+func TestPayChatRequests(t *testing.T) {
+	for _, c := range []struct {
+		scenario, path string
+		o              op
+	}{{ScenarioPayChatWithdraw, PathPayChatWithdrawal, opPCWithdraw}, {ScenarioPayChatPayment, PathPayChatPayment, opPCPayment}} {
+		sh := newShared(c.scenario, 1, 1, "run1", nil, Endpoint{Host: "127.0.0.1:1", PayChatKey: "pk_abc"})
+		g := newGenerator(sh, 3, 42)
+		keys := map[string]bool{}
+		for range 1000 {
+			req, o := g.next()
+			if o != c.o || string(req.Header.Method()) != "POST" || string(req.URI().Path()) != c.path || string(req.Header.Peek("X-API-Key")) != "pk_abc" {
+				t.Fatalf("%s: %s %s %s", c.scenario, o, req.Header.Method(), req.URI().Path())
+			}
+			var body struct {
+				TelegramID     string      `json:"telegram_id"`
+				Amount         json.Number `json:"amount"`
+				IdempotencyKey string      `json:"idempotency_key"`
+			}
+			if err := json.Unmarshal(req.Body(), &body); err != nil || keys[body.IdempotencyKey] || !strings.HasPrefix(body.IdempotencyKey, "krun1-3-") {
+				t.Fatalf("%s: body %s (%v)", c.scenario, req.Body(), err)
+			}
+			keys[body.IdempotencyKey] = true
+			if c.o == opPCWithdraw && (body.Amount != "0.000001" || len(body.TelegramID) != 6) || c.o == opPCPayment && body.Amount != "10" {
+				t.Fatalf("%s: body %s", c.scenario, req.Body())
+			}
+		}
+	}
+}

@@ -36,7 +36,7 @@ type TargetSpec struct {
 	Name string // as reported: "ledgerd", "ceiling", or ext's NAME
 	Kind string
 	URL  string // ext: base URL
-	Key  string // ext: API key (PayShards x-api-key, PayPay bearer)
+	Key  string // ext: API key (PayShards x-api-key, PayPay and PaySmart bearer)
 }
 
 // ParseTargets parses --targets: a comma list of `ledgerd`, `ceiling`,
@@ -111,7 +111,7 @@ func startTarget(ctx context.Context, spec TargetSpec, o TargetOptions) (*runnin
 	default:
 		u, _ := url.Parse(spec.URL)
 		r := &running{spec: spec, baseURL: spec.URL, stop: func() error { return nil },
-			ep: Endpoint{Host: u.Host, PathPrefix: strings.TrimRight(u.Path, "/"), PayShardsKey: spec.Key, PayPayKey: spec.Key}}
+			ep: Endpoint{Host: u.Host, PathPrefix: strings.TrimRight(u.Path, "/"), PayShardsKey: spec.Key, PayPayKey: spec.Key, PaySmartKey: spec.Key, PayChatKey: spec.Key, CheckoutKey: spec.Key}}
 		return r, nil
 	}
 }
@@ -315,6 +315,12 @@ const BenchRateLimit = 100_000_000
 func (r *running) seed(ctx context.Context, token string, o TargetOptions) error {
 	c := &http.Client{Timeout: time.Minute}
 	defer c.CloseIdleConnections()
+	if usesPaySmart(o.Scenario) {
+		return r.seedPaySmart(ctx, c, token)
+	}
+	if usesPayChat(o.Scenario) {
+		return r.seedPayChat(ctx, c, token)
+	}
 	if o.Scenario == ScenarioCheckoutCreate {
 		var shop struct {
 			Keys map[string]string `json:"keys"`
@@ -389,6 +395,57 @@ func (r *running) seed(ctx context.Context, token string, o TargetOptions) error
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// seedPaySmart creates a PaySmart account (POST /admin/paysmart/accounts)
+// and lifts its rate limit to BenchRateLimit; the run uses its secret test
+// key.
+func (r *running) seedPaySmart(ctx context.Context, c *http.Client, token string) error {
+	var a struct {
+		ID   string `json:"id"`
+		Keys struct {
+			SecretTest string `json:"secret_test"`
+		} `json:"keys"`
+	}
+	if err := admin(ctx, c, "POST", r.baseURL+"/admin/paysmart/accounts", token, map[string]any{"name": "ledgerbench"}, http.StatusCreated, &a); err != nil {
+		return err
+	}
+	if a.ID == "" || !strings.HasPrefix(a.Keys.SecretTest, "sk_test_") {
+		return fmt.Errorf("paysmart account %q: no sk_test_ key in the answer", a.ID)
+	}
+	if err := admin(ctx, c, "PATCH", r.baseURL+"/admin/partners/"+a.ID, token, map[string]any{"rateLimitPerMinute": BenchRateLimit}, http.StatusOK, nil); err != nil {
+		return err
+	}
+	r.ep.PaySmartKey = a.Keys.SecretTest
+	return nil
+}
+
+// seedPayChat registers a PAYchat partner (POST /paychat/api/partner/register,
+// a fresh Telegram id), lifts its rate limit to BenchRateLimit (its
+// classes scale with it) and funds it with PayChatFunds by sandbox
+// deposits on its memo.
+func (r *running) seedPayChat(ctx context.Context, c *http.Client, token string) error {
+	var reg struct {
+		Partner struct {
+			ID     string `json:"id"`
+			APIKey string `json:"api_key"`
+		} `json:"partner"`
+	}
+	tg := strconv.FormatInt(time.Now().UnixNano()%1e15, 10)
+	if err := admin(ctx, c, "POST", r.baseURL+"/paychat/api/partner/register", "", map[string]any{"telegram_id": tg, "name": "ledgerbench"}, http.StatusOK, &reg); err != nil {
+		return err
+	}
+	id := reg.Partner.ID
+	if err := admin(ctx, c, "PATCH", r.baseURL+"/admin/partners/"+id, token, map[string]any{"rateLimitPerMinute": BenchRateLimit}, http.StatusOK, nil); err != nil {
+		return err
+	}
+	memo := "partner_" + strings.TrimPrefix(id, "pcp_")
+	body := map[string]any{"memo": memo, "amount": json.Number(strconv.FormatInt(PayChatFunds/1_000_000, 10)), "tx_hash": "ledgerbench_" + tg}
+	if err := admin(ctx, c, "POST", r.baseURL+"/admin/paychat/deposits", token, body, http.StatusOK, nil); err != nil {
+		return err
+	}
+	r.ep.PayChatKey = reg.Partner.APIKey
+	return nil
 }
 
 // Metrics are the ledgerd counters ledgerbench reads from /metrics.

@@ -73,6 +73,7 @@ type Server struct {
 	opts   Options
 	srv    *httpx.Server
 	served chan error
+	ln     net.Listener
 }
 
 var serial atomic.Int64
@@ -160,6 +161,7 @@ func (s *Server) start() error {
 	s.srv.Logger = httpx.SlogLogger{Logger: s.opts.Logger, Level: slog.LevelDebug}
 	s.served = make(chan error, 1)
 	srv := s.srv
+	s.ln = ln
 	go func() { s.served <- srv.Serve(ln) }()
 	return nil
 }
@@ -172,6 +174,10 @@ func (s *Server) stop() error {
 	}
 	s.Client.CloseIdleConnections()
 	err := s.srv.Shutdown(context.Background())
+	// Shutdown closes only the listeners Serve has registered: a Serve
+	// that had not begun yet (a stop right after start) would serve on
+	// forever. Closing the listener makes it return at once.
+	s.ln.Close()
 	if serveErr := <-s.served; serveErr != nil && err == nil {
 		err = serveErr
 	}

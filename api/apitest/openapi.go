@@ -18,6 +18,7 @@ import (
 
 	"ledgerd/api/admin"
 	"ledgerd/api/checkout"
+	"ledgerd/api/paychat"
 	"ledgerd/api/paypay"
 	"ledgerd/api/payshards"
 	"ledgerd/api/paysmart"
@@ -46,9 +47,16 @@ var contractSources = []struct {
 	{paypay.Base, paypay.OpenAPI},
 	{checkout.Base, checkout.OpenAPI},
 	{checkout.AdminBase, checkout.AdminOpenAPI}, // before admin: its paths are below /admin too
+	{paychat.Base, paychat.OpenAPI},
+	{paychat.AdminBase, paychat.AdminOpenAPI}, // before admin too
+	{paychat.PagePath, paychat.PageOpenAPI},
 	{admin.Base, admin.OpenAPI},
 	{paysmart.Base, paysmart.OpenAPI},
 }
+
+// HTML pages (the PAYchat pay page) are checked for their status and
+// content type; their body is a string.
+func init() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) }
 
 // ParseContract parses an OpenAPI 3.1 document served below base and
 // checks it: valid OpenAPI (with JSON Schema 2020-12 schemas), version

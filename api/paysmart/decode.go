@@ -2,7 +2,9 @@ package paysmart
 
 import (
 	"slices"
+	"strings"
 
+	"ledgerd/actors/outbox"
 	"ledgerd/api/cards"
 	ps "ledgerd/engine/paysmart"
 )
@@ -181,4 +183,183 @@ func decodePaymentUpdate(n *node) (paymentUpdate, *apiError) {
 	var err *apiError
 	u.metadata, u.clearMetadata, err = metadata(n.get("metadata"))
 	return u, err
+}
+
+// refundCreate is POST /refunds {payment, amount?, reason?}.
+type refundCreate struct {
+	payment string
+	amount  int64 // 0: all that is left
+	reason  string
+}
+
+func decodeRefundCreate(n *node) (refundCreate, *apiError) {
+	var r refundCreate
+	if err := known(n, "", "payment", "amount", "reason"); err != nil {
+		return r, err
+	}
+	pay, set, err := id(n.get("payment"), "payment", ps.PrefixPayment)
+	if err != nil {
+		return r, err
+	}
+	if !set || pay == "" {
+		return r, missing("payment")
+	}
+	r.payment = pay
+	tooSmall := invalid(CodeAmountTooSmall, "A refund's amount must be at least 1.", "amount")
+	if r.amount, _, err = integer(n.get("amount"), "amount", 1, ps.MaxAmount, tooSmall, errAmountLarge); err != nil {
+		return r, err
+	}
+	if r.reason, _, err = text(n.get("reason"), "reason", 32); err != nil {
+		return r, err
+	}
+	if !slices.Contains(ps.Reasons, r.reason) {
+		return r, invalid(CodeParameterInvalid, "reason must be duplicate, fraudulent or requested_by_customer.", "reason")
+	}
+	return r, nil
+}
+
+// customerFields are the fields of a customer create or update: nil
+// pointer = not sent; "" = clear.
+type customerFields struct {
+	email, name, phone, description *string
+	address                         *ps.Address
+	clearAddress                    bool
+	metadata                        []ps.KV
+	clearMetadata                   bool
+}
+
+func decodeCustomer(n *node) (customerFields, *apiError) {
+	var c customerFields
+	if err := known(n, "", "email", "name", "phone", "description", "address", "metadata"); err != nil {
+		return c, err
+	}
+	for _, f := range []struct {
+		key string
+		dst **string
+	}{{"email", &c.email}, {"name", &c.name}, {"phone", &c.phone}, {"description", &c.description}} {
+		s, set, err := text(n.get(f.key), f.key, ps.MaxText)
+		if err != nil {
+			return c, err
+		}
+		if set {
+			*f.dst = &s
+		}
+	}
+	if c.email != nil && *c.email != "" && !emailLike(*c.email) {
+		return c, invalid(CodeParameterInvalid, "Invalid email address.", "email")
+	}
+	var err *apiError
+	if c.address, c.clearAddress, err = decodeAddress(n.get("address")); err != nil {
+		return c, err
+	}
+	c.metadata, c.clearMetadata, err = metadata(n.get("metadata"))
+	return c, err
+}
+
+// emailLike: one @ with text on both sides, a dot after it, no spaces.
+func emailLike(s string) bool {
+	at := strings.IndexByte(s, '@')
+	return at > 0 && at == strings.LastIndexByte(s, '@') && strings.Contains(s[at+1:], ".") &&
+		!strings.HasSuffix(s, ".") && !strings.ContainsAny(s, " \t\r\n<>")
+}
+
+// decodeAddress reads address: null or "" clears it; an object replaces it
+// whole.
+func decodeAddress(n *node) (*ps.Address, bool, *apiError) {
+	if n == nil {
+		return nil, false, nil
+	}
+	if n.kind == nNull || (n.kind == nString && n.text == "") {
+		return nil, true, nil
+	}
+	if err := known(n, "address", "line1", "line2", "city", "state", "postal_code", "country"); err != nil {
+		return nil, false, err
+	}
+	var a ps.Address
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"line1", &a.Line1}, {"line2", &a.Line2}, {"city", &a.City}, {"state", &a.State}, {"postal_code", &a.PostalCode}, {"country", &a.Country}} {
+		s, _, err := text(n.get(f.key), name("address", f.key), ps.MaxText)
+		if err != nil {
+			return nil, false, err
+		}
+		*f.dst = s
+	}
+	return &a, false, nil
+}
+
+// endpointFields are the fields of an endpoint create or update.
+type endpointFields struct {
+	url, description *string
+	events           []string // nil: not sent
+	disabled         *bool
+}
+
+func (a *API) decodeEndpoint(n *node, create bool) (endpointFields, *apiError) {
+	var e endpointFields
+	allowed := []string{"url", "enabled_events", "description"}
+	if !create {
+		allowed = append(allowed, "disabled")
+	}
+	if err := known(n, "", allowed...); err != nil {
+		return e, err
+	}
+	u, set, err := text(n.get("url"), "url", ps.MaxURL)
+	switch {
+	case err != nil:
+		return e, err
+	case set && (u == "" || outbox.CheckURL(u, a.allowInsecure) != nil):
+		return e, invalid(CodeURLInvalid, MsgURLInvalid, "url")
+	case set:
+		e.url = &u
+	case create:
+		return e, missing("url")
+	}
+	events, set, err := list(n.get("enabled_events"), "enabled_events", ps.MaxEndpointEvents, 64)
+	switch {
+	case err != nil:
+		return e, err
+	case set:
+		if e.events, err = enabledEvents(events); err != nil {
+			return e, err
+		}
+	case create:
+		return e, missing("enabled_events")
+	}
+	d, set, err := text(n.get("description"), "description", ps.MaxText)
+	if err != nil {
+		return e, err
+	}
+	if set {
+		e.description = &d
+	}
+	if b, set, err := boolean(n.get("disabled"), "disabled"); err != nil {
+		return e, err
+	} else if set {
+		e.disabled = &b
+	}
+	return e, nil
+}
+
+// enabledEvents checks and sorts the event types; "*" among them is all.
+func enabledEvents(events []string) ([]string, *apiError) {
+	bad := invalid(CodeParameterInvalid, "enabled_events must name payment.succeeded, payment.failed, refund.created, customer.created or \"*\".", "enabled_events")
+	if len(events) == 0 {
+		return nil, bad
+	}
+	out := make([]string, 0, len(events))
+	for _, t := range events {
+		if t == ps.AllEvents {
+			return []string{ps.AllEvents}, nil
+		}
+		if !slices.Contains(ps.EventTypes, t) {
+			return nil, bad
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -122,3 +122,44 @@ func TestCanonical_EncodingsAgree(t *testing.T) {
 		t.Fatalf("%v %v: %s vs %s", err1, err2, canonical(nil, j), canonical(nil, f))
 	}
 }
+
+var moreSeeds = []struct{ contentType, body string }{
+	{"application/json", `{"payment":"pay_1","amount":500,"reason":"duplicate"}`},
+	{"application/x-www-form-urlencoded", `payment=pay_1&reason=`},
+	{"application/json", `{"email":"a@b.c","name":"N","phone":"1","address":{"line1":"1","city":"c","country":"US"},"metadata":{"k":"v"}}`},
+	{"application/json", `{"address":null,"metadata":"","description":null}`},
+	{"application/x-www-form-urlencoded", `address[line1]=x&metadata[a]=&email=x@y.z`},
+	{"application/json", `{"description":"d","customer":"cus_1","metadata":{"a":null}}`},
+}
+
+// FuzzDecodeRefundCustomerUpdate: what the refund, customer and payment
+// update decoders accept is within the engine's limits.
+func FuzzDecodeRefundCustomerUpdate(f *testing.F) {
+	for _, s := range append(slices.Clone(bodySeeds), moreSeeds...) {
+		f.Add(s.contentType, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		n, err := parseBody([]byte(contentType), body)
+		if err != nil {
+			return
+		}
+		if r, err := decodeRefundCreate(n); err == nil {
+			if r.amount < 0 || r.amount > ps.MaxAmount || !slices.Contains(ps.Reasons, r.reason) || len(r.payment) <= len(ps.PrefixPayment) {
+				t.Fatalf("refund %+v", r)
+			}
+		}
+		if c, err := decodeCustomer(n); err == nil {
+			for _, s := range []*string{c.email, c.name, c.phone, c.description} {
+				if s != nil && len(*s) > ps.MaxText {
+					t.Fatalf("customer field of %d bytes", len(*s))
+				}
+			}
+			if c.address != nil && c.clearAddress {
+				t.Fatal("address set and cleared")
+			}
+		}
+		if u, err := decodePaymentUpdate(n); err == nil && u.description != nil && len(*u.description) > ps.MaxText {
+			t.Fatalf("update %+v", u)
+		}
+	})
+}

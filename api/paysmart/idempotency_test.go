@@ -2,11 +2,15 @@ package paysmart_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"ledgerd/actors/outbox"
 	"ledgerd/api/apitest"
 )
 
@@ -100,9 +104,18 @@ func TestIdempotency_ConcurrentCreates(t *testing.T) {
 
 // No card number, CVC or API key reaches the data dir.
 func TestSecrets_NotInDataDir(t *testing.T) {
-	s := apitest.Start(t)
+	var logs lockedBuffer
+	s := apitest.StartWith(t, apitest.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	sender, err := outbox.Start(s.Sys, outbox.Config{MasterKey: apitest.DefaultWebhookKey, AllowInsecure: true, Poll: 10 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sender.Stop)
 	acct := s.NewPaySmartAccount(t)
 	k := acct.Keys.SecretTest
+	we := obj(t, s.PaySmart(t, "POST", "/webhook_endpoints", k, map[string]any{"url": "http://127.0.0.1:1/refused", "enabled_events": []string{"*"}}, key("we")))
+	s.PaySmart(t, "GET", "/balance", k+"x", nil) // a wrong key, refused
 	numbers := []string{"4242424242424242", "4000000000000002", "4111111111111111"}
 	for i, n := range numbers {
 		b := cardBody(2000, n)
@@ -111,13 +124,71 @@ func TestSecrets_NotInDataDir(t *testing.T) {
 	}
 	s.PaySmart(t, "POST", "/payment_methods", acct.Keys.PublishableTest,
 		map[string]any{"type": "card", "card": map[string]any{"number": "5555555555554444", "exp_month": 1, "exp_year": expYear, "cvc": "917"}}, key("pm"))
-	s.Restart(t) // a snapshot at stop
-	// (A request after Restart also lets the new server start serving
-	// before the cleanup shuts it down: apitest's Shutdown does not wait
-	// for a Serve that has not begun.)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "webhook attempt"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no webhook attempt logged: %s", logs.String())
+		}
+	}
+	sender.Stop() // before its System
+	s.Restart(t)  // a snapshot at stop
 	s.PaySmart(t, "GET", "/payments", k, nil).WantStatus(t, 200)
-	grepDir(t, s.DataDir, append(numbers, "5555555555554444", "cvc", `"907"`, `"917"`, `"927"`, acct.Keys.SecretTest, acct.Keys.PublishableTest,
-		acct.Keys.SecretLive, acct.Keys.PublishableLive)...)
+	secrets := append(numbers, "5555555555554444", "cvc", `"907"`, `"917"`, `"927"`, acct.Keys.SecretTest, acct.Keys.PublishableTest,
+		acct.Keys.SecretLive, acct.Keys.PublishableLive, "whsec_", we["secret"].(string))
+	grepDir(t, s.DataDir, secrets...)
+	// Nor the server's log lines (requests, refusals, webhook attempts).
+	for _, secret := range secrets {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+}
+
+// lockedBuffer is a log sink for several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A key is kept 24 hours: within them it replays, after them it is free
+// (a new payment).
+func TestIdempotency_Expires(t *testing.T) {
+	clock := apitest.NewClock(mustTime("2026-06-01T00:00:00Z"))
+	s := apitest.StartWith(t, apitest.Options{Now: clock.Now, ExpiryEvery: 10 * time.Millisecond})
+	k := s.NewPaySmartAccount(t).Keys.SecretTest
+	first := s.PaySmart(t, "POST", "/payments", k, cardBody(2000, "4242424242424242"), key("day"))
+	first.WantStatus(t, 200)
+	clock.Advance(23 * time.Hour)
+	if r := s.PaySmart(t, "POST", "/payments", k, cardBody(2000, "4242424242424242"), key("day")); !bytes.Equal(r.Body, first.Body) {
+		t.Fatalf("replay at 23 h: %s", r.Body)
+	}
+	clock.Advance(2 * time.Hour)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := s.PaySmart(t, "POST", "/payments", k, cardBody(2000, "4242424242424242"), key("day"))
+		r.WantStatus(t, 200)
+		if r.Header.Get("Idempotent-Replayed") == "" {
+			if bytes.Equal(r.Body, first.Body) || count(t, s, k, "/payments") != 2 {
+				t.Fatalf("after 25 h: %s", r.Body)
+			}
+			return
+		}
+		if time.Now().After(deadline) { // the expiry sweep runs every 10 ms of wall time
+			t.Fatal("the key was still bound after 25 h")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

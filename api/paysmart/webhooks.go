@@ -17,6 +17,7 @@ import (
 const (
 	HeaderSignature  = "paysmart-signature"
 	HeaderDeliveryID = "paysmart-delivery-id"
+	HeaderEventID    = "paysmart-event-id"
 )
 
 // Schedule is when a failed delivery is attempted again, from the first
@@ -42,13 +43,15 @@ func resolve(st *engine.State, d *eob.Delivery) (string, string, int64, bool) {
 // Sign is Stripe's scheme: paysmart-signature: t=<unix>,v1=<hex
 // HMAC-SHA256 of "<t>.<body>" keyed with the whole secret, whsec_
 // included>, t taken anew for every attempt; paysmart-delivery-id is the
-// same for every attempt of one event to one endpoint.
+// same for every attempt of one event to one endpoint; paysmart-event-id is
+// the event's stable id (also the body's "id").
 func Sign(secret string, d *eob.Delivery, now time.Time) [][2]string {
 	t := strconv.FormatInt(now.Unix(), 10)
 	return [][2]string{
 		{"Content-Type", "application/json"},
 		{HeaderSignature, "t=" + t + ",v1=" + Signature(secret, t, d.Body)},
 		{HeaderDeliveryID, d.ID},
+		{HeaderEventID, d.EventID},
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"ledgerd/actors/outbox"
 	"ledgerd/api"
 	"ledgerd/api/checkout"
+	"ledgerd/api/paychat"
 )
 
 type options struct {
@@ -185,7 +186,8 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		logger.Info("feed export", slog.String("path", o.feedExport))
 	}
 	if o.demo {
-		if err := errors.Join(seedDemo(sys, stdout), seedPaySmartDemo(sys, stdout, webhookKey)); err != nil {
+		if err := errors.Join(seedDemo(sys, stdout), seedPaySmartDemo(sys, stdout, webhookKey),
+			paychat.SeedDemo(sys, stdout, webhookKey)); err != nil {
 			sys.Stop()
 			return err
 		}
