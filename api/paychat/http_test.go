@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"ledgerd/actors"
+	apc "ledgerd/actors/paychat"
 	"ledgerd/api/apitest"
 	"ledgerd/api/paychat"
+	pc "ledgerd/engine/paychat"
 )
 
 func TestRegister_KeysOnceThenMe(t *testing.T) {
@@ -173,4 +176,26 @@ func TestPayments_Idempotency(t *testing.T) {
 	if n := txTotal(t, s, p); n != "1" {
 		t.Fatalf("%s payments, want 1", n)
 	}
+}
+
+// TestRegister_CompletesACutShortRegistration: a Telegram id whose PAYchat
+// record was written but whose key was not (a crash between the two) is
+// completed by registering again: the record's partner gets a key.
+func TestRegister_CompletesACutShortRegistration(t *testing.T) {
+	s := apitest.Start(t)
+	tg := nextTG()
+	rec := pc.Partner{ID: "pcp_cutshort0001", TelegramID: tg, Plan: pc.Plan, Memo: "partner_cutshort0001",
+		SecretHash: make([]byte, 32), CreatedMs: s.Sys.Now().UnixMilli()}
+	if st, _ := apc.Register(s.Sys, rec); st != actors.StatusOK {
+		t.Fatalf("record: %v", st)
+	}
+	wantCode(t, s.Do(t, "GET", paychat.Base+"/me?telegram_id="+tg, nil, nil), http.StatusNotFound, paychat.CodePartnerNotFound)
+	r := s.Do(t, "POST", paychat.Base+"/register", nil, map[string]any{"telegram_id": tg})
+	r.WantStatus(t, http.StatusOK)
+	m := obj(t, r)
+	if str(t, m, "partner", "id") != rec.ID || str(t, m, "partner", "secret_key") != paychat.SecretKey(apitest.DefaultWebhookKey, rec.ID, 0) {
+		t.Fatalf("completed: %s", r.Body)
+	}
+	call(t, s, "GET", "/balance", str(t, m, "partner", "api_key"), nil).WantStatus(t, http.StatusOK)
+	wantCode(t, s.Do(t, "POST", paychat.Base+"/register", nil, map[string]any{"telegram_id": tg}), http.StatusConflict, paychat.CodeAlreadyRegistered)
 }

@@ -9,6 +9,8 @@ import (
 
 	"ledgerd/api/apitest"
 	"ledgerd/api/paychat"
+	"ledgerd/engine"
+	pc "ledgerd/engine/paychat"
 )
 
 func TestWithdrawals_DebitCreditReferral(t *testing.T) {
@@ -294,6 +296,11 @@ func TestWebhook_URLPolicy(t *testing.T) {
 	wantCode(t, call(t, s, "POST", "/webhook-test", p.Key, nil), http.StatusBadRequest, paychat.CodeWebhookNotSet)
 	for _, u := range []string{`"ftp://x.test/h"`, `""`, `"not a url"`, `1`, `"https://user:pw@x.test/"`} {
 		wantCode(t, call(t, s, "PUT", "/webhook", p.Key, `{"webhook_url":`+u+`}`), http.StatusBadRequest, paychat.CodeInvalidWebhookURL)
+	}
+	var url string
+	s.Sys.ReadState(func(st *engine.State) { q, _ := pc.GetPartner(st, p.ID); url = q.WebhookURL })
+	if url != "" {
+		t.Fatalf("a refused URL was set: %q", url)
 	}
 	call(t, s, "PUT", "/webhook", p.Key, `{"webhook_url":"http://127.0.0.1:9/h"}`).WantStatus(t, http.StatusOK)
 	strict := apitest.StartWith(t, apitest.Options{StrictWebhookURLs: true})

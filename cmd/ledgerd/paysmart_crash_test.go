@@ -201,7 +201,6 @@ func TestPaySmartCrashRecoveryKill9(t *testing.T) {
 	begin := time.Now()
 	p := startRun(0, "--demo")
 	keys := psDemoKeys(t, readLog(filepath.Join(logDir, "run-00.stdout")))
-	skipWithoutPaySmartRoutes(t, p, keys.secretTest)
 	p.psUnlimit()
 	recv := newPSReceiver(t)
 	we := p.psCreateEndpoint(keys.secretTest, recv.url, "ps-crash-endpoint")

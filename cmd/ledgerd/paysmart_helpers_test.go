@@ -341,21 +341,3 @@ func (r *psReceiver) takeProblems() []string {
 	r.problems = nil
 	return p
 }
-
-// skipWithoutPaySmartRoutes skips t while this build does not serve
-// every PaySmart route it needs (api/paysmart lands in steps): with the
-// secret key, an unrouted path answers 404 route_not_found, a routed one
-// a 400 for the missing parameters.
-func skipWithoutPaySmartRoutes(t *testing.T, p *ledgerProc, key string) {
-	t.Helper()
-	for _, path := range []string{"/payments", "/refunds", "/customers", "/webhook_endpoints"} {
-		st, body, _, err := p.psDo("POST", path, key, "", nil, false)
-		if err != nil {
-			t.Fatalf("probe PaySmart: %v", err)
-		}
-		if st == http.StatusNotFound && strings.Contains(string(body), "route_not_found") {
-			p.stop(t)
-			t.Skipf("this build does not serve POST %s%s yet (api/paysmart)", psBase, path)
-		}
-	}
-}

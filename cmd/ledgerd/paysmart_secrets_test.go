@@ -84,7 +84,6 @@ func TestPaySmartSecretsNeverStored(t *testing.T) {
 	p := startNamed(t, bin, dataDir, logDir, "secrets", procOpts{token: "adm_secrets_test",
 		args: []string{"--demo", "--log-level", "debug", "--snapshot-every", "10", "--snapshot-fixed"}, stdout: stdout})
 	keys := psDemoKeys(t, readLog(stdout))
-	skipWithoutPaySmartRoutes(t, p, keys.secretTest)
 	var secrets []psSecret
 	for _, k := range keys.all() {
 		secrets = append(secrets, psSecret{"API key " + k[:8] + "…", k}, psSecret{"API key body " + k[:8] + "…", k[8:]})

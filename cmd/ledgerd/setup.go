@@ -15,6 +15,7 @@ import (
 
 	"ledgerd/actors"
 	"ledgerd/api/paypay"
+	"ledgerd/api/paysmart"
 	"ledgerd/engine"
 	ps "ledgerd/engine/paysmart"
 )
@@ -130,17 +131,16 @@ func randomHex(n int) string {
 const (
 	demoPaySmartAccount = "acct_demo"
 	demoPaySmartName    = "Demo PaySmart account"
-	demoPaySmartRate    = 6000 // requests per minute: PaySmart's default for a new account
 	demoPaySmartLabel   = "ledgerd demo paysmart "
 )
 
 // demoPaySmartKeys are the environment variable and key prefix of each
 // demo key, in the order printed.
 var demoPaySmartKeys = [...]struct{ env, prefix string }{
-	{"PAYSMART_SECRET_KEY", "sk_test_"},
-	{"PAYSMART_PUBLISHABLE_KEY", "pk_test_"},
-	{"PAYSMART_LIVE_SECRET_KEY", "sk_live_"},
-	{"PAYSMART_LIVE_PUBLISHABLE_KEY", "pk_live_"},
+	{"PAYSMART_SECRET_KEY", paysmart.PrefixSecretTest},
+	{"PAYSMART_PUBLISHABLE_KEY", paysmart.PrefixPublishableTest},
+	{"PAYSMART_LIVE_SECRET_KEY", paysmart.PrefixSecretLive},
+	{"PAYSMART_LIVE_PUBLISHABLE_KEY", paysmart.PrefixPublishableLive},
 }
 
 // demoPaySmartKey is the demo key with prefix: the prefix and 48 hex
@@ -161,7 +161,7 @@ func seedPaySmartDemo(sys *actors.System, out io.Writer, master []byte) error {
 	}
 	p, ok := sys.PartnerByID(demoPaySmartAccount)
 	if !ok {
-		created, err := sys.CreatePartner(demoPaySmartAccount, ps.API, demoPaySmartName, demoPaySmartRate, demoPaySmartNewKey(keys[0]))
+		created, err := sys.CreatePartner(demoPaySmartAccount, ps.API, demoPaySmartName, paysmart.DefaultRateLimit, demoPaySmartNewKey(keys[0]))
 		if err != nil {
 			return fmt.Errorf("demo paysmart account: %w", err)
 		}
