@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: chromium paychat-node run build test test-short bench bench-http bench-hot bench-paysmart bench-paychat bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium paychat-node run build test test-short bench bench-http bench-checkout bench-hot bench-paysmart bench-paychat bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -47,6 +47,11 @@ bench-http: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
 	$(BIN)/ledgerbench run --scenario payshards-deduct --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
+## bench-checkout: hosted-checkout payment creation (an Idempotency-Key each), vs the floor and the ceiling
+bench-checkout: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench run --scenario checkout-create --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
 ## bench-hot: every deduct on one wallet, vs the floor and the ceiling
 bench-hot: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
@@ -76,9 +81,9 @@ bench-wallets:
 	$(GO) run ./cmd/ledgerbench wallets $(BENCH_ARGS)
 
 CYCLES ?= 100
-## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards, PayPay.cards, PaySmart and PAYchat (with their webhooks)
+## crash-soak: CYCLES rounds of load, kill -9, ledgerd verify, restart and retry, for PayShards, PayPay.cards, PaySmart, PAYchat and hosted checkout (with their webhooks)
 crash-soak:
-	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9|TestPaySmartCrashRecoveryKill9|TestPayChatCrashRecoveryKill9' -count=1 -v -timeout 120m ./cmd/ledgerd/
+	LEDGERD_CRASH_CYCLES=$(CYCLES) $(GO) test -run 'TestCrashRecoveryKill9|TestPayPayCrashRecoveryKill9|TestPaySmartCrashRecoveryKill9|TestPayChatCrashRecoveryKill9|TestCheckoutCrashRecoveryKill9' -count=1 -v -timeout 120m ./cmd/ledgerd/
 
 ## fuzz: each Fuzz target for FUZZTIME
 fuzz:

@@ -22,11 +22,14 @@ const (
 	// creates a payment link.
 	ScenarioPayChatWithdraw = "paychat-withdrawal"
 	ScenarioPayChatPayment  = "paychat-payment"
+	// ScenarioCheckoutCreate creates hosted-checkout payments, each under
+	// its own Idempotency-Key (test mode).
+	ScenarioCheckoutCreate = "checkout-create"
 )
 
 // Scenarios lists every scenario, in the order of the help text.
 var Scenarios = []string{ScenarioDeduct, ScenarioMixed, ScenarioHotWallet, ScenarioRetryStorm, ScenarioPayPayRedem, ScenarioPaySmartPay,
-	ScenarioPayChatWithdraw, ScenarioPayChatPayment}
+	ScenarioPayChatWithdraw, ScenarioPayChatPayment, ScenarioCheckoutCreate}
 
 // API paths below a target's base URL.
 const (
@@ -38,6 +41,7 @@ const (
 
 	PathPayChatWithdrawal = "/paychat/api/partner/withdrawals"
 	PathPayChatPayment    = "/paychat/api/partner/payments"
+	PathCheckoutCreate    = "/checkout/api/v1/payments"
 )
 
 // PayChatFunds is what the benchmark's PAYchat partner is funded with by
@@ -83,10 +87,11 @@ const (
 	opPayment
 	opPCWithdraw
 	opPCPayment
+	opCheckout
 	numOps
 )
 
-var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "payment", "withdrawal", "paychat-payment"}
+var opNames = [numOps]string{"deduct", "refund", "balance", "redeem", "payment", "withdrawal", "paychat-payment", "checkout"}
 
 // Endpoint is what a generator needs to address a target.
 type Endpoint struct {
@@ -96,6 +101,7 @@ type Endpoint struct {
 	PayPayKey    string // Authorization: Bearer
 	PaySmartKey  string // Authorization: Bearer, a secret test key (sk_test_…)
 	PayChatKey   string // X-API-Key (pk_…)
+	CheckoutKey  string // Authorization: Bearer (ck_test_…)
 }
 
 // codeSource hands out pre-issued redeem codes, each once; when they run
@@ -171,7 +177,7 @@ const maxAcked = 1 << 14
 
 func newGenerator(sh *shared, worker int, seed uint64) *generator {
 	g := &generator{sh: sh, worker: worker, rng: rand.New(rand.NewPCG(seed, uint64(worker)*0x9e3779b97f4a7c15+1))}
-	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathPayment, PathPayChatWithdrawal, PathPayChatPayment}
+	paths := [numOps]string{PathDeduct, PathRefund, PathBalance, PathRedeem, PathPayment, PathPayChatWithdrawal, PathPayChatPayment, PathCheckoutCreate}
 	for o := range numOps {
 		req := &fasthttp.Request{}
 		req.SetRequestURI("http://" + sh.ep.Host + sh.ep.PathPrefix + paths[o])
@@ -187,6 +193,9 @@ func newGenerator(sh *shared, worker int, seed uint64) *generator {
 		case o == opPayment:
 			req.Header.Set("Authorization", "Bearer "+sh.ep.PaySmartKey)
 			req.SetBodyString(PaySmartPaymentBody)
+		case o == opCheckout:
+			req.Header.Set("Authorization", "Bearer "+sh.ep.CheckoutKey)
+			req.SetBodyRaw(checkoutBody)
 		case o == opPCWithdraw || o == opPCPayment:
 			req.Header.Set("X-API-Key", sh.ep.PayChatKey)
 		case sh.ep.PayShardsKey != "":
@@ -258,6 +267,8 @@ func (g *generator) next() (*fasthttp.Request, op) {
 		return g.payChat(opPCWithdraw), opPCWithdraw
 	case ScenarioPayChatPayment:
 		return g.payChat(opPCPayment), opPCPayment
+	case ScenarioCheckoutCreate:
+		return g.checkoutCreate(), opCheckout
 	default: // payshards-deduct
 		return g.deduct(int32(g.rng.IntN(len(g.sh.users)))), opDeduct
 	}
@@ -339,6 +350,19 @@ func (g *generator) payment() *fasthttp.Request {
 	return req
 }
 
+// checkoutBody is the body of every checkout-create request.
+var checkoutBody = []byte(`{"amount":2000,"currency":"usd","return_url":"https://shop.example/done?order=1","metadata":{"order":"1"}}`)
+
+// checkoutCreate sets a fresh Idempotency-Key on the checkout request
+// (its body never changes): b<runID>-<worker>-c<seq>.
+func (g *generator) checkoutCreate() *fasthttp.Request {
+	g.seq++
+	req := g.reqs[opCheckout]
+	g.uri = g.appendRef(g.uri[:0], 'c', g.seq)
+	req.Header.SetBytesV("Idempotency-Key", g.uri)
+	return req
+}
+
 // payChat builds a PAYchat withdrawal (0.000001 USDT to one of 1,000
 // Telegram users, from the one partner) or payment link (10 USDT), with a
 // fresh idempotency_key: k<runID>-<worker>-<seq>.
@@ -382,7 +406,7 @@ func (g *generator) done(o op, status int, resp *fasthttp.Response) (replay bool
 		if o == opDeduct && g.sh.scenario == ScenarioMixed && !replay && len(g.acked) < maxAcked {
 			g.acked = append(g.acked, ackedDeduct{g.lastUser, g.lastSeq})
 		}
-	case opRedeem, opPayment:
+	case opRedeem, opPayment, opCheckout:
 		replay = len(resp.Header.PeekBytes(replayedHeader)) > 0
 	}
 	return replay

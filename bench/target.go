@@ -111,7 +111,7 @@ func startTarget(ctx context.Context, spec TargetSpec, o TargetOptions) (*runnin
 	default:
 		u, _ := url.Parse(spec.URL)
 		r := &running{spec: spec, baseURL: spec.URL, stop: func() error { return nil },
-			ep: Endpoint{Host: u.Host, PathPrefix: strings.TrimRight(u.Path, "/"), PayShardsKey: spec.Key, PayPayKey: spec.Key, PaySmartKey: spec.Key, PayChatKey: spec.Key}}
+			ep: Endpoint{Host: u.Host, PathPrefix: strings.TrimRight(u.Path, "/"), PayShardsKey: spec.Key, PayPayKey: spec.Key, PaySmartKey: spec.Key, PayChatKey: spec.Key, CheckoutKey: spec.Key}}
 		return r, nil
 	}
 }
@@ -320,6 +320,15 @@ func (r *running) seed(ctx context.Context, token string, o TargetOptions) error
 	}
 	if usesPayChat(o.Scenario) {
 		return r.seedPayChat(ctx, c, token)
+	}
+	if o.Scenario == ScenarioCheckoutCreate {
+		var shop struct {
+			Keys map[string]string `json:"keys"`
+		}
+		err := admin(ctx, c, "POST", r.baseURL+"/admin/checkout/shops", token,
+			map[string]any{"name": "ledgerbench", "rate_limit_per_minute": BenchRateLimit}, http.StatusCreated, &shop)
+		r.ep.CheckoutKey = shop.Keys["test"]
+		return err
 	}
 	api := "payshards"
 	if usesPayPay(o.Scenario) {

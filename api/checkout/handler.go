@@ -97,8 +97,9 @@ func KeyMode(key []byte) (live, ok bool) {
 	return live, true
 }
 
-// authorize resolves the bearer key to an active shop and its mode, then
-// counts the request against the key's rate limit: 401 or 429 otherwise.
+// authorize resolves the bearer key to an active shop and its mode, or
+// writes the 401. Every route then counts the request against the key's
+// rate limit (limit, or the command's own limiter hop).
 func (a *API) authorize(ctx *fasthttp.RequestCtx) (ack.Auth, bool) {
 	if len(ctx.Request.Header.Peek("Authorization")) == 0 {
 		writeError(ctx, authError(CodeKeyMissing, MsgKeyMissing))
@@ -120,15 +121,26 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx) (ack.Auth, bool) {
 		writeError(ctx, authError(CodeKeyUnknown, MsgKeyUnknown))
 		return ack.Auth{}, false
 	}
-	auth := ack.Auth{Shop: p.ID, Live: live, KeyHash: hash}
+	return ack.Auth{Shop: p.ID, Live: live, KeyHash: hash, RateLimit: p.RateLimit}, true
+}
+
+// limit counts a request that makes no command (a read, or a refusal
+// before one) against the key's rate limit: false when it wrote the 429.
+// A command carries auth.RateLimit itself, so it crosses the limiter once.
+func (a *API) limit(ctx *fasthttp.RequestCtx, auth ack.Auth) bool {
 	op := actors.NewOp()
 	defer op.Release()
-	op.Kind, op.Partner, op.KeyHash, op.RateLimit = actors.KindNone, p.ID, hash, p.RateLimit
+	op.Kind, op.Partner, op.KeyHash, op.RateLimit = actors.KindNone, auth.Shop, auth.KeyHash, auth.RateLimit
 	a.sys.Do(op)
-	if !a.admitted(ctx, op.Status, op.RetryAfterSec) {
-		return ack.Auth{}, false
+	return a.admitted(ctx, op.Status, op.RetryAfterSec)
+}
+
+// refuse counts a refused request against the rate limit, then writes e
+// (or the 429).
+func (a *API) refuse(ctx *fasthttp.RequestCtx, auth ack.Auth, e *apiError) {
+	if a.limit(ctx, auth) {
+		writeError(ctx, e)
 	}
-	return auth, true
 }
 
 // admitted writes the 429 or 503 of a status, or reports true.
@@ -150,20 +162,29 @@ func (a *API) admitted(ctx *fasthttp.RequestCtx, st actors.Status, retryAfter in
 
 // jsonBody checks the Content-Type (application/json, parameters
 // ignored; required when there is a body, or always) and the size.
-func jsonBody(ctx *fasthttp.RequestCtx, required bool) ([]byte, bool) {
+func jsonBody(ctx *fasthttp.RequestCtx, required bool) ([]byte, *apiError) {
 	body := ctx.PostBody()
 	if required || len(body) > 0 {
 		mt, _, err := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
 		if err != nil || mt != "application/json" {
-			writeError(ctx, errMedia)
-			return nil, false
+			return nil, errMedia
 		}
 	}
 	if len(body) > httpx.MaxBodyBytes {
-		writeError(ctx, &apiError{status: fasthttp.StatusRequestEntityTooLarge, typ: TypeInvalidRequest, code: CodeBodyTooLarge, message: MsgBodyTooLarge})
-		return nil, false
+		return nil, &apiError{status: fasthttp.StatusRequestEntityTooLarge, typ: TypeInvalidRequest, code: CodeBodyTooLarge, message: MsgBodyTooLarge}
 	}
-	return body, true
+	return body, nil
+}
+
+// commandInput reads what a POST carries before its command: the body
+// (Content-Type, size) and the Idempotency-Key.
+func commandInput(ctx *fasthttp.RequestCtx, bodyRequired bool) ([]byte, string, *apiError) {
+	body, err := jsonBody(ctx, bodyRequired)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := decodeIdempotencyKey(ctx.Request.Header.Peek("Idempotency-Key"))
+	return body, key, err
 }
 
 func (a *API) createPayment(ctx *fasthttp.RequestCtx) {
@@ -171,20 +192,22 @@ func (a *API) createPayment(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	body, ok := jsonBody(ctx, true)
-	if !ok {
+	body, key, err := commandInput(ctx, true)
+	if err != nil {
+		a.refuse(ctx, auth, err)
 		return
 	}
-	key, kerr := decodeIdempotencyKey(ctx.Request.Header.Peek("Idempotency-Key"))
-	if kerr != nil {
-		writeError(ctx, kerr)
+	req, err := decodeCreate(body)
+	if err != nil {
+		a.refuse(ctx, auth, err)
 		return
 	}
-	req, derr := decodeCreate(body)
-	if derr != nil {
-		writeError(ctx, derr)
-		return
-	}
+	a.reply(ctx, a.create(auth, req, key))
+}
+
+// create records a pending payment for a decoded request; its answer is
+// the payment object, bound to the Idempotency-Key key ("" none).
+func (a *API) create(auth ack.Auth, req createRequest, key string) ack.Result {
 	now := a.sys.Now().UnixMilli()
 	p := ck.Payment{Owner: auth.Owner(), ID: ck.PrefixPayment + randomID(24), Amount: req.Amount, Currency: req.Currency,
 		ReturnURL: req.ReturnURL, CustomerEmail: req.CustomerEmail, CustomerName: req.CustomerName, Metadata: string(req.Metadata),
@@ -192,7 +215,7 @@ func (a *API) createPayment(ctx *fasthttp.RequestCtx) {
 	answer := a.appendPayment(make([]byte, 0, 768), &p)
 	ans := ck.Answer{Key: key, Fingerprint: fingerprint([]byte("POST /payments"), strconv.AppendInt(nil, p.Amount, 10),
 		[]byte(p.Currency), []byte(p.ReturnURL), []byte(p.CustomerEmail), []byte(p.CustomerName), req.Metadata)}
-	a.reply(ctx, ack.CreatePayment(a.sys, auth, p, fasthttp.StatusOK, answer, ans))
+	return ack.CreatePayment(a.sys, auth, p, fasthttp.StatusOK, answer, ans)
 }
 
 // reply writes a command's result.
@@ -222,7 +245,7 @@ func pathID(ctx *fasthttp.RequestCtx) string {
 
 func (a *API) getPayment(ctx *fasthttp.RequestCtx) {
 	auth, ok := a.authorize(ctx)
-	if !ok {
+	if !ok || !a.limit(ctx, auth) {
 		return
 	}
 	p, found := a.payment(auth.Owner(), pathID(ctx))
@@ -251,7 +274,7 @@ func (a *API) payment(o ck.Owner, id string) (ck.Payment, bool) {
 
 func (a *API) listPayments(ctx *fasthttp.RequestCtx) {
 	auth, ok := a.authorize(ctx)
-	if !ok {
+	if !ok || !a.limit(ctx, auth) {
 		return
 	}
 	args := ctx.QueryArgs()
@@ -287,18 +310,14 @@ func (a *API) refundPayment(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	body, ok := jsonBody(ctx, false)
-	if !ok {
+	body, key, err := commandInput(ctx, false)
+	if err != nil {
+		a.refuse(ctx, auth, err)
 		return
 	}
-	key, kerr := decodeIdempotencyKey(ctx.Request.Header.Peek("Idempotency-Key"))
-	if kerr != nil {
-		writeError(ctx, kerr)
-		return
-	}
-	req, derr := decodeRefund(body)
-	if derr != nil {
-		writeError(ctx, derr)
+	req, err := decodeRefund(body)
+	if err != nil {
+		a.refuse(ctx, auth, err)
 		return
 	}
 	id := pathID(ctx)

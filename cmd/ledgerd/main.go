@@ -25,6 +25,7 @@ import (
 	"ledgerd/actors"
 	"ledgerd/actors/outbox"
 	"ledgerd/api"
+	"ledgerd/api/checkout"
 	"ledgerd/api/paychat"
 )
 
@@ -208,6 +209,13 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 		sys.Stop()
 		return fmt.Errorf("webhook sender: %w", err)
 	}
+	expirer, err := startCheckout(sys, o.demo, checkout.Config{PublicURL: publicURL, WebhookKey: webhookKey}, stdout)
+	if err != nil {
+		webhooks.Stop()
+		ln.Close()
+		sys.Stop()
+		return err
+	}
 	logger.Info("ledgerd listening", slog.String("addr", ln.Addr().String()), slog.String("publicURL", publicURL),
 		slog.Bool("requireHTTPS", o.requireHTTPS), slog.Bool("webhooksInsecure", o.webhooksInsecure))
 
@@ -235,6 +243,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	}
 	// HTTP is drained; then the sender (an attempt it abandons is made
 	// again after a restart), then the ledger.
+	expirer.Stop()
 	webhooks.Stop()
 	if stopErr := sys.Stop(); stopErr != nil {
 		err = errors.Join(err, stopErr)
