@@ -221,13 +221,26 @@ func TestFeedSlowSubscriberCatchesUpFromWAL(t *testing.T) {
 	if sub.fromWAL.Load() == 0 {
 		t.Fatal("no entry was read from the WAL")
 	}
-	// Back on the ring: a new entry arrives through it.
+	// Back on the ring: a new entry arrives through it. The counters are
+	// bumped after each hand-out, so wait until they account for every
+	// entry handed out before reading them.
+	counted := func(n uint64) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); sub.fromRing.Load()+sub.fromWAL.Load() != n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d entries counted, %d handed out", sub.fromRing.Load()+sub.fromWAL.Load(), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	counted(last - from + 1)
 	ringBefore := sub.fromRing.Load()
 	credit(t, s, "slow", "after")
 	b := receive(t, sub)
 	if b.Index != last+1 || len(b.Events) != 1 || creditRef(b.Events[0]) != "after" {
 		t.Fatalf("after catching up: %+v", b)
 	}
+	counted(last - from + 2)
 	if sub.fromRing.Load() != ringBefore+1 {
 		t.Fatalf("the live entry was not read from the ring (ring reads %d -> %d)", ringBefore, sub.fromRing.Load())
 	}

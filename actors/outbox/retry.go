@@ -23,8 +23,10 @@ var (
 var retryMu sync.Mutex
 
 // Retry re-arms a failed delivery (DeliveryRetried): pending and due at
-// once, a new round of its API's schedule. It returns the delivery after,
-// ErrNotFound or ErrNotFailed (with the delivery as it is).
+// once, a new round of its API's schedule. It returns the delivery read
+// right after the retry is committed (the sender, woken by it, may already
+// have attempted it again), ErrNotFound or ErrNotFailed (with the delivery
+// as it is).
 func Retry(sys *actors.System, id string) (eob.Delivery, error) {
 	retryMu.Lock()
 	defer retryMu.Unlock()
