@@ -74,7 +74,7 @@ const (
 	MsgMethodNotAllowed      = "This method is not allowed on this URL."
 	MsgOverloaded            = "PaySmart is overloaded; retry after the number of seconds in Retry-After."
 	MsgRequestUnreadable     = "The HTTP request could not be read."
-	MsgBodyTooLarge          = "The request body is too large."
+	MsgBodyTooLarge          = "The request body is too large: at most 64 KiB."
 	MsgResourceMissing       = "No such object."
 	MsgAlreadyRefunded       = "This payment has already been refunded in full."
 	MsgRefundTooLarge        = "Refund amount is greater than what is left to refund on this payment."
@@ -139,6 +139,9 @@ var (
 	errOverloaded = &apiError{status: fasthttp.StatusServiceUnavailable, typ: TypeAPI, code: CodeOverloaded, message: MsgOverloaded}
 	errBody       = invalid(CodeBodyInvalid, MsgBodyInvalid, "")
 	errIdemKey    = invalid(CodeIdempotencyKeyInvalid, MsgIdempotencyKeyInvalid, "")
+	// errBodyTooLarge: a body over httpx.MaxBodyBytes (64 KiB; fasthttp
+	// itself refuses one over httpx.MaxWireBodyBytes with 413).
+	errBodyTooLarge = invalid(CodeBodyInvalid, MsgBodyTooLarge, "")
 )
 
 // HeaderRequestID is set on every answer of the API.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -230,9 +231,15 @@ func (a *API) post(route string, publishableOK bool, h postHandler) fasthttp.Req
 			return
 		}
 		var refusal *apiError
-		body, err := parseBody(ctx.Request.Header.ContentType(), postBody(ctx))
+		var body *node
+		err := errTooLarge
+		if raw := ctx.PostBody(); len(raw) <= httpx.MaxBodyBytes {
+			body, err = parseBody(ctx.Request.Header.ContentType(), raw)
+		}
 		key, keyOK := idempotencyKey(ctx.Request.Header.Peek("Idempotency-Key"))
 		switch {
+		case err == errTooLarge:
+			refusal = errBodyTooLarge
 		case err != nil:
 			refusal = errBody
 		case !keyOK:
@@ -250,13 +257,8 @@ func (a *API) post(route string, publishableOK bool, h postHandler) fasthttp.Req
 	}
 }
 
-// postBody is the body, or nil (unreadable) past httpx.MaxBodyBytes.
-func postBody(ctx *fasthttp.RequestCtx) []byte {
-	if b := ctx.PostBody(); len(b) <= httpx.MaxBodyBytes {
-		return b
-	}
-	return []byte{0}
-}
+// errTooLarge: a body over httpx.MaxBodyBytes, not parsed.
+var errTooLarge = errors.New("paysmart: request body over 64 KiB")
 
 // fingerprint is what a retry with the same Idempotency-Key must repeat:
 // the route, its path and the parameters in canonical form, under an
@@ -345,6 +347,16 @@ func (a *API) render(v any) (int64, []byte) {
 		return int64(e.status), e.body()
 	}
 	return a.renderMore(v)
+}
+
+// renderUpdate renders the answer to an update: the payment as it is now,
+// 200 whatever its status (a failed payment's decline is the answer to its
+// creation only).
+func (a *API) renderUpdate(v any) (int64, []byte) {
+	if x, ok := v.(*ps.PaymentView); ok {
+		return 200, a.paymentJSON(x)
+	}
+	return a.render(v)
 }
 
 // newID is prefix and 24 random characters.

@@ -142,7 +142,7 @@ func (a *API) updatePayment(c *call) *apiError {
 		return err
 	}
 	patch := aps.PaymentPatch{Description: u.description, Customer: u.customer, Metadata: u.metadata, ClearMetadata: u.clearMetadata}
-	a.finish(c, aps.UpdatePayment(a.sys, c.auth, pathID(c.ctx, "id"), patch, c.ans, a.render))
+	a.finish(c, aps.UpdatePayment(a.sys, c.auth, pathID(c.ctx, "id"), patch, c.ans, a.renderUpdate))
 	return nil
 }
 
