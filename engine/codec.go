@@ -407,3 +407,40 @@ func (r *Reader) Fail(err error) {
 
 // Err is the first error met, if any.
 func (r *Reader) Err() error { return r.err }
+
+// Bool writes b as the integer 0 or 1 (Reader.Bool reads it back).
+func (w *Writer) Bool(b bool) {
+	if b {
+		w.int(1)
+	} else {
+		w.int(0)
+	}
+}
+
+// Bool reads what Writer.Bool wrote: 0 or 1, anything else is an error.
+func (r *Reader) Bool() bool { return r.small(1) == 1 }
+
+// Bin writes b as a bin value, also when empty (msgpack writes a nil slice
+// as nil, which the reader refuses).
+func (w *Writer) Bin(b []byte) {
+	if b == nil {
+		b = []byte{}
+	}
+	w.bytes(b)
+}
+
+// Bin reads a bin of at most maxLen bytes; empty is nil.
+func (r *Reader) Bin(maxLen int) []byte {
+	b := r.longBytes(maxLen)
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// Array reads an array header of exactly n elements and reports whether
+// the reader is still without error.
+func (r *Reader) Array(n int) bool {
+	r.count(n, 1)
+	return r.err == nil
+}

@@ -19,7 +19,7 @@ type PartnerCreated struct {
 type NewKeyRecord struct {
 	ID   string
 	Hash []byte // SHA-256 of the key
-	Hint string // the key's last 4 characters, for listing keys
+	Hint string // for listing keys: its last 4 characters, or its first 8, "…" and its last 4 (APIs whose keys carry several prefixes)
 }
 
 // PartnerStatusChanged records that a partner became active or inactive.

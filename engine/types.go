@@ -114,7 +114,7 @@ type APIKey struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	ID        string
 	Hash      []byte
-	Hint      string // last 4 characters
+	Hint      string // last 4 characters, or first 8 + "…" + last 4 (NewKeyRecord.Hint)
 	CreatedMs int64
 	RevokedMs int64 // 0 while the key works
 }

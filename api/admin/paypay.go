@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -23,9 +24,15 @@ func (a *API) paypayRoutes(r *httpx.Router) {
 }
 
 // keyJSON shows a key as the spec allows: its first 8 and last 4
-// characters, never more.
+// characters, never more. A hint of the last 4 alone is a key this API
+// issued (keyPrefix); a hint with its own prefix (PaySmart's sk_/pk_
+// test/live keys, checkout's ck_ keys) is shown as it is.
 func keyJSON(j httpx.JSON, k engine.APIKey) httpx.JSON {
-	j = j.Str("id", k.ID).Str("display", keyPrefix+"…"+k.Hint).Str("created_at", paypay.FormatTime(k.CreatedMs))
+	display := keyPrefix + "…" + k.Hint
+	if strings.Contains(k.Hint, "…") {
+		display = k.Hint
+	}
+	j = j.Str("id", k.ID).Str("display", display).Str("created_at", paypay.FormatTime(k.CreatedMs))
 	if k.RevokedMs != 0 {
 		return j.Str("status", "revoked").Str("revoked_at", paypay.FormatTime(k.RevokedMs))
 	}

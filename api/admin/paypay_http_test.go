@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -298,4 +299,27 @@ func TestPatchPartner_RateLimitAndStatus(t *testing.T) {
 	s.Restart(t)
 	s.Admin(t, "GET", "/partners/"+p.ID, nil).WantJSON(t, http.StatusOK,
 		fmt.Sprintf(`{"id":%q,"api":"paypay","name":%q,"status":"inactive","rateLimitPerMinute":5}`, p.ID, p.Name))
+}
+
+// A PaySmart account's keys are listed with their own prefixes (sk_test_,
+// pk_test_, sk_live_, pk_live_), never more than the first 8 and last 4
+// characters.
+func TestListKeysShowsPaySmartPrefixes(t *testing.T) {
+	s := apitest.Start(t)
+	acct := s.NewPaySmartAccount(t)
+	k := acct.Keys
+	views := listKeys(t, s, acct.ID, k.SecretTest, k.PublishableTest, k.SecretLive, k.PublishableLive)
+	var got []string
+	for _, v := range views {
+		got = append(got, v.Display)
+	}
+	var want []string
+	for _, key := range []string{k.SecretTest, k.PublishableTest, k.SecretLive, k.PublishableLive} {
+		want = append(want, key[:8]+"…"+key[len(key)-4:])
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("displays %v, want %v", got, want)
+	}
 }

@@ -88,9 +88,16 @@ func CreateAccount(sys *actors.System, name string) (Account, Keys, error) {
 	return Account{ID: p.ID, Name: p.Name, RateLimit: p.RateLimit, CreatedMs: p.CreatedMs}, keys, nil
 }
 
-// newKey is what is stored of key: its SHA-256 and last 4 characters.
+// newKey is what is stored of key: its SHA-256 and, for listing, its
+// prefix (sk_test_, pk_live_, ...: no secret in it) and last 4 characters.
 func newKey(key string) actors.NewKey {
-	return actors.NewKey{ID: keyIDPrefix + randomString(idRandomChars), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
+	return actors.NewKey{ID: keyIDPrefix + randomString(idRandomChars), Hash: engine.HashKey([]byte(key)), Hint: KeyHint(key)}
+}
+
+// KeyHint is what admin's key listing shows of a PaySmart key: its first
+// 8 characters (the prefix), "…" and its last 4.
+func KeyHint(key string) string {
+	return key[:8] + "…" + key[len(key)-4:]
 }
 
 // keyKind is what a presented key's prefix says.

@@ -200,5 +200,5 @@ func hasKey(p *engine.Partner, key string) bool {
 }
 
 func demoPaySmartNewKey(key string) actors.NewKey {
-	return actors.NewKey{ID: "key_demo_" + randomHex(16), Hash: engine.HashKey([]byte(key)), Hint: key[len(key)-4:]}
+	return actors.NewKey{ID: "key_demo_" + randomHex(16), Hash: engine.HashKey([]byte(key)), Hint: paysmart.KeyHint(key)}
 }

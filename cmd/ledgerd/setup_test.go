@@ -113,8 +113,8 @@ func TestSeedPaySmartDemo_SameKeysEveryStart(t *testing.T) {
 		t.Fatalf("demo account: %v %+v", ok, p)
 	}
 	for i, key := range m[1:] {
-		if k := p.Keys[i]; !bytes.Equal(k.Hash, hashOf(key)) || k.Hint != key[len(key)-4:] {
-			t.Errorf("key %d stored as %x/%q, want the SHA-256 and last 4 of %s…", i, k.Hash, k.Hint, key[:8])
+		if k := p.Keys[i]; !bytes.Equal(k.Hash, hashOf(key)) || k.Hint != key[:8]+"…"+key[len(key)-4:] {
+			t.Errorf("key %d stored as %x/%q, want the SHA-256 and prefix + last 4 of %s…", i, k.Hash, k.Hint, key[:8])
 		}
 	}
 	if err := s.Stop(); err != nil {

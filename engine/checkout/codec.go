@@ -21,51 +21,17 @@ const (
 	paymentFields = 20
 )
 
-func writeBool(w *engine.Writer, b bool) {
-	if b {
-		w.Int(1)
-	} else {
-		w.Int(0)
-	}
-}
-
-func readBool(r *engine.Reader) bool { return r.Small(1) == 1 }
-
-// writeBin writes b as a bin value, also when empty (msgpack writes a nil
-// slice as nil, which the reader refuses).
-func writeBin(w *engine.Writer, b []byte) {
-	if b == nil {
-		b = []byte{}
-	}
-	w.Bytes(b)
-}
-
-// readBin reads a bin of at most maxLen bytes; empty is nil.
-func readBin(r *engine.Reader, maxLen int) []byte {
-	b := r.LongBytes(maxLen)
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
-// header reads an array header of exactly n elements.
-func header(r *engine.Reader, n int) bool {
-	r.Count(n, 1)
-	return r.Err() == nil
-}
-
 func writeOwner(w *engine.Writer, o Owner) {
 	w.Len(2)
 	w.Str(o.Shop)
-	writeBool(w, o.Live)
+	w.Bool(o.Live)
 }
 
 func readOwner(r *engine.Reader) Owner {
-	if !header(r, 2) {
+	if !r.Array(2) {
 		return Owner{}
 	}
-	return Owner{Shop: r.Str(), Live: readBool(r)}
+	return Owner{Shop: r.Str(), Live: r.Bool()}
 }
 
 func writeShop(w *engine.Writer, s *Shop) {
@@ -73,7 +39,7 @@ func writeShop(w *engine.Writer, s *Shop) {
 	w.Str(s.ID)
 	w.Str(s.Name)
 	w.Str(s.AccentColor)
-	writeBin(w, s.Logo)
+	w.Bin(s.Logo)
 	w.Str(s.LogoType)
 	w.Str(s.WebhookURL)
 	w.Int(s.WebhookRotation)
@@ -81,10 +47,10 @@ func writeShop(w *engine.Writer, s *Shop) {
 }
 
 func readShop(r *engine.Reader) Shop {
-	if !header(r, shopFields) {
+	if !r.Array(shopFields) {
 		return Shop{}
 	}
-	return Shop{ID: r.Str(), Name: r.Str(), AccentColor: r.Str(), Logo: readBin(r, MaxLogo), LogoType: r.Str(),
+	return Shop{ID: r.Str(), Name: r.Str(), AccentColor: r.Str(), Logo: r.Bin(MaxLogo), LogoType: r.Str(),
 		WebhookURL: r.Str(), WebhookRotation: r.Int(), CreatedMs: r.Int()}
 }
 
@@ -113,7 +79,7 @@ func writePayment(w *engine.Writer, p *Payment) {
 }
 
 func readPayment(r *engine.Reader, p *Payment) {
-	if !header(r, paymentFields) {
+	if !r.Array(paymentFields) {
 		return
 	}
 	p.Owner, p.ID, p.Amount, p.Currency, p.ReturnURL = readOwner(r), r.Str(), r.Int(), r.Str(), r.Str()
@@ -127,14 +93,14 @@ func writeNotice(w *engine.Writer, n *Notice) {
 	w.Len(3)
 	w.Str(n.ID)
 	w.Str(n.Type)
-	writeBin(w, n.Body)
+	w.Bin(n.Body)
 }
 
 func readNotice(r *engine.Reader) Notice {
-	if !header(r, 3) {
+	if !r.Array(3) {
 		return Notice{}
 	}
-	return Notice{ID: r.Str(), Type: r.Str(), Body: readBin(r, MaxBody)}
+	return Notice{ID: r.Str(), Type: r.Str(), Body: r.Bin(MaxBody)}
 }
 
 func writeAnswer(w *engine.Writer, a *Answer) {
@@ -142,12 +108,12 @@ func writeAnswer(w *engine.Writer, a *Answer) {
 	w.Str(a.Key)
 	w.Str(a.Fingerprint)
 	w.Int(a.Status)
-	writeBin(w, a.Response)
+	w.Bin(a.Response)
 }
 
 func readAnswer(r *engine.Reader) Answer {
-	if !header(r, 4) {
+	if !r.Array(4) {
 		return Answer{}
 	}
-	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: readBin(r, MaxBody)}
+	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: r.Bin(MaxBody)}
 }

@@ -121,7 +121,7 @@ func decodeBooks(r *engine.Reader, s *State) error {
 	n := r.Count(-1, 4)
 	var prev *Owner
 	for i := 0; i < n && r.Err() == nil; i++ {
-		if !header(r, 2) {
+		if !r.Array(2) {
 			break
 		}
 		o := readOwner(r)

@@ -17,30 +17,6 @@ import (
 //	notice     [id, type, body (bin)]                 all empty: none
 //	answer     [key, fingerprint, status, response (bin)]
 
-// writeBin writes b as a bin value, also when empty (msgpack writes a nil
-// slice as nil, which the reader refuses).
-func writeBin(w *engine.Writer, b []byte) {
-	if b == nil {
-		b = []byte{}
-	}
-	w.Bytes(b)
-}
-
-// readBin reads a bin of at most maxLen bytes; empty is nil.
-func readBin(r *engine.Reader, maxLen int) []byte {
-	b := r.LongBytes(maxLen)
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
-// header reads an array header of exactly n elements.
-func header(r *engine.Reader, n int) bool {
-	r.Count(n, 1)
-	return r.Err() == nil
-}
-
 func writePartner(w *engine.Writer, p *Partner) {
 	w.Len(9)
 	w.Str(p.ID)
@@ -48,18 +24,18 @@ func writePartner(w *engine.Writer, p *Partner) {
 	w.Str(p.Name)
 	w.Str(p.Plan)
 	w.Str(p.Memo)
-	writeBin(w, p.SecretHash)
+	w.Bin(p.SecretHash)
 	w.Int(p.SecretRotation)
 	w.Str(p.WebhookURL)
 	w.Int(p.CreatedMs)
 }
 
 func readPartner(r *engine.Reader, p *Partner) {
-	if !header(r, 9) {
+	if !r.Array(9) {
 		return
 	}
 	p.ID, p.TelegramID, p.Name, p.Plan, p.Memo = r.Str(), r.Str(), r.Str(), r.Str(), r.Str()
-	p.SecretHash, p.SecretRotation, p.WebhookURL, p.CreatedMs = readBin(r, 64), r.Int(), r.Str(), r.Int()
+	p.SecretHash, p.SecretRotation, p.WebhookURL, p.CreatedMs = r.Bin(64), r.Int(), r.Str(), r.Int()
 }
 
 func writePayment(w *engine.Writer, p *Payment) {
@@ -69,7 +45,7 @@ func writePayment(w *engine.Writer, p *Payment) {
 	w.Str(p.Partner)
 	w.Int(p.Amount)
 	w.Str(p.Description)
-	writeBin(w, p.Metadata)
+	w.Bin(p.Metadata)
 	w.Str(p.Status)
 	w.Str(p.Payer)
 	w.Int(p.PaidMs)
@@ -79,11 +55,11 @@ func writePayment(w *engine.Writer, p *Payment) {
 }
 
 func readPayment(r *engine.Reader, p *Payment) {
-	if !header(r, 12) {
+	if !r.Array(12) {
 		return
 	}
 	p.ID, p.LinkID, p.Partner, p.Amount, p.Description = r.Str(), r.Str(), r.Str(), r.Int(), r.Str()
-	p.Metadata, p.Status, p.Payer, p.PaidMs = readBin(r, MaxMetadata), r.Str(), r.Str(), r.Int()
+	p.Metadata, p.Status, p.Payer, p.PaidMs = r.Bin(MaxMetadata), r.Str(), r.Str(), r.Int()
 	p.Fee, p.CreatedMs, p.ExpiresMs = r.Int(), r.Int(), r.Int()
 }
 
@@ -99,7 +75,7 @@ func writeWithdrawal(w *engine.Writer, d *Withdrawal) {
 }
 
 func readWithdrawal(r *engine.Reader, d *Withdrawal) {
-	if !header(r, 7) {
+	if !r.Array(7) {
 		return
 	}
 	d.ID, d.Partner, d.User, d.Amount, d.Fee, d.Memo, d.CreatedMs = r.Str(), r.Str(), r.Str(), r.Int(), r.Int(), r.Str(), r.Int()
@@ -118,7 +94,7 @@ func writeDeposit(w *engine.Writer, d *Deposit) {
 }
 
 func readDeposit(r *engine.Reader, d *Deposit) {
-	if !header(r, 8) {
+	if !r.Array(8) {
 		return
 	}
 	d.TxHash, d.Memo, d.Amount, d.Partner, d.User = r.Str(), r.Str(), r.Int(), r.Str(), r.Str()
@@ -132,7 +108,7 @@ func writeRule(w *engine.Writer, f FeeRule) {
 }
 
 func readRule(r *engine.Reader) FeeRule {
-	if !header(r, 2) {
+	if !r.Array(2) {
 		return FeeRule{}
 	}
 	return FeeRule{Fixed: r.Int(), Bps: r.Int()}
@@ -152,7 +128,7 @@ func writeSchedule(w *engine.Writer, s *FeeSchedule) {
 
 func readSchedule(r *engine.Reader) FeeSchedule {
 	var s FeeSchedule
-	if !header(r, 3) {
+	if !r.Array(3) {
 		return s
 	}
 	s.Withdrawal, s.Payment = readRule(r), readRule(r)
@@ -166,7 +142,7 @@ func readSchedule(r *engine.Reader) FeeSchedule {
 	}
 	s.Tiers = make([]FeeTier, n)
 	for i := range s.Tiers {
-		if !header(r, 2) {
+		if !r.Array(2) {
 			return s
 		}
 		s.Tiers[i] = FeeTier{MinHoldings: r.Int(), DiscountBps: r.Int()}
@@ -178,14 +154,14 @@ func writeNotice(w *engine.Writer, n *Notice) {
 	w.Len(3)
 	w.Str(n.ID)
 	w.Str(n.Type)
-	writeBin(w, n.Body)
+	w.Bin(n.Body)
 }
 
 func readNotice(r *engine.Reader) Notice {
-	if !header(r, 3) {
+	if !r.Array(3) {
 		return Notice{}
 	}
-	return Notice{ID: r.Str(), Type: r.Str(), Body: readBin(r, MaxBody)}
+	return Notice{ID: r.Str(), Type: r.Str(), Body: r.Bin(MaxBody)}
 }
 
 func writeAnswer(w *engine.Writer, a *Answer) {
@@ -193,12 +169,12 @@ func writeAnswer(w *engine.Writer, a *Answer) {
 	w.Str(a.Key)
 	w.Str(a.Fingerprint)
 	w.Int(a.Status)
-	writeBin(w, a.Response)
+	w.Bin(a.Response)
 }
 
 func readAnswer(r *engine.Reader) Answer {
-	if !header(r, 4) {
+	if !r.Array(4) {
 		return Answer{}
 	}
-	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: readBin(r, MaxBody)}
+	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: r.Bin(MaxBody)}
 }

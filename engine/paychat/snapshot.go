@@ -185,7 +185,7 @@ func decodeSection(_ int, payload []byte, st *engine.State) error {
 
 func (l *loader) partner(txs map[string][]Tx) string {
 	r, s := l.r, l.s
-	if !header(r, 3) {
+	if !r.Array(3) {
 		return ""
 	}
 	p := &Partner{}
@@ -194,7 +194,7 @@ func (l *loader) partner(txs map[string][]Tx) string {
 	n := r.Count(-1, 4)
 	var list []Tx
 	for i := 0; i < n && r.Err() == nil; i++ {
-		if header(r, 3) {
+		if r.Array(3) {
 			list = append(list, Tx{Type: r.Str(), Ref: r.Str(), CreatedMs: r.Int()})
 		}
 	}
@@ -215,7 +215,7 @@ func (l *loader) partner(txs map[string][]Tx) string {
 
 func (l *loader) user() string {
 	r, s := l.r, l.s
-	if !header(r, 5) {
+	if !r.Array(5) {
 		return ""
 	}
 	u := &User{TelegramID: r.Str(), Balance: r.Int(), Referrer: r.Str(), CreatedMs: r.Int()}

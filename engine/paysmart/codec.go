@@ -24,51 +24,17 @@ import (
 //	answer   [key, fingerprint, status, response (bin)]
 //	event    [owner, id, type, object, createdMs, body (bin)]
 
-func writeBool(w *engine.Writer, b bool) {
-	if b {
-		w.Int(1)
-	} else {
-		w.Int(0)
-	}
-}
-
-func readBool(r *engine.Reader) bool { return r.Small(1) == 1 }
-
-// writeBin writes b as a bin value, also when empty (msgpack writes a nil
-// slice as nil, which the reader refuses).
-func writeBin(w *engine.Writer, b []byte) {
-	if b == nil {
-		b = []byte{}
-	}
-	w.Bytes(b)
-}
-
-// readBin reads a bin of at most MaxBody bytes; empty is nil.
-func readBin(r *engine.Reader) []byte {
-	b := r.LongBytes(MaxBody)
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
-// header reads an array header of exactly n elements.
-func header(r *engine.Reader, n int) bool {
-	r.Count(n, 1)
-	return r.Err() == nil
-}
-
 func writeOwner(w *engine.Writer, o Owner) {
 	w.Len(2)
 	w.Str(o.Account)
-	writeBool(w, o.Live)
+	w.Bool(o.Live)
 }
 
 func readOwner(r *engine.Reader) Owner {
-	if !header(r, 2) {
+	if !r.Array(2) {
 		return Owner{}
 	}
-	return Owner{Account: r.Str(), Live: readBool(r)}
+	return Owner{Account: r.Str(), Live: r.Bool()}
 }
 
 func writeMethod(w *engine.Writer, m *PaymentMethod) {
@@ -85,7 +51,7 @@ func writeMethod(w *engine.Writer, m *PaymentMethod) {
 }
 
 func readMethod(r *engine.Reader, m *PaymentMethod) {
-	if !header(r, 4) {
+	if !r.Array(4) {
 		return
 	}
 	readMethodFields(r, m)
@@ -93,7 +59,7 @@ func readMethod(r *engine.Reader, m *PaymentMethod) {
 
 func readMethodFields(r *engine.Reader, m *PaymentMethod) {
 	m.Owner, m.ID = readOwner(r), r.Str()
-	if !header(r, 5) {
+	if !r.Array(5) {
 		return
 	}
 	m.Card = Card{Brand: r.Str(), Last4: r.Str(), ExpMonth: r.Int(), ExpYear: r.Int(), Fingerprint: r.Str()}
@@ -134,7 +100,7 @@ func readMetadata(r *engine.Reader) []KV {
 	}
 	md := make([]KV, n)
 	for i := range md {
-		if !header(r, 2) {
+		if !r.Array(2) {
 			return nil
 		}
 		md[i] = KV{Key: r.Str(), Value: r.Str()}
@@ -178,15 +144,15 @@ func writeCustomer(w *engine.Writer, c *Customer) {
 	writeAddress(w, c.Address)
 	writeMetadata(w, c.Metadata)
 	w.Int(c.CreatedMs)
-	writeBool(w, c.Deleted)
+	w.Bool(c.Deleted)
 }
 
 func readCustomer(r *engine.Reader, c *Customer) {
-	if !header(r, 10) {
+	if !r.Array(10) {
 		return
 	}
 	c.Owner, c.ID, c.Email, c.Name, c.Phone, c.Description = readOwner(r), r.Str(), r.Str(), r.Str(), r.Str(), r.Str()
-	c.Address, c.Metadata, c.CreatedMs, c.Deleted = readAddress(r), readMetadata(r), r.Int(), readBool(r)
+	c.Address, c.Metadata, c.CreatedMs, c.Deleted = readAddress(r), readMetadata(r), r.Int(), r.Bool()
 }
 
 func writePayment(w *engine.Writer, p *Payment) {
@@ -209,7 +175,7 @@ func writePayment(w *engine.Writer, p *Payment) {
 }
 
 func readPayment(r *engine.Reader, p *Payment) {
-	if !header(r, 15) {
+	if !r.Array(15) {
 		return
 	}
 	p.Owner, p.ID, p.Amount, p.Currency, p.Status = readOwner(r), r.Str(), r.Int(), r.Str(), r.Str()
@@ -230,7 +196,7 @@ func writeRefund(w *engine.Writer, f *Refund) {
 }
 
 func readRefund(r *engine.Reader, f *Refund) {
-	if !header(r, 7) {
+	if !r.Array(7) {
 		return
 	}
 	f.Owner, f.ID, f.Payment, f.Amount = readOwner(r), r.Str(), r.Str(), r.Int()
@@ -244,18 +210,18 @@ func writeEndpoint(w *engine.Writer, e *Endpoint) {
 	w.Str(e.URL)
 	w.Strs(e.Events)
 	w.Str(e.Description)
-	writeBool(w, e.Disabled)
+	w.Bool(e.Disabled)
 	w.Int(e.Rotation)
 	w.Int(e.CreatedMs)
-	writeBool(w, e.Deleted)
+	w.Bool(e.Deleted)
 }
 
 func readEndpoint(r *engine.Reader, e *Endpoint) {
-	if !header(r, 9) {
+	if !r.Array(9) {
 		return
 	}
 	e.Owner, e.ID, e.URL, e.Events = readOwner(r), r.Str(), r.Str(), r.Strs(MaxEndpointEvents)
-	e.Description, e.Disabled, e.Rotation, e.CreatedMs, e.Deleted = r.Str(), readBool(r), r.Int(), r.Int(), readBool(r)
+	e.Description, e.Disabled, e.Rotation, e.CreatedMs, e.Deleted = r.Str(), r.Bool(), r.Int(), r.Int(), r.Bool()
 	if len(e.Events) == 0 {
 		e.Events = nil
 	}
@@ -265,14 +231,14 @@ func writeNotice(w *engine.Writer, n *Notice) {
 	w.Len(3)
 	w.Str(n.ID)
 	w.Str(n.Type)
-	writeBin(w, n.Body)
+	w.Bin(n.Body)
 }
 
 func readNotice(r *engine.Reader) Notice {
-	if !header(r, 3) {
+	if !r.Array(3) {
 		return Notice{}
 	}
-	return Notice{ID: r.Str(), Type: r.Str(), Body: readBin(r)}
+	return Notice{ID: r.Str(), Type: r.Str(), Body: r.Bin(MaxBody)}
 }
 
 func writeAnswer(w *engine.Writer, a *Answer) {
@@ -280,14 +246,14 @@ func writeAnswer(w *engine.Writer, a *Answer) {
 	w.Str(a.Key)
 	w.Str(a.Fingerprint)
 	w.Int(a.Status)
-	writeBin(w, a.Response)
+	w.Bin(a.Response)
 }
 
 func readAnswer(r *engine.Reader) Answer {
-	if !header(r, 4) {
+	if !r.Array(4) {
 		return Answer{}
 	}
-	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: readBin(r)}
+	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: r.Bin(MaxBody)}
 }
 
 func writeEvent(w *engine.Writer, e *Event) {
@@ -297,12 +263,12 @@ func writeEvent(w *engine.Writer, e *Event) {
 	w.Str(e.Type)
 	w.Str(e.Object)
 	w.Int(e.CreatedMs)
-	writeBin(w, e.Body)
+	w.Bin(e.Body)
 }
 
 func readEvent(r *engine.Reader, e *Event) {
-	if !header(r, 6) {
+	if !r.Array(6) {
 		return
 	}
-	e.Owner, e.ID, e.Type, e.Object, e.CreatedMs, e.Body = readOwner(r), r.Str(), r.Str(), r.Str(), r.Int(), readBin(r)
+	e.Owner, e.ID, e.Type, e.Object, e.CreatedMs, e.Body = readOwner(r), r.Str(), r.Str(), r.Str(), r.Int(), r.Bin(MaxBody)
 }

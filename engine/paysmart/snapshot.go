@@ -116,7 +116,7 @@ func decodeSection(_ int, payload []byte, st *engine.State) error {
 	n := r.Count(-1, 8)
 	var prev *Owner
 	for range n {
-		if !header(r, 7) {
+		if !r.Array(7) {
 			break
 		}
 		o := readOwner(r)
