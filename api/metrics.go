@@ -50,7 +50,7 @@ func (m *httpMetrics) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 }
 
 func apiOf(route string) string {
-	for _, api := range []string{"payshards", "paypay", "admin"} {
+	for _, api := range []string{"payshards", "paypay", "admin", "paysmart", "checkout", "paychat"} {
 		if strings.HasPrefix(route, "/"+api+"/") {
 			return api
 		}

@@ -44,6 +44,9 @@ func TestMetrics(t *testing.T) {
 	get("/admin/partners/ptr_x", "Authorization", "Bearer tok")
 	get("/admin/partners/ptr_y", "Authorization", "Bearer tok")
 	get("/no/such/path")
+	get("/paysmart/v2/balance")
+	get("/checkout/api/v1/payments/cp_x")
+	get("/paychat/api/partner/me")
 	req := fasthttp.AcquireRequest()
 	req.SetRequestURI(base + "/admin/payshards/users/u1/credit")
 	req.Header.SetMethod("POST")
@@ -60,6 +63,9 @@ func TestMetrics(t *testing.T) {
 		`ledgerd_http_requests_total{api="admin",route="/admin/partners/{id}",status="404"} 2`,
 		`ledgerd_http_requests_total{api="admin",route="/admin/payshards/users/{userId}/credit",status="200"} 1`,
 		`ledgerd_http_requests_total{api="other",route="unmatched",status="404"} 1`,
+		`ledgerd_http_requests_total{api="paysmart",route="/paysmart/v2/balance",status="401"} 1`,
+		`api="checkout",route="/checkout/api/v1/`,
+		`api="paychat",route="/paychat/api/partner/`,
 		`ledgerd_wal_batch_events_count 1`,
 		`ledgerd_committed_events_total 1`,
 		`ledgerd_live_actors{kind="wallet"} 1`,

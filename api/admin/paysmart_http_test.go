@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"ledgerd/actors"
 	"ledgerd/api/apitest"
+	"ledgerd/api/paysmart"
+	"ledgerd/engine"
 )
 
 func TestAdmin_PaySmartAccount(t *testing.T) {
@@ -37,4 +40,19 @@ func TestAdmin_PaySmartAccount(t *testing.T) {
 		s.Admin(t, "POST", "/paysmart/accounts", body).WantError(t, 400, "invalid_request")
 	}
 	s.Do(t, "POST", "/admin/paysmart/accounts", nil, `{"name":"x"}`).WantError(t, 401, "unauthorized")
+}
+
+// The demo account's keys (cmd/ledgerd --demo: ids key_demo_<hex>) are
+// listed in the shape the OpenAPI document gives, like an account's made
+// by POST /paysmart/accounts.
+func TestListKeys_DemoStyleIDs(t *testing.T) {
+	s := apitest.Start(t)
+	key := paysmart.PrefixSecretTest + strings.Repeat("ab12", 12)
+	if _, err := s.Sys.CreatePartner("acct_demo", "paysmart", "Demo", 6000,
+		actors.NewKey{ID: "key_demo_0123456789abcdef", Hash: engine.HashKey([]byte(key)), Hint: paysmart.KeyHint(key)}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Admin(t, "GET", "/partners/acct_demo/keys", nil)
+	r.WantJSON(t, http.StatusOK, `{"data":[{"id":"key_demo_0123456789abcdef","display":"sk_test_…ab12","created_at":"`+
+		r.JSON(t)["data"].([]any)[0].(map[string]any)["created_at"].(string)+`","status":"active"}]}`)
 }

@@ -69,3 +69,98 @@ func TestBody_TooLarge(t *testing.T) {
 		t.Fatal("a refused body bound the key")
 	}
 }
+
+// Metadata keys come from the request: they are escaped like values, so
+// the object, its event and its replay stay valid JSON holding the key as
+// sent (a key with a quote used to be written raw, making
+// {"a","injected":"yes":"v"}).
+func TestMetadata_KeysEscaped(t *testing.T) {
+	s := apitest.Start(t)
+	k := s.NewPaySmartAccount(t).Keys.SecretTest
+	keys := []string{`a","injected":"yes`, `back\slash`, `<tag>&`, "tab\there", "é"}
+	md := map[string]any{}
+	for i, mk := range keys {
+		md[mk] = fmt.Sprint("v", i, `"<>`)
+	}
+	want := func(t *testing.T, where string, got any) {
+		t.Helper()
+		m, ok := got.(map[string]any)
+		if !ok || len(m) != len(keys) {
+			t.Fatalf("%s: metadata %v", where, got)
+		}
+		for i, mk := range keys {
+			if m[mk] != fmt.Sprint("v", i, `"<>`) {
+				t.Fatalf("%s: metadata %v lacks %q", where, got, mk)
+			}
+		}
+	}
+	r := s.PaySmart(t, "POST", "/customers", k, map[string]any{"name": "Ann", "metadata": md}, key("md-esc"))
+	r.WantStatus(t, 200)
+	want(t, "customer", obj(t, r)["metadata"])
+	id := obj(t, r)["id"].(string)
+	want(t, "GET customer", obj(t, s.PaySmart(t, "GET", "/customers/"+id, k, nil))["metadata"])
+	ev := obj(t, s.PaySmart(t, "GET", "/events?type=customer.created", k, nil))["data"].([]any)[0].(map[string]any)
+	want(t, "event", ev["data"].(map[string]any)["object"].(map[string]any)["metadata"])
+	replay := s.PaySmart(t, "POST", "/customers", k, map[string]any{"name": "Ann", "metadata": md}, key("md-esc"))
+	want(t, "replay", obj(t, replay)["metadata"])
+
+	pay := obj(t, s.PaySmart(t, "POST", "/payments", k, cardBody(2000, "4242424242424242")))["id"].(string)
+	u := s.PaySmart(t, "POST", "/payments/"+pay, k, map[string]any{"metadata": md})
+	u.WantStatus(t, 200)
+	want(t, "payment update", obj(t, u)["metadata"])
+	if strings.Contains(string(u.Body), `"injected":"yes"`) {
+		t.Fatalf("key written raw: %s", u.Body)
+	}
+}
+
+// Every object within the documented limits renders: a customer with
+// every text field at 500 bytes and 50 metadata keys of 40 bytes with
+// values of 500, written with the characters JSON escapes, is created
+// (200, not 503 overloaded because its answer outgrew the 64 KiB a stored
+// answer may have: '<' used to be written as \u003c, six bytes).
+func TestMetadata_LimitsRender(t *testing.T) {
+	s := apitest.Start(t)
+	k := s.NewPaySmartAccount(t).Keys.SecretTest
+	for _, ch := range []string{"<", `\"`} {
+		text := strings.Repeat(ch, 500)
+		emailCh := ch
+		if ch == "<" { // not in an email address
+			emailCh = "a"
+		}
+		var b strings.Builder
+		b.WriteString(`{"email":"` + strings.Repeat(emailCh, 490) + `@b.example","name":"` + text + `","phone":"` + text + `","description":"` + text + `","address":{`)
+		for i, f := range []string{"line1", "line2", "city", "state", "postal_code", "country"} {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`"` + f + `":"` + text + `"`)
+		}
+		b.WriteString(`},"metadata":{`)
+		for i := range 50 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"%s%02d":"%s"`, strings.Repeat(ch, 38), i, text)
+		}
+		b.WriteString(`}}`)
+		r := s.PaySmart(t, "POST", "/customers", k, b.String())
+		r.WantStatus(t, 200)
+		m := obj(t, r)
+		if md := m["metadata"].(map[string]any); len(md) != 50 || m["description"] != strings.Repeat(strings.TrimPrefix(ch, `\`), 500) {
+			t.Fatalf("%q: %d metadata keys, description %.20v…", ch, len(md), m["description"])
+		}
+		pay := cardBody(2000, "4242424242424242")
+		pay["description"] = strings.Repeat(strings.TrimPrefix(ch, `\`), 500)
+		p := obj(t, s.PaySmart(t, "POST", "/payments", k, pay))["id"].(string)
+		var u strings.Builder
+		u.WriteString(`{"description":"` + text + `","metadata":{`)
+		for i := range 50 {
+			if i > 0 {
+				u.WriteByte(',')
+			}
+			fmt.Fprintf(&u, `"%s%02d":"%s"`, strings.Repeat(ch, 38), i, text)
+		}
+		u.WriteString(`}}`)
+		s.PaySmart(t, "POST", "/payments/"+p, k, u.String()).WantStatus(t, 200)
+	}
+}

@@ -60,7 +60,7 @@ const (
 	MsgParameterUnknown      = "Received unknown parameter."
 	MsgParameterInvalid      = "Invalid value for this parameter."
 	MsgParameterInteger      = "Invalid integer: this parameter must be an integer."
-	MsgParameterString       = "Invalid string: this parameter must be a string of at most 500 characters."
+	MsgParameterString       = "Invalid string: this parameter must be printable text within its length limit (500 bytes of UTF-8 for text fields)."
 	MsgParameterEmpty        = "This parameter may not be empty."
 	MsgAmountTooSmall        = "Amount must be at least 50 minor units."
 	MsgAmountTooLarge        = "Amount must be no more than 99999999 minor units."
@@ -79,7 +79,7 @@ const (
 	MsgAlreadyRefunded       = "This payment has already been refunded in full."
 	MsgRefundTooLarge        = "Refund amount is greater than what is left to refund on this payment."
 	MsgNotRefundable         = "This payment failed: there is nothing to refund."
-	MsgMetadataKeys          = "Metadata can have at most 50 keys; keys up to 40 characters, values up to 500."
+	MsgMetadataKeys          = "Metadata can have at most 50 keys; keys up to 40 bytes (no [ or ]), values up to 500 bytes (UTF-8)."
 	MsgStubMissing           = "No such customer: it was deleted."
 )
 

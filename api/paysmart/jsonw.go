@@ -2,13 +2,14 @@ package paysmart
 
 import (
 	"strconv"
-
-	"ledgerd/api/httpx"
+	"unicode/utf8"
 )
 
 // jw appends a JSON document: objects and arrays opened and closed in
-// order, commas placed by looking at the last byte written. Keys are
-// constants of this package (no escaping needed).
+// order, commas placed by looking at the last byte written. Keys written
+// with key are constants of this package (no escaping needed); anything
+// from a request (string values, metadata keys) is escaped by
+// appendString.
 type jw struct{ b []byte }
 
 func (w *jw) sep() {
@@ -34,9 +35,18 @@ func (w *jw) openArray()  { w.sep(); w.b = append(w.b, '[') }
 func (w *jw) closeArray() { w.b = append(w.b, ']') }
 
 // value writers for array elements
-func (w *jw) strValue(v string) { w.sep(); w.b = httpx.AppendString(w.b, v) }
+func (w *jw) strValue(v string) { w.sep(); w.b = appendString(w.b, v) }
 
-func (w *jw) str(k, v string) { w.key(k); w.b = httpx.AppendString(w.b, v) }
+func (w *jw) str(k, v string) { w.key(k); w.b = appendString(w.b, v) }
+
+// member writes a member whose key came from a request (a metadata key):
+// escaped like a value.
+func (w *jw) member(k, v string) {
+	w.sep()
+	w.b = appendString(w.b, k)
+	w.b = append(w.b, ':')
+	w.b = appendString(w.b, v)
+}
 
 // strOrNull writes null for "": an optional field not set.
 func (w *jw) strOrNull(k, v string) {
@@ -56,3 +66,47 @@ func (w *jw) raw(k string, v []byte) { w.key(k); w.b = append(w.b, v...) }
 
 // rawValue writes an array element that is already JSON.
 func (w *jw) rawValue(v []byte) { w.sep(); w.b = append(w.b, v...) }
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaping only what JSON needs
+// (quote, backslash, control characters; U+2028 and U+2029 for
+// JavaScript): at most twice the bytes of a text the decoders accept
+// (they refuse control characters but tab, CR and LF), so every object
+// within the documented limits renders within paysmart.MaxBody. Invalid
+// UTF-8 (never accepted) becomes U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}

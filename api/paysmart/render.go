@@ -20,7 +20,7 @@ func writeMetadata(w *jw, md []ps.KV) {
 	w.key("metadata")
 	w.open()
 	for _, kv := range md {
-		w.str(kv.Key, kv.Value)
+		w.member(kv.Key, kv.Value)
 	}
 	w.close()
 }
