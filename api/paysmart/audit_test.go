@@ -2,6 +2,7 @@ package paysmart_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -162,5 +163,41 @@ func TestMetadata_LimitsRender(t *testing.T) {
 		}
 		u.WriteString(`}}`)
 		s.PaySmart(t, "POST", "/payments/"+p, k, u.String()).WantStatus(t, 200)
+	}
+}
+
+// topKeys is the order of an object's top-level members.
+func topKeys(t *testing.T, body []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %s", body)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// The spec's example objects' fields come first, in the spec's order.
+func TestShapes_SpecOrder(t *testing.T) {
+	s := apitest.Start(t)
+	k := s.NewPaySmartAccount(t).Keys.SecretTest
+	cus := s.PaySmart(t, "POST", "/customers", k, `{"email":"customer@example.com","name":"John Doe","phone":"+1234567890","address":{"line1":"123 Main St","city":"San Francisco","state":"CA","postal_code":"94111","country":"US"}}`)
+	if got := strings.Join(topKeys(t, cus.Body), ","); !strings.HasPrefix(got, "id,object,email,name,phone,address,created,") {
+		t.Errorf("customer fields %s", got)
+	}
+	pay := s.PaySmart(t, "POST", "/payments", k, cardBody(2000, "4242424242424242"))
+	if got := strings.Join(topKeys(t, pay.Body), ","); !strings.HasPrefix(got, "id,object,amount,currency,status,payment_method,customer,description,created,receipt_url,") {
+		t.Errorf("payment fields %s", got)
 	}
 }

@@ -99,8 +99,8 @@ func TestCustomers(t *testing.T) {
 	id := c["id"].(string)
 	created := num(t, c, "created")
 	r.WantJSON(t, 200, fmt.Sprintf(`{"id":%q,"object":"customer","email":"customer@example.com","name":"John Doe","phone":"+1234567890",
-		"description":null,"address":{"line1":"123 Main St","line2":null,"city":"San Francisco","state":"CA","postal_code":"94111","country":"US"},
-		"created":%d,"metadata":{},"livemode":false}`, id, created))
+		"address":{"line1":"123 Main St","line2":null,"city":"San Francisco","state":"CA","postal_code":"94111","country":"US"},
+		"created":%d,"description":null,"metadata":{},"livemode":false}`, id, created))
 	s.PaySmart(t, "GET", "/customers/"+id, k, nil).WantJSON(t, 200, string(r.Body))
 	empty := s.PaySmart(t, "POST", "/customers", k, nil)
 	empty.WantStatus(t, 200)

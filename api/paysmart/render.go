@@ -189,6 +189,8 @@ func refundJSON(f *ps.Refund) []byte {
 	return w.b
 }
 
+// customerJSON is a customer object, the spec's fields first in its
+// order (id, object, email, name, phone, address, created).
 func customerJSON(c *ps.Customer) []byte {
 	var w jw
 	w.open()
@@ -197,7 +199,6 @@ func customerJSON(c *ps.Customer) []byte {
 	w.strOrNull("email", c.Email)
 	w.strOrNull("name", c.Name)
 	w.strOrNull("phone", c.Phone)
-	w.strOrNull("description", c.Description)
 	if c.Address == nil {
 		w.null("address")
 	} else {
@@ -213,6 +214,7 @@ func customerJSON(c *ps.Customer) []byte {
 		w.close()
 	}
 	w.int("created", seconds(c.CreatedMs))
+	w.strOrNull("description", c.Description)
 	writeMetadata(&w, c.Metadata)
 	w.bool("livemode", c.Live)
 	w.close()

@@ -451,4 +451,24 @@ func TestChecker(t *testing.T) {
 	if v := runChecker(engine.NewState(), bad, applyAll(evs)); len(v) == 0 {
 		t.Error("refund of a failed payment in the log: not caught")
 	}
+	// Refunds in the log that add up to more than the payment (pay_4 is
+	// 900), each event consistent with the one before it.
+	over := append(append([]engine.Event{}, evs...),
+		&RefundCreated{Refund: Refund{Owner: test, ID: "re_y", Payment: "pay_4", Amount: 600, Currency: "usd"}, AmountRefundedAfter: 600},
+		&RefundCreated{Refund: Refund{Owner: test, ID: "re_z", Payment: "pay_4", Amount: 400, Currency: "usd"}, AmountRefundedAfter: 1000})
+	if v := runChecker(engine.NewState(), over, applyAll(evs)); !strings.Contains(fmt.Sprint(v), "refunded 1000 of 900") {
+		t.Errorf("refunds over the amount in the log: %v", v)
+	}
+	// A refund in the other mode's name (live owner, test payment).
+	cross := append(append([]engine.Event{}, evs...),
+		&RefundCreated{Refund: Refund{Owner: live, ID: "re_w", Payment: "pay_4", Amount: 100, Currency: "usd"}, AmountRefundedAfter: 100})
+	if v := runChecker(engine.NewState(), cross, applyAll(evs)); len(v) == 0 {
+		t.Error("a live refund of a test payment: not caught")
+	}
+	// The live book's balance off by one (each mode has its own).
+	end := applyAll(evs)
+	Of(end).Books[live].Balance["usd"]--
+	if v := runChecker(engine.NewState(), evs, end); !strings.Contains(fmt.Sprint(v), "live true") {
+		t.Errorf("live balance: %v", v)
+	}
 }
