@@ -96,7 +96,6 @@ func (f *failing) waitFor(t *testing.T, path string, n int) []http.Header {
 	}
 }
 
-
 // TestWebhooks_FailuresRetried: through the PaySmart API, a receiver that
 // times out, resets the connection, stalls its body or redirects gets a
 // failed attempt each (recorded with its reason, the redirect not
