@@ -56,13 +56,16 @@ func NewServer(h fasthttp.RequestHandler) *Server {
 		Handler:            s.wrap(h),
 		Name:               "ledgerd",
 		MaxRequestBodySize: MaxWireBodyBytes,
-		ReadTimeout:        readTimeout,
-		WriteTimeout:       writeTimeout,
-		IdleTimeout:        idleTimeout,
-		CloseOnShutdown:    true,
-		ConnState:          s.track,
-		ErrorHandler:       s.RequestErrors.Handle,
-		Logger:             SlogLogger{Level: slog.LevelWarn},
+		// No API takes multipart bodies; pre-parsing one that is malformed
+		// resets the request, so its API could not answer in its envelope.
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  readTimeout,
+		WriteTimeout:                 writeTimeout,
+		IdleTimeout:                  idleTimeout,
+		CloseOnShutdown:              true,
+		ConnState:                    s.track,
+		ErrorHandler:                 s.RequestErrors.Handle,
+		Logger:                       SlogLogger{Level: slog.LevelWarn},
 	}
 	return s
 }

@@ -201,3 +201,18 @@ func TestShapes_SpecOrder(t *testing.T) {
 		t.Errorf("payment fields %s", got)
 	}
 }
+
+// A multipart body (which no route takes), even a malformed one, is
+// answered by PaySmart in its own envelope with a Request-Id: 400
+// body_invalid, nothing created.
+func TestBody_Multipart(t *testing.T) {
+	s := apitest.Start(t)
+	k := s.NewPaySmartAccount(t).Keys.SecretTest
+	for _, body := range []string{"x", "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--b--\r\n"} {
+		r := s.PaySmart(t, "POST", "/customers", k, body, apitest.Header{"Content-Type": "multipart/form-data; boundary=b"})
+		wantError(t, r, 400, "invalid_request_error", "body_invalid", "")
+	}
+	if n := count(t, s, k, "/customers"); n != 0 {
+		t.Fatalf("%d customers", n)
+	}
+}
