@@ -88,32 +88,3 @@ func readPayment(r *engine.Reader, p *Payment) {
 	p.CardBrand, p.CardLast4 = r.Str(), r.Str()
 	p.CreatedMs, p.ExpiresMs, p.CompletedMs, p.FailedMs = r.Int(), r.Int(), r.Int(), r.Int()
 }
-
-func writeNotice(w *engine.Writer, n *Notice) {
-	w.Len(3)
-	w.Str(n.ID)
-	w.Str(n.Type)
-	w.Bin(n.Body)
-}
-
-func readNotice(r *engine.Reader) Notice {
-	if !r.Array(3) {
-		return Notice{}
-	}
-	return Notice{ID: r.Str(), Type: r.Str(), Body: r.Bin(MaxBody)}
-}
-
-func writeAnswer(w *engine.Writer, a *Answer) {
-	w.Len(4)
-	w.Str(a.Key)
-	w.Str(a.Fingerprint)
-	w.Int(a.Status)
-	w.Bin(a.Response)
-}
-
-func readAnswer(r *engine.Reader) Answer {
-	if !r.Array(4) {
-		return Answer{}
-	}
-	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: r.Bin(MaxBody)}
-}

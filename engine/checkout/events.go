@@ -152,12 +152,12 @@ func init() {
 	engine.Register(engine.EventDef[*PaymentCreated]{Type: EvPaymentCreated, Name: "checkout.payment_created", Fields: 2,
 		Encode: func(w *engine.Writer, ev *PaymentCreated) {
 			writePayment(w, &ev.Payment)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentCreated {
 			ev := &PaymentCreated{Stamp: engine.Stamp{TimeMs: t}}
 			readPayment(r, &ev.Payment)
-			ev.Answer = readAnswer(r)
+			ev.Answer = r.Answer()
 			return ev
 		},
 		Validate: func(ev *PaymentCreated) error {
@@ -175,11 +175,11 @@ func init() {
 			w.Str(ev.ID)
 			w.Int(ev.Attempt)
 			w.Str(ev.DeclineCode)
-			writeNotice(w, &ev.Notice)
+			w.Notice(&ev.Notice)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentDeclined {
 			return &PaymentDeclined{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Attempt: r.Int(),
-				DeclineCode: r.Str(), Notice: readNotice(r)}
+				DeclineCode: r.Str(), Notice: r.Notice()}
 		},
 		Validate: validDeclined,
 		Apply:    applyDeclined,
@@ -191,11 +191,11 @@ func init() {
 			w.Str(ev.ID)
 			w.Str(ev.CardBrand)
 			w.Str(ev.CardLast4)
-			writeNotice(w, &ev.Notice)
+			w.Notice(&ev.Notice)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentCompleted {
 			return &PaymentCompleted{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), CardBrand: r.Str(),
-				CardLast4: r.Str(), Notice: readNotice(r)}
+				CardLast4: r.Str(), Notice: r.Notice()}
 		},
 		Validate: func(ev *PaymentCompleted) error {
 			return first(validOwner(ev.Owner), validID(ev.ID, PrefixPayment), validCard(ev.CardBrand, ev.CardLast4),
@@ -208,10 +208,10 @@ func init() {
 		Encode: func(w *engine.Writer, ev *PaymentExpired) {
 			writeOwner(w, ev.Owner)
 			w.Str(ev.ID)
-			writeNotice(w, &ev.Notice)
+			w.Notice(&ev.Notice)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentExpired {
-			return &PaymentExpired{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Notice: readNotice(r)}
+			return &PaymentExpired{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Notice: r.Notice()}
 		},
 		Validate: func(ev *PaymentExpired) error {
 			return first(validOwner(ev.Owner), validID(ev.ID, PrefixPayment), validNotice(&ev.Notice, EventPaymentFailed, true))
@@ -225,12 +225,12 @@ func init() {
 			w.Str(ev.ID)
 			w.Int(ev.Amount)
 			w.Int(ev.AmountRefundedAfter)
-			writeNotice(w, &ev.Notice)
-			writeAnswer(w, &ev.Answer)
+			w.Notice(&ev.Notice)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentRefunded {
 			return &PaymentRefunded{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Amount: r.Int(),
-				AmountRefundedAfter: r.Int(), Notice: readNotice(r), Answer: readAnswer(r)}
+				AmountRefundedAfter: r.Int(), Notice: r.Notice(), Answer: r.Answer()}
 		},
 		Validate: validRefunded,
 		Apply:    applyRefunded,
@@ -240,9 +240,9 @@ func init() {
 		},
 	})
 	engine.Register(engine.EventDef[*Refused]{Type: EvRefused, Name: "checkout.refused", Fields: 2,
-		Encode: func(w *engine.Writer, ev *Refused) { writeOwner(w, ev.Owner); writeAnswer(w, &ev.Answer) },
+		Encode: func(w *engine.Writer, ev *Refused) { writeOwner(w, ev.Owner); w.Answer(&ev.Answer) },
 		Decode: func(r *engine.Reader, t int64) *Refused {
-			return &Refused{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), Answer: readAnswer(r)}
+			return &Refused{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), Answer: r.Answer()}
 		},
 		Validate: func(ev *Refused) error {
 			err := first(validOwner(ev.Owner), validAnswer(&ev.Answer))

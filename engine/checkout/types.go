@@ -10,6 +10,8 @@
 // package: a completed payment keeps the card's brand and last four digits.
 package checkout
 
+import "ledgerd/engine"
+
 // API is the partner API name shops are created under.
 const API = "checkout"
 
@@ -118,18 +120,9 @@ func (p *Payment) Open() bool { return p.Status == StatusPending }
 
 // Notice is a webhook event a change carries: its id, type and the whole
 // JSON body, rendered by the API layer when it decided the change.
-type Notice struct {
-	ID   string
-	Type string
-	Body []byte
-}
+type Notice = engine.Notice
 
 // Answer is the idempotency half of an event: the Idempotency-Key it
 // answered ("" = none), what a retry must repeat, and the first answer a
 // replay gets byte for byte.
-type Answer struct {
-	Key         string
-	Fingerprint string
-	Status      int64
-	Response    []byte
-}
+type Answer = engine.Answer

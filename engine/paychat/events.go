@@ -174,11 +174,11 @@ func init() {
 		Entity:   func(ev *WebhookSet) (engine.Entity, bool) { return entity(PartnerEntity, ev.Partner) },
 	})
 	engine.Register(engine.EventDef[*PaymentCreated]{Type: EvPaymentCreated, Name: "paychat.payment_created", Fields: 2,
-		Encode: func(w *engine.Writer, ev *PaymentCreated) { writePayment(w, &ev.Payment); writeAnswer(w, &ev.Answer) },
+		Encode: func(w *engine.Writer, ev *PaymentCreated) { writePayment(w, &ev.Payment); w.Answer(&ev.Answer) },
 		Decode: func(r *engine.Reader, t int64) *PaymentCreated {
 			ev := &PaymentCreated{Stamp: engine.Stamp{TimeMs: t}}
 			readPayment(r, &ev.Payment)
-			ev.Answer = readAnswer(r)
+			ev.Answer = r.Answer()
 			return ev
 		},
 		Validate: func(ev *PaymentCreated) error {
@@ -198,11 +198,11 @@ func init() {
 			w.Int(ev.Amount)
 			w.Int(ev.Fee)
 			w.Int(ev.PaidMs)
-			writeNotice(w, &ev.Notice)
+			w.Notice(&ev.Notice)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentPaid {
 			return &PaymentPaid{Stamp: engine.Stamp{TimeMs: t}, Link: r.Str(), Partner: r.Str(), Payer: r.Str(),
-				Amount: r.Int(), Fee: r.Int(), PaidMs: r.Int(), Notice: readNotice(r)}
+				Amount: r.Int(), Fee: r.Int(), PaidMs: r.Int(), Notice: r.Notice()}
 		},
 		Validate: func(ev *PaymentPaid) error {
 			err := first(validID(ev.Partner, PrefixPartner), validTelegram(ev.Payer), validAmount("amount", ev.Amount),
@@ -223,13 +223,13 @@ func init() {
 	engine.Register(engine.EventDef[*Withdrawn]{Type: EvWithdrawn, Name: "paychat.withdrawn", Fields: 3,
 		Encode: func(w *engine.Writer, ev *Withdrawn) {
 			writeWithdrawal(w, &ev.Withdrawal)
-			writeNotice(w, &ev.Notice)
-			writeAnswer(w, &ev.Answer)
+			w.Notice(&ev.Notice)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *Withdrawn {
 			ev := &Withdrawn{Stamp: engine.Stamp{TimeMs: t}}
 			readWithdrawal(r, &ev.Withdrawal)
-			ev.Notice, ev.Answer = readNotice(r), readAnswer(r)
+			ev.Notice, ev.Answer = r.Notice(), r.Answer()
 			return ev
 		},
 		Validate: func(ev *Withdrawn) error {
@@ -279,9 +279,9 @@ func init() {
 		Apply:    func(st *engine.State, ev *FeeScheduleSet) { Of(st).Schedule = ev.Schedule },
 	})
 	engine.Register(engine.EventDef[*WebhookTested]{Type: EvWebhookTested, Name: "paychat.webhook_tested", Fields: 2,
-		Encode: func(w *engine.Writer, ev *WebhookTested) { w.Str(ev.Partner); writeNotice(w, &ev.Notice) },
+		Encode: func(w *engine.Writer, ev *WebhookTested) { w.Str(ev.Partner); w.Notice(&ev.Notice) },
 		Decode: func(r *engine.Reader, t int64) *WebhookTested {
-			return &WebhookTested{Stamp: engine.Stamp{TimeMs: t}, Partner: r.Str(), Notice: readNotice(r)}
+			return &WebhookTested{Stamp: engine.Stamp{TimeMs: t}, Partner: r.Str(), Notice: r.Notice()}
 		},
 		Validate: func(ev *WebhookTested) error {
 			err := first(validID(ev.Partner, PrefixPartner), validNotice(&ev.Notice, EventTest))

@@ -21,6 +21,8 @@
 // (PaymentPaid's doc).
 package paychat
 
+import "ledgerd/engine"
+
 // API is the partner API name partners are created under.
 const API = "paychat"
 
@@ -186,18 +188,9 @@ type FeeSchedule struct {
 // Notice is a webhook event an event carries: its stable id and the exact
 // JSON body every attempt sends (rendered by the API layer, as
 // JSON.stringify would print it).
-type Notice struct {
-	ID   string
-	Type string
-	Body []byte
-}
+type Notice = engine.Notice
 
 // Answer is the idempotency half of an event: the idempotency_key it
 // answered ("" = none), what a retry must repeat, and the first answer a
 // replay returns byte for byte.
-type Answer struct {
-	Key         string
-	Fingerprint string
-	Status      int64
-	Response    []byte
-}
+type Answer = engine.Answer

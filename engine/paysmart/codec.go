@@ -227,35 +227,6 @@ func readEndpoint(r *engine.Reader, e *Endpoint) {
 	}
 }
 
-func writeNotice(w *engine.Writer, n *Notice) {
-	w.Len(3)
-	w.Str(n.ID)
-	w.Str(n.Type)
-	w.Bin(n.Body)
-}
-
-func readNotice(r *engine.Reader) Notice {
-	if !r.Array(3) {
-		return Notice{}
-	}
-	return Notice{ID: r.Str(), Type: r.Str(), Body: r.Bin(MaxBody)}
-}
-
-func writeAnswer(w *engine.Writer, a *Answer) {
-	w.Len(4)
-	w.Str(a.Key)
-	w.Str(a.Fingerprint)
-	w.Int(a.Status)
-	w.Bin(a.Response)
-}
-
-func readAnswer(r *engine.Reader) Answer {
-	if !r.Array(4) {
-		return Answer{}
-	}
-	return Answer{Key: r.Str(), Fingerprint: r.Str(), Status: r.Small(999), Response: r.Bin(MaxBody)}
-}
-
 func writeEvent(w *engine.Writer, e *Event) {
 	w.Len(6)
 	writeOwner(w, e.Owner)

@@ -171,12 +171,12 @@ func init() {
 	engine.Register(engine.EventDef[*PaymentMethodCreated]{Type: EvPaymentMethodCreated, Name: "paysmart.payment_method_created", Fields: 2,
 		Encode: func(w *engine.Writer, ev *PaymentMethodCreated) {
 			writeMethod(w, &ev.Method)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentMethodCreated {
 			ev := &PaymentMethodCreated{Stamp: engine.Stamp{TimeMs: t}}
 			readMethod(r, &ev.Method)
-			ev.Answer = readAnswer(r)
+			ev.Answer = r.Answer()
 			return ev
 		},
 		Validate: func(ev *PaymentMethodCreated) error {
@@ -191,13 +191,13 @@ func init() {
 	engine.Register(engine.EventDef[*CustomerCreated]{Type: EvCustomerCreated, Name: "paysmart.customer_created", Fields: 3,
 		Encode: func(w *engine.Writer, ev *CustomerCreated) {
 			writeCustomer(w, &ev.Customer)
-			writeNotice(w, &ev.Notice)
-			writeAnswer(w, &ev.Answer)
+			w.Notice(&ev.Notice)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *CustomerCreated {
 			ev := &CustomerCreated{Stamp: engine.Stamp{TimeMs: t}}
 			readCustomer(r, &ev.Customer)
-			ev.Notice, ev.Answer = readNotice(r), readAnswer(r)
+			ev.Notice, ev.Answer = r.Notice(), r.Answer()
 			return ev
 		},
 		Validate: func(ev *CustomerCreated) error {
@@ -212,12 +212,12 @@ func init() {
 	engine.Register(engine.EventDef[*CustomerUpdated]{Type: EvCustomerUpdated, Name: "paysmart.customer_updated", Fields: 2,
 		Encode: func(w *engine.Writer, ev *CustomerUpdated) {
 			writeCustomer(w, &ev.Customer)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *CustomerUpdated {
 			ev := &CustomerUpdated{Stamp: engine.Stamp{TimeMs: t}}
 			readCustomer(r, &ev.Customer)
-			ev.Answer = readAnswer(r)
+			ev.Answer = r.Answer()
 			return ev
 		},
 		Validate: func(ev *CustomerUpdated) error {
@@ -233,10 +233,10 @@ func init() {
 		Encode: func(w *engine.Writer, ev *CustomerDeleted) {
 			writeOwner(w, ev.Owner)
 			w.Str(ev.ID)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *CustomerDeleted {
-			return &CustomerDeleted{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Answer: readAnswer(r)}
+			return &CustomerDeleted{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Answer: r.Answer()}
 		},
 		Validate: func(ev *CustomerDeleted) error {
 			return first(validOwner(ev.Owner), validID(ev.ID, PrefixCustomer), validAnswer(&ev.Answer))
@@ -255,14 +255,14 @@ func init() {
 			} else {
 				writeMethod(w, ev.Method)
 			}
-			writeNotice(w, &ev.Notice)
-			writeAnswer(w, &ev.Answer)
+			w.Notice(&ev.Notice)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentCreated {
 			ev := &PaymentCreated{Stamp: engine.Stamp{TimeMs: t}}
 			readPayment(r, &ev.Payment)
 			ev.Method = readOptionalMethod(r)
-			ev.Notice, ev.Answer = readNotice(r), readAnswer(r)
+			ev.Notice, ev.Answer = r.Notice(), r.Answer()
 			return ev
 		},
 		Validate: validPaymentCreated,
@@ -279,11 +279,11 @@ func init() {
 			w.Str(ev.Description)
 			writeMetadata(w, ev.Metadata)
 			w.Str(ev.Customer)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *PaymentUpdated {
 			ev := &PaymentUpdated{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Description: r.Str()}
-			ev.Metadata, ev.Customer, ev.Answer = readMetadata(r), r.Str(), readAnswer(r)
+			ev.Metadata, ev.Customer, ev.Answer = readMetadata(r), r.Str(), r.Answer()
 			return ev
 		},
 		Validate: func(ev *PaymentUpdated) error {
@@ -300,13 +300,13 @@ func init() {
 		Encode: func(w *engine.Writer, ev *RefundCreated) {
 			writeRefund(w, &ev.Refund)
 			w.Int(ev.AmountRefundedAfter)
-			writeNotice(w, &ev.Notice)
-			writeAnswer(w, &ev.Answer)
+			w.Notice(&ev.Notice)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *RefundCreated {
 			ev := &RefundCreated{Stamp: engine.Stamp{TimeMs: t}}
 			readRefund(r, &ev.Refund)
-			ev.AmountRefundedAfter, ev.Notice, ev.Answer = r.Int(), readNotice(r), readAnswer(r)
+			ev.AmountRefundedAfter, ev.Notice, ev.Answer = r.Int(), r.Notice(), r.Answer()
 			return ev
 		},
 		Validate: func(ev *RefundCreated) error {
@@ -325,12 +325,12 @@ func init() {
 	engine.Register(engine.EventDef[*EndpointCreated]{Type: EvEndpointCreated, Name: "paysmart.endpoint_created", Fields: 2,
 		Encode: func(w *engine.Writer, ev *EndpointCreated) {
 			writeEndpoint(w, &ev.Endpoint)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *EndpointCreated {
 			ev := &EndpointCreated{Stamp: engine.Stamp{TimeMs: t}}
 			readEndpoint(r, &ev.Endpoint)
-			ev.Answer = readAnswer(r)
+			ev.Answer = r.Answer()
 			return ev
 		},
 		Validate: func(ev *EndpointCreated) error { return first(validEndpoint(&ev.Endpoint), validAnswer(&ev.Answer)) },
@@ -343,12 +343,12 @@ func init() {
 	engine.Register(engine.EventDef[*EndpointUpdated]{Type: EvEndpointUpdated, Name: "paysmart.endpoint_updated", Fields: 2,
 		Encode: func(w *engine.Writer, ev *EndpointUpdated) {
 			writeEndpoint(w, &ev.Endpoint)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *EndpointUpdated {
 			ev := &EndpointUpdated{Stamp: engine.Stamp{TimeMs: t}}
 			readEndpoint(r, &ev.Endpoint)
-			ev.Answer = readAnswer(r)
+			ev.Answer = r.Answer()
 			return ev
 		},
 		Validate: func(ev *EndpointUpdated) error { return first(validEndpoint(&ev.Endpoint), validAnswer(&ev.Answer)) },
@@ -362,10 +362,10 @@ func init() {
 		Encode: func(w *engine.Writer, ev *EndpointDeleted) {
 			writeOwner(w, ev.Owner)
 			w.Str(ev.ID)
-			writeAnswer(w, &ev.Answer)
+			w.Answer(&ev.Answer)
 		},
 		Decode: func(r *engine.Reader, t int64) *EndpointDeleted {
-			return &EndpointDeleted{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Answer: readAnswer(r)}
+			return &EndpointDeleted{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), ID: r.Str(), Answer: r.Answer()}
 		},
 		Validate: func(ev *EndpointDeleted) error {
 			return first(validOwner(ev.Owner), validID(ev.ID, PrefixEndpoint), validAnswer(&ev.Answer))
@@ -377,9 +377,9 @@ func init() {
 		},
 	})
 	engine.Register(engine.EventDef[*Refused]{Type: EvRefused, Name: "paysmart.refused", Fields: 2,
-		Encode: func(w *engine.Writer, ev *Refused) { writeOwner(w, ev.Owner); writeAnswer(w, &ev.Answer) },
+		Encode: func(w *engine.Writer, ev *Refused) { writeOwner(w, ev.Owner); w.Answer(&ev.Answer) },
 		Decode: func(r *engine.Reader, t int64) *Refused {
-			return &Refused{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), Answer: readAnswer(r)}
+			return &Refused{Stamp: engine.Stamp{TimeMs: t}, Owner: readOwner(r), Answer: r.Answer()}
 		},
 		Validate: func(ev *Refused) error {
 			err := first(validOwner(ev.Owner), validAnswer(&ev.Answer))

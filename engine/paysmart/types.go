@@ -10,6 +10,8 @@
 // fingerprint.
 package paysmart
 
+import "ledgerd/engine"
+
 // API is the partner API name accounts are created under.
 const API = "paysmart"
 
@@ -149,18 +151,9 @@ type Event struct {
 
 // Notice is what an event of this module carries to create an Event (and
 // its deliveries): the id, type and the JSON body rendered by the API layer.
-type Notice struct {
-	ID   string
-	Type string
-	Body []byte
-}
+type Notice = engine.Notice
 
 // Answer is the idempotency half of an event: the Idempotency-Key it
 // answered (empty = none), what a retry must repeat, and the first answer a
 // replay returns byte for byte.
-type Answer struct {
-	Key         string
-	Fingerprint string
-	Status      int64
-	Response    []byte
-}
+type Answer = engine.Answer
