@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,7 @@ type options struct {
 	snapshotFixed bool
 	logLevel      string
 	cpuProfile    string
+	execTrace     string
 	tlsCert       string // PEM certificate chain; with tlsKey, serve HTTPS
 	tlsKey        string
 	requireHTTPS  bool
@@ -62,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.snapshotFixed, "snapshot-fixed", false, "snapshot every --snapshot-every events whatever the state's size (tests, soaks)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (profiling)")
+	fs.StringVar(&o.execTrace, "trace", "", "write a runtime execution trace of the whole run to this file (go tool trace; latency analysis)")
 	fs.StringVar(&o.tlsCert, "tls-cert", os.Getenv("LEDGERD_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file; needs --tls-key; env LEDGERD_TLS_CERT")
 	fs.StringVar(&o.tlsKey, "tls-key", os.Getenv("LEDGERD_TLS_KEY"), "PEM private key file of --tls-cert; env LEDGERD_TLS_KEY")
 	requireHTTPS, envErr := envBool("LEDGERD_REQUIRE_HTTPS")
@@ -133,6 +136,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer stopProfile()
+	}
+	if o.execTrace != "" {
+		stopTrace, err := startTrace(o.execTrace)
+		if err != nil {
+			logger.Error("trace", slog.Any("err", err))
+			return 1
+		}
+		defer stopTrace()
 	}
 	if err := serve(o, logger, stdout); err != nil {
 		logger.Error("ledgerd stopped", slog.Any("err", err))
@@ -299,6 +310,18 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func startTrace(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }
 
 // lockDataDir takes an exclusive lock so two servers never share a WAL.
