@@ -53,7 +53,15 @@ const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a JSON string, escaping what JSON requires and
 // the HTML-sensitive <, >, & so a body is safe to embed.
-func AppendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s, true) }
+
+// AppendStringPlain is AppendString without the HTML escapes: quote,
+// backslash, control characters and U+2028/U+2029 only, so a text grows
+// at most twice (PaySmart's stored answers must fit their record).
+func AppendStringPlain(dst []byte, s string) []byte { return appendString(dst, s, false) }
+
+// appendString writes s quoted; invalid UTF-8 becomes U+FFFD.
+func appendString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -67,7 +75,7 @@ func AppendString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case c == '\t':
 				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
+			case c < 0x20 || html && (c == '<' || c == '>' || c == '&'):
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			default:
 				dst = append(dst, c)

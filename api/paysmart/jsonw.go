@@ -2,7 +2,8 @@ package paysmart
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"ledgerd/api/httpx"
 )
 
 // jw appends a JSON document: objects and arrays opened and closed in
@@ -67,46 +68,10 @@ func (w *jw) raw(k string, v []byte) { w.key(k); w.b = append(w.b, v...) }
 // rawValue writes an array element that is already JSON.
 func (w *jw) rawValue(v []byte) { w.sep(); w.b = append(w.b, v...) }
 
-const hexDigits = "0123456789abcdef"
-
 // appendString appends s as a JSON string, escaping only what JSON needs
 // (quote, backslash, control characters; U+2028 and U+2029 for
 // JavaScript): at most twice the bytes of a text the decoders accept
 // (they refuse control characters but tab, CR and LF), so every object
 // within the documented limits renders within paysmart.MaxBody. Invalid
 // UTF-8 (never accepted) becomes U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
+func appendString(dst []byte, s string) []byte { return httpx.AppendStringPlain(dst, s) }
