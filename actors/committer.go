@@ -259,8 +259,16 @@ func (c *committer) finish(b *batch) {
 		c.applied.Add(uint64(len(b.events)))
 	}
 	partnersChanged := false
-	for i := range b.items {
-		partnersChanged = c.apply(&b.items[i]) || partnersChanged
+	for i := 0; i < len(b.items); i += applyChunk {
+		// One write lock per chunk of events, not per event: every
+		// unlock wakes the shards' readers that queued behind it. A chunk
+		// bounds how long a shard's lookup can wait (~applyChunk applies).
+		chunk := b.items[i:min(i+applyChunk, len(b.items))]
+		c.sys.idem.mu.Lock() // the shards read State.Idem
+		for j := range chunk {
+			partnersChanged = c.apply(&chunk[j]) || partnersChanged
+		}
+		c.sys.idem.mu.Unlock()
 	}
 	if partnersChanged {
 		c.sys.publishAuth(c.state)
@@ -275,17 +283,20 @@ func (c *committer) finish(b *batch) {
 	}
 }
 
+// applyChunk is how many items finish applies under one hold of the
+// idempotency records' write lock.
+const applyChunk = 64
+
 // apply makes a durable event part of the engine state; it reports whether
-// the partner table changed.
+// the partner table changed. The caller holds c.sys.idem.mu for writing;
+// apply takes no shard's lock (that would invert the shards' order).
 func (c *committer) apply(it *item) bool {
 	if it.kind != itemEvent {
 		return false
 	}
 	ev := it.ev
 	c.snaps.beforeApply(c.state, ev) // a snapshot's copy must not lose the records ev removes
-	c.sys.idem.mu.Lock()             // the shards read State.Idem
 	c.state.Apply(ev)
-	c.sys.idem.mu.Unlock()
 	c.track(ev, -1)
 	if it.wallet != nil {
 		it.wallet.pending.Add(-1)
