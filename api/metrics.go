@@ -3,6 +3,7 @@ package api
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -17,6 +18,34 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	routes   sync.Map // route pattern -> *routeMetrics
+}
+
+// routeMetrics holds one route's series, looked up once: WithLabelValues
+// hashes its labels and takes the vector's lock on every call, which cost
+// ~0.7 µs per request in a CPU profile of PayShards deducts.
+type routeMetrics struct {
+	latency prometheus.Observer
+	api     string
+	route   string
+	status  sync.Map // status code -> prometheus.Counter
+}
+
+func (m *httpMetrics) route(route string) *routeMetrics {
+	if r, ok := m.routes.Load(route); ok {
+		return r.(*routeMetrics)
+	}
+	api := apiOf(route)
+	r, _ := m.routes.LoadOrStore(route, &routeMetrics{latency: m.latency.WithLabelValues(api, route), api: api, route: route})
+	return r.(*routeMetrics)
+}
+
+func (m *httpMetrics) counter(r *routeMetrics, code int) prometheus.Counter {
+	if c, ok := r.status.Load(code); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := r.status.LoadOrStore(code, m.requests.WithLabelValues(r.api, r.route, statusText(code)))
+	return c.(prometheus.Counter)
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -43,9 +72,9 @@ func (m *httpMetrics) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if route == "" {
 			route = "unmatched"
 		}
-		api := apiOf(route)
-		m.requests.WithLabelValues(api, route, statusText(ctx.Response.StatusCode())).Inc()
-		m.latency.WithLabelValues(api, route).Observe(time.Since(start).Seconds())
+		r := m.route(route)
+		m.counter(r, ctx.Response.StatusCode()).Inc()
+		r.latency.Observe(time.Since(start).Seconds())
 	}
 }
 
