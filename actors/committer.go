@@ -12,10 +12,11 @@ import (
 )
 
 // Log is what the committer needs of the write-ahead log: one call appends
-// a batch with a single fsync and returns the index of its last entry.
+// a batch with a single fsync and returns the index of its last entry;
+// DropBefore lets go of what the snapshots cover (wal.Log.DropBefore).
 type Log interface {
 	Append(payloads ...[]byte) (uint64, error)
-	TruncateFront(index uint64) error
+	DropBefore(index uint64) error
 }
 
 type itemKind uint8

@@ -188,11 +188,11 @@ func (h *feedHub) holdIndex() uint64 {
 // subscription still needs if that is lower. A nil hub holds nothing.
 func (h *feedHub) truncateFront(log Log, index uint64) error {
 	if h == nil {
-		return log.TruncateFront(index)
+		return log.DropBefore(index)
 	}
 	h.truncMu.Lock()
 	defer h.truncMu.Unlock()
-	return log.TruncateFront(min(index, h.holdIndex()))
+	return log.DropBefore(min(index, h.holdIndex()))
 }
 
 func (h *feedHub) maxLag() uint64 {

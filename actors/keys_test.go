@@ -42,7 +42,7 @@ func (l *gatedLog) Append(payloads ...[]byte) (uint64, error) {
 	return l.n, nil
 }
 
-func (l *gatedLog) TruncateFront(uint64) error { return nil }
+func (l *gatedLog) DropBefore(uint64) error { return nil }
 
 // releaser returns a func that lets the held append go on, once however
 // often it is called: a test defers it so that a failure before the

@@ -52,12 +52,17 @@ func replayMemoryLimit() int64 {
 // valid snapshot (falling back to older ones) and replays the log suffix.
 // It returns how many events it replayed from the WAL.
 func Recover(dataDir string, noSync bool, logger *slog.Logger) (*engine.State, *wal.Log, uint64, error) {
+	return recoverWith(dataDir, wal.Options{NoSync: noSync, Logger: logger})
+}
+
+func recoverWith(dataDir string, opts wal.Options) (*engine.State, *wal.Log, uint64, error) {
+	logger := opts.Logger
 	// Replay only grows the heap: no collection while it runs (the
 	// collector's scanning was a fifth of replay time) unless the heap nears
 	// half the machine's memory, then back to normal.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(replayMemoryLimit()))
-	l, err := wal.Open(filepath.Join(dataDir, "wal"), wal.Options{NoSync: noSync, Logger: logger})
+	l, err := wal.Open(filepath.Join(dataDir, "wal"), opts)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("actors: open wal: %w", err)
 	}

@@ -49,6 +49,7 @@ type Config struct {
 	FeedBuffer  int                   // WAL entries the committed-event feed keeps in memory; default FeedBufferDefault
 
 	snapshotCopyStep int // records a snapshot copies between batches; default copyStep (tests set it small)
+	walSegment       int // WAL segment size; default wal.DefaultSegmentSize (tests set it small so truncation deletes files)
 }
 
 func (c *Config) defaults() {
@@ -242,7 +243,7 @@ func (s *System) open() (*engine.State, Log, uint64, error) {
 	if s.cfg.Log != nil {
 		return engine.NewState(), s.cfg.Log, 0, nil
 	}
-	state, l, replayed, err := Recover(s.cfg.DataDir, s.cfg.NoSync, s.logger)
+	state, l, replayed, err := recoverWith(s.cfg.DataDir, wal.Options{NoSync: s.cfg.NoSync, Logger: s.logger, SegmentSize: s.cfg.walSegment})
 	if err != nil {
 		return nil, nil, 0, err
 	}

@@ -13,7 +13,9 @@
 // format). Segment files are named by the 20-digit, zero-padded index of their
 // first entry, e.g. 00000000000000000001. During TruncateFront tidwall briefly
 // writes <name>.START (and <name>.START.TEMP); its Open finishes or discards
-// those. Open repairs a torn tail of the last segment and keeps a copy of the
+// those. DropBefore, which the ledger uses, never writes: it deletes whole
+// segments older than its index, oldest first, so a crash midway leaves a
+// contiguous suffix of segments. Open repairs a torn tail of the last segment and keeps a copy of the
 // original file as <name>.broken (tidwall ignores that name; an older copy is
 // overwritten). Snapshots go in a separate directory, by convention
 // SnapshotDir(logDir) = <logDir>/snapshots (tidwall skips directories).

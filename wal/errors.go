@@ -23,4 +23,7 @@ var (
 	// ErrOutOfRange means Replay was asked for entries the log does not hold
 	// (already truncated away, or beyond the next index).
 	ErrOutOfRange = errors.New("wal: index out of range")
+	// ErrDropped means TruncateFront was called on a Log whose DropBefore
+	// deleted segment files; reopen it first.
+	ErrDropped = errors.New("wal: segments dropped, reopen before TruncateFront")
 )

@@ -208,3 +208,103 @@ func TestConcurrentReplayAppend(t *testing.T) {
 		t.Fatalf("last %d", l.LastIndex())
 	}
 }
+
+// TestDropBefore: entries before the index are gone at once, whole
+// segments before it are deleted and none is rewritten, a reopened log
+// starts at the first kept segment (its entries intact), and TruncateFront
+// is refused until the reopen.
+func TestDropBefore(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := openTest(t, dir, 1024)
+	appendN(t, l, 300, 16)
+	before, err := listSegments(dir)
+	if err != nil || len(before) < 4 {
+		t.Fatalf("want several segments to drop, have %d (%v)", len(before), err)
+	}
+	for _, noop := range []uint64{0, 1} {
+		if err := l.DropBefore(noop); err != nil || l.FirstIndex() != 1 {
+			t.Fatalf("DropBefore(%d): %v, first %d", noop, err, l.FirstIndex())
+		}
+	}
+	// The segment holding 200 and every later one stay, byte for byte.
+	var kept []segmentFile
+	keptBytes := map[string][]byte{}
+	for i, s := range before {
+		if i+1 == len(before) || before[i+1].index > 200 {
+			kept = append(kept, s)
+			keptBytes[s.path] = readFile(t, s.path)
+		}
+	}
+	if err := l.DropBefore(200); err != nil {
+		t.Fatal(err)
+	}
+	if l.FirstIndex() != 200 || l.LastIndex() != 300 {
+		t.Fatalf("first %d last %d, want 200 300", l.FirstIndex(), l.LastIndex())
+	}
+	if err := l.Replay(199, nil); !errors.Is(err, ErrOutOfRange) {
+		t.Fatalf("Replay before first: %v", err)
+	}
+	checkReplay(t, l, 200, 300)
+	after, _ := listSegments(dir)
+	if len(after) != len(kept) {
+		t.Fatalf("%d segments left, want %d", len(after), len(kept))
+	}
+	for i, s := range after {
+		if s.path != kept[i].path || !bytes.Equal(readFile(t, s.path), keptBytes[s.path]) {
+			t.Fatalf("segment %s changed or is not the one kept (%s)", s.path, kept[i].path)
+		}
+	}
+	if err := l.TruncateFront(250); !errors.Is(err, ErrDropped) {
+		t.Fatalf("TruncateFront after DropBefore: %v, want ErrDropped", err)
+	}
+	appendN(t, l, 20, 4)
+	mustClose(t, l)
+
+	l, _ = openTest(t, dir, 1024)
+	if l.FirstIndex() != kept[0].index || kept[0].index > 200 || kept[0].index <= 1 {
+		t.Fatalf("after reopen first %d, want the kept segment's %d", l.FirstIndex(), kept[0].index)
+	}
+	checkReplay(t, l, l.FirstIndex(), 320)
+	if err := l.DropBefore(10_000); err != nil { // clamped: keep the last entry
+		t.Fatal(err)
+	}
+	if l.FirstIndex() != 320 || l.LastIndex() != 320 {
+		t.Fatalf("clamped: first %d last %d", l.FirstIndex(), l.LastIndex())
+	}
+	if segs, _ := listSegments(dir); len(segs) != 1 {
+		t.Fatalf("%d segments after dropping all but the last entry, want the tail alone", len(segs))
+	}
+	appendN(t, l, 5, 2)
+	mustClose(t, l)
+	l, _ = openTest(t, dir, 1024)
+	defer mustClose(t, l)
+	checkReplay(t, l, l.FirstIndex(), 325)
+	if l.FirstIndex() > 320 {
+		t.Fatalf("reopened first %d lost entries kept", l.FirstIndex())
+	}
+}
+
+// TestDropBeforeWhileAppending: appends and drops from two goroutines
+// leave a log whose every readable entry is intact (run with -race).
+func TestDropBeforeWhileAppending(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := openTest(t, dir, 2048)
+	appendN(t, l, 50, 5)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			if err := l.DropBefore(l.LastIndex() - 20); err != nil {
+				t.Errorf("DropBefore: %v", err)
+				return
+			}
+		}
+	}()
+	appendN(t, l, 2000, 7)
+	<-done
+	checkReplay(t, l, l.FirstIndex(), 2050)
+	mustClose(t, l)
+	l, _ = openTest(t, dir, 2048)
+	defer mustClose(t, l)
+	checkReplay(t, l, l.FirstIndex(), 2050)
+}
