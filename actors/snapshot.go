@@ -115,9 +115,9 @@ func (s *snapshotter) step(state *engine.State, n int) {
 	s.copying = nil
 	go func() {
 		start := time.Now()
-		payload, err := capture.Encode()
+		chunks, err := capture.EncodeChunks()
 		if err == nil {
-			err = wal.WriteSnapshot(s.dir, capture.Index(), payload)
+			err = wal.WriteSnapshotChunks(s.dir, capture.Index(), chunks)
 		}
 		s.done <- snapResult{index: capture.Index(), copyTime: copyTime, longest: longest, took: time.Since(start), err: err}
 	}()
@@ -248,12 +248,12 @@ func (s *snapshotter) write(state *engine.State, log Log) error {
 	if state.Index == s.last {
 		return nil
 	}
-	payload, err := state.EncodeSnapshot()
+	chunks, err := state.Capture().EncodeChunks()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := wal.WriteSnapshot(s.dir, state.Index, payload); err != nil {
+	if err := wal.WriteSnapshotChunks(s.dir, state.Index, chunks); err != nil {
 		return fmt.Errorf("actors: snapshot: %w", err)
 	}
 	s.finish(snapResult{index: state.Index, took: time.Since(start)}, log)

@@ -61,12 +61,12 @@ type Capture struct {
 	snap    *snapshot
 	spans   [retentionClasses][2]uint64 // per retention class, the numbers [from, to) of the keys alive at the capture's index (State.orders)
 	class   int                         // key number spans[class][0] of that class is the next record to copy
-	chunks  [][]idemEntry               // the records copied, in order; joined into snap.Idem by Encode
+	chunks  [][]idemEntry               // the records copied, in order; Encode writes them as one list
 	copied  bool                        // the records are all copied
 	copies  map[string]any              // module sections' own copies (SnapshotSection.Copy)
 	steps   []sectionStep               // stepped sections not finished yet
 	stepped map[string]SectionCopy
-	entries int // State.Entries at the capture, to size the buffer
+	entries int // State.Entries at the capture
 }
 
 type sectionStep struct {
@@ -247,20 +247,30 @@ func (c *Capture) Index() uint64 { return c.snap.Index }
 
 // Encode lays the capture out in its deterministic order and returns its
 // msgpack bytes: the same state always gives the same bytes. Call it once,
-// after the capture is complete.
+// after the capture is complete. EncodeChunks gives the same bytes without
+// joining them.
 func (c *Capture) Encode() ([]byte, error) {
+	chunks, err := c.EncodeChunks()
+	if err != nil {
+		return nil, err
+	}
+	b := chunkBuf{chunks: chunks}
+	for _, ch := range chunks {
+		b.n += len(ch)
+	}
+	return b.Bytes(), nil
+}
+
+// EncodeChunks is Encode's bytes as a list of chunks of at most 1 MiB, in
+// order, for a writer that takes them one by one (wal.WriteSnapshotChunks).
+func (c *Capture) EncodeChunks() ([][]byte, error) {
 	if !c.complete() {
 		return nil, ErrCaptureIncomplete
 	}
-	n := 0
-	for _, ch := range c.chunks {
-		n += len(ch)
-	}
-	c.snap.Idem = make([]idemEntry, 0, n)
-	for _, ch := range c.chunks {
-		c.snap.Idem = append(c.snap.Idem, ch...)
-	}
-	c.chunks = nil
+	// The records are written from the chunks they were copied into:
+	// joining them was one allocation of the whole list (zeroed, with
+	// pointers) and a copy into it, 150 ms in an execution trace during
+	// which the other P was the GC's and no request ran.
 	sortSnapshot(c.snap)
 	return encodeContainer(c)
 }
@@ -295,41 +305,57 @@ func (w *Writer) uint(v uint64) {
 // withResponse false in the released layout of the v2 snapshot and of idem
 // version 1 (the first nine fields).
 func (w *Writer) idem(es []idemEntry, withResponse bool) {
-	w.len(len(es))
-	for _, e := range es {
-		if withResponse {
-			w.len(idemFieldsV2)
-		} else {
-			w.len(idemFieldsV1)
-		}
-		w.str(e.Key.Partner)
-		w.int(int64(e.Key.Scope))
-		w.str(e.Key.Reference)
-		r := e.Record
-		w.str(r.Fingerprint)
-		w.int(r.Amount)
-		w.int(int64(r.Code))
-		w.int(r.Value)
-		w.int(r.TimeMs)
-		if withResponse {
-			w.int(int64(r.Status))
-			w.str(r.Response)
-		}
-		if r.Detail == nil {
-			if w.err == nil {
-				w.err = w.enc.EncodeNil()
-			}
-			continue
-		}
-		d := r.Detail
-		w.len(6)
-		w.str(d.RequestID)
-		w.str(d.RedemptionID)
-		w.str(d.Tier)
-		w.str(d.Label)
-		w.int(d.ExpiresMs)
-		w.int(d.RedeemedMs)
+	w.idemChunks([][]idemEntry{es}, withResponse)
+}
+
+// idemChunks writes the records of all chunks, in order, as one list (the
+// bytes of idem on their concatenation, without making it).
+func (w *Writer) idemChunks(chunks [][]idemEntry, withResponse bool) {
+	n := 0
+	for _, ch := range chunks {
+		n += len(ch)
 	}
+	w.len(n)
+	for _, ch := range chunks {
+		for i := range ch {
+			w.idemEntry(&ch[i], withResponse)
+		}
+	}
+}
+
+func (w *Writer) idemEntry(e *idemEntry, withResponse bool) {
+	if withResponse {
+		w.len(idemFieldsV2)
+	} else {
+		w.len(idemFieldsV1)
+	}
+	w.str(e.Key.Partner)
+	w.int(int64(e.Key.Scope))
+	w.str(e.Key.Reference)
+	r := e.Record
+	w.str(r.Fingerprint)
+	w.int(r.Amount)
+	w.int(int64(r.Code))
+	w.int(r.Value)
+	w.int(r.TimeMs)
+	if withResponse {
+		w.int(int64(r.Status))
+		w.str(r.Response)
+	}
+	if r.Detail == nil {
+		if w.err == nil {
+			w.err = w.enc.EncodeNil()
+		}
+		return
+	}
+	d := r.Detail
+	w.len(6)
+	w.str(d.RequestID)
+	w.str(d.RedemptionID)
+	w.str(d.Tier)
+	w.str(d.Label)
+	w.int(d.ExpiresMs)
+	w.int(d.RedeemedMs)
 }
 
 // DecodeSnapshot rebuilds a State from a snapshot payload of any released

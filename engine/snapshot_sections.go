@@ -185,17 +185,19 @@ func findSection(name string) *SnapshotSection {
 	return nil
 }
 
-// encodeContainer writes the version 3 container of a capture.
-func encodeContainer(c *Capture) ([]byte, error) {
-	var out, section bytes.Buffer
-	out.Grow(64*c.entries + 256)
+// encodeContainer writes the version 3 container of a capture, as chunks
+// (chunkBuf). A section of up to 64 KiB is copied in behind its bin header;
+// a larger one is encoded in chunks of its own that join the container's
+// list behind a bin 32 header, never copied: the bytes are those of
+// EncodeBytes(section) either way.
+func encodeContainer(c *Capture) ([][]byte, error) {
+	var out, section chunkBuf
 	w := Writer{enc: msgpack.NewEncoder(&out)}
 	w.len(2)
 	w.int(SnapshotVersion)
 	w.len(len(snapshotSections))
 	enc := msgpack.NewEncoder(&section)
 	for _, sec := range snapshotSections {
-		section.Reset()
 		var err error
 		if sec.EncodeCopy != nil {
 			err = sec.EncodeCopy(c.copyOf(sec.Name), enc)
@@ -208,12 +210,20 @@ func encodeContainer(c *Capture) ([]byte, error) {
 		w.len(3)
 		w.str(sec.Name)
 		w.int(int64(sec.Version))
-		w.bytes(section.Bytes())
+		if section.Len() <= math.MaxUint16 { // within its first chunk: copied, the chunk reused
+			w.bytes(section.Bytes())
+			section.reset()
+			continue
+		}
+		if w.err == nil {
+			w.err = w.enc.EncodeBytesLen(section.Len())
+		}
+		out.take(&section)
 	}
 	if w.err != nil {
 		return nil, fmt.Errorf("engine: encode snapshot: %w", w.err)
 	}
-	return out.Bytes(), nil
+	return out.Chunks(), nil
 }
 
 // sectionFrame is one section as read from a container: its payload
@@ -415,7 +425,7 @@ func decodeCore(_ int, payload []byte, s *State) error {
 func encodeIdem(c *Capture, enc *msgpack.Encoder) error {
 	w := Writer{enc: enc}
 	w.len(1)
-	w.idem(c.snap.Idem, true)
+	w.idemChunks(c.chunks, true)
 	return w.err
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -53,12 +54,17 @@ func parseSnapshotName(name string) (uint64, bool) {
 
 // encodeSnapshotHeader returns the 29-byte header described in the package doc.
 func encodeSnapshotHeader(index uint64, payload []byte) []byte {
+	return snapshotHeader(index, checksum(payload), len(payload))
+}
+
+// snapshotHeader is the header of a payload of size bytes with checksum crc.
+func snapshotHeader(index uint64, crc uint32, size int) []byte {
 	h := make([]byte, 0, snapHeaderSize)
 	h = append(h, snapMagic...)
 	h = binary.LittleEndian.AppendUint64(h, index)
 	h = append(h, FormatVersion)
-	h = binary.LittleEndian.AppendUint32(h, checksum(payload))
-	return binary.LittleEndian.AppendUint64(h, uint64(len(payload)))
+	h = binary.LittleEndian.AppendUint32(h, crc)
+	return binary.LittleEndian.AppendUint64(h, uint64(size))
 }
 
 // decodeSnapshot validates a whole snapshot file image and returns its index
@@ -111,12 +117,45 @@ func WriteSnapshot(dir string, index uint64, payload []byte) error {
 	return syncDir(dir)
 }
 
+// WriteSnapshotChunks is WriteSnapshot of the concatenation of chunks,
+// written one chunk at a time: the payload is never one block in memory.
+func WriteSnapshotChunks(dir string, index uint64, chunks [][]byte) error {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return fmt.Errorf("wal: create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, snapTempPattern)
+	if err != nil {
+		return fmt.Errorf("wal: snapshot temp: %w", err)
+	}
+	tmp := f.Name()
+	if err := writeSnapshotChunks(f, index, chunks); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	final := filepath.Join(dir, snapshotName(index))
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("wal: rename snapshot: %w", err)
+	}
+	return syncDir(dir)
+}
+
 func writeSnapshotFile(f *os.File, index uint64, payload []byte) error {
+	return writeSnapshotChunks(f, index, [][]byte{payload})
+}
+
+func writeSnapshotChunks(f *os.File, index uint64, chunks [][]byte) error {
 	if err := f.Chmod(filePerm); err != nil {
 		f.Close()
 		return fmt.Errorf("wal: chmod %s: %w", f.Name(), err)
 	}
-	for _, b := range [][]byte{encodeSnapshotHeader(index, payload), payload} {
+	var crc uint32
+	size := 0
+	for _, c := range chunks {
+		crc = crc32.Update(crc, castagnoli, c)
+		size += len(c)
+	}
+	for _, b := range append([][]byte{snapshotHeader(index, crc, size)}, chunks...) {
 		if _, err := f.Write(b); err != nil {
 			f.Close()
 			return fmt.Errorf("wal: write %s: %w", f.Name(), err)

@@ -1,0 +1,93 @@
+package engine
+
+// chunkSize is the size of one chunkBuf chunk.
+const chunkSize = 1 << 20
+
+// chunkBuf is an append-only byte buffer kept as a list of chunks of at
+// most chunkSize bytes: a snapshot of tens of MiB is encoded without ever
+// allocating, zeroing or copying one block that size. Each of those is a
+// single memclr or memmove the scheduler cannot preempt; in an execution
+// trace, growing a bytes.Buffer held a P for 45–57 ms while the GC held the
+// other, and every request waited for it.
+type chunkBuf struct {
+	chunks [][]byte // full chunks
+	cur    []byte   // the chunk being filled (len <= cap = chunkSize)
+	n      int      // total bytes
+}
+
+func (b *chunkBuf) room() {
+	if len(b.cur) == cap(b.cur) {
+		if b.cur != nil {
+			b.chunks = append(b.chunks, b.cur)
+		}
+		b.cur = make([]byte, 0, chunkSize)
+	}
+}
+
+// Write appends p; it never fails.
+func (b *chunkBuf) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		b.room()
+		k := copy(b.cur[len(b.cur):cap(b.cur)], p)
+		b.cur, p = b.cur[:len(b.cur)+k], p[k:]
+	}
+	b.n += n
+	return n, nil
+}
+
+// WriteByte appends c (msgpack's encoder writes single bytes directly to a
+// writer that has it).
+func (b *chunkBuf) WriteByte(c byte) error {
+	b.room()
+	b.cur = append(b.cur, c)
+	b.n++
+	return nil
+}
+
+// Len is the number of bytes written.
+func (b *chunkBuf) Len() int { return b.n }
+
+// Chunks returns the bytes in order; b must not be written to afterwards.
+func (b *chunkBuf) Chunks() [][]byte {
+	if len(b.cur) == 0 {
+		return b.chunks
+	}
+	return append(b.chunks, b.cur)
+}
+
+// Bytes returns the bytes as one slice: the chunk itself when there is
+// only one, otherwise a joined copy (for small buffers and tests).
+func (b *chunkBuf) Bytes() []byte {
+	cs := b.Chunks()
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	out := make([]byte, 0, b.n)
+	for _, c := range cs {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// reset empties b, keeping its current chunk for reuse unless the bytes
+// were handed on (Chunks of a buffer with more than one chunk).
+func (b *chunkBuf) reset() {
+	if len(b.chunks) > 0 {
+		*b = chunkBuf{}
+		return
+	}
+	b.cur, b.n = b.cur[:0], 0
+}
+
+// take appends o's chunks to b without copying their bytes (the partly
+// filled chunk of b is closed first) and empties o.
+func (b *chunkBuf) take(o *chunkBuf) {
+	if len(b.cur) > 0 {
+		b.chunks = append(b.chunks, b.cur)
+	}
+	b.chunks = append(b.chunks, o.Chunks()...)
+	b.cur = nil
+	b.n += o.n
+	*o = chunkBuf{}
+}
