@@ -42,7 +42,7 @@ func quietLogger() *slog.Logger {
 
 func startAt(t *testing.T, dir string, every uint64) *System {
 	t.Helper()
-	s, err := Start(Config{DataDir: dir, SnapshotEvery: every, SnapshotFixed: true, Logger: quietLogger(), walSegment: 8 << 10})
+	s, err := Start(Config{DataDir: dir, SnapshotEvery: every, SnapshotFixed: true, Logger: quietLogger(), WALSegmentSize: 8 << 10})
 	if err != nil {
 		t.Fatalf("start on %s: %v", dir, err)
 	}

@@ -47,9 +47,12 @@ type Config struct {
 	WalletIdle  time.Duration         // a resident entity actor (a wallet) unused this long retires; default 30 s
 	SweepEvery  time.Duration         // how often idle actors are looked for; default 5 s
 	FeedBuffer  int                   // WAL entries the committed-event feed keeps in memory; default FeedBufferDefault
+	// WALSegmentSize is the WAL's segment file size; default
+	// wal.DefaultSegmentSize. Truncation after a snapshot deletes whole
+	// segments only, so tests and soaks that must see it set it small.
+	WALSegmentSize int
 
 	snapshotCopyStep int // records a snapshot copies between batches; default copyStep (tests set it small)
-	walSegment       int // WAL segment size; default wal.DefaultSegmentSize (tests set it small so truncation deletes files)
 }
 
 func (c *Config) defaults() {
@@ -243,7 +246,7 @@ func (s *System) open() (*engine.State, Log, uint64, error) {
 	if s.cfg.Log != nil {
 		return engine.NewState(), s.cfg.Log, 0, nil
 	}
-	state, l, replayed, err := recoverWith(s.cfg.DataDir, wal.Options{NoSync: s.cfg.NoSync, Logger: s.logger, SegmentSize: s.cfg.walSegment})
+	state, l, replayed, err := recoverWith(s.cfg.DataDir, wal.Options{NoSync: s.cfg.NoSync, Logger: s.logger, SegmentSize: s.cfg.WALSegmentSize})
 	if err != nil {
 		return nil, nil, 0, err
 	}

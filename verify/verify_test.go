@@ -29,6 +29,7 @@ func traffic(t *testing.T, dir string, snapshotEvery uint64) {
 		Fatal: func(err error) { t.Errorf("fatal: %v", err) }}
 	if snapshotEvery > 0 {
 		cfg.SnapshotEvery, cfg.SnapshotFixed = snapshotEvery, true
+		cfg.WALSegmentSize = 8 << 10 // small: truncation deletes whole segments
 	} else {
 		cfg.SnapshotEvery = 1 << 40
 	}

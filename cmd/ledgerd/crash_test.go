@@ -206,7 +206,7 @@ func TestCrashRecoveryKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	// A small snapshot interval makes snapshots and WAL truncation happen
 	// while the process is killed.
-	args := []string{"--snapshot-every", "300", "--snapshot-fixed"}
+	args := []string{"--snapshot-every", "300", "--snapshot-fixed", "--wal-segment-size", "65536"} // small segments: truncation deletes some
 	start := time.Now()
 
 	p := startLedgerd(t, bin, dataDir, logDir, 0, args...)

@@ -576,9 +576,15 @@ func TestFaultSnapshotAndWALCorruption(t *testing.T) {
 	dataDir, logDir := t.TempDir(), t.TempDir()
 	dumpLogsOnFailure(t, logDir)
 	users := []string{"sc_u0", "sc_u1", "sc_u2"}
-	args := procOpts{token: ftAdminToken, readyPath: healthPath, args: []string{"--snapshot-every", "1000000000"}}
+	// Truncation after a snapshot deletes whole segments: run0 writes
+	// small ones, so that the cut after run1 deletes some; run1 and later
+	// runs use big ones, so that the tail segment holds all of run1's
+	// entries (the corruption cases below need a middle entry in it).
+	args := procOpts{token: ftAdminToken, readyPath: healthPath, args: []string{"--snapshot-every", "1000000000", "--wal-segment-size", "1048576"}}
+	args0 := args
+	args0.args = []string{"--snapshot-every", "1000000000", "--wal-segment-size", "8192"}
 
-	p := startNamed(t, bin, dataDir, logDir, "run0", args)
+	p := startNamed(t, bin, dataDir, logDir, "run0", args0)
 	key := p.partner(ftAdminToken, "payshards", "snapcorrupt", 100_000_000).APIKey
 	for i, u := range users {
 		p.credit(u, ftInitial, "sc_topup_"+strconv.Itoa(i))

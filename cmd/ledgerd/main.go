@@ -28,6 +28,7 @@ import (
 	"ledgerd/api"
 	"ledgerd/api/checkout"
 	"ledgerd/api/paychat"
+	"ledgerd/wal"
 )
 
 type options struct {
@@ -36,6 +37,7 @@ type options struct {
 	demo          bool
 	snapshotEvery uint64
 	snapshotFixed bool
+	walSegment    int
 	logLevel      string
 	cpuProfile    string
 	execTrace     string
@@ -62,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "seed a demo PayShards partner and user u_123 with 1500 shards, print the key")
 	fs.Uint64Var(&o.snapshotEvery, "snapshot-every", 100_000, "events between snapshots (at least; also at least the state's size unless --snapshot-fixed)")
 	fs.BoolVar(&o.snapshotFixed, "snapshot-fixed", false, "snapshot every --snapshot-every events whatever the state's size (tests, soaks)")
+	fs.IntVar(&o.walSegment, "wal-segment-size", wal.DefaultSegmentSize, "WAL segment file size in bytes; truncation after a snapshot deletes whole segments (tests and soaks set it small)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (profiling)")
 	fs.StringVar(&o.execTrace, "trace", "", "write a runtime execution trace of the whole run to this file (go tool trace; latency analysis)")
@@ -86,12 +89,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err == nil && o.publicURL != "" {
 		o.publicURL, err = checkPublicURL(o.publicURL)
 	}
+	if err == nil && o.walSegment < minWALSegment {
+		err = fmt.Errorf("--wal-segment-size %d: at least %d bytes", o.walSegment, minWALSegment)
+	}
 	o.webhooksInsecure = o.webhooksInsecure || o.demo
 	if err != nil {
 		fmt.Fprintln(stderr, "ledgerd:", err)
 	}
 	return o, err
 }
+
+// minWALSegment is the smallest --wal-segment-size: below a few entries
+// per segment every append would create a file.
+const minWALSegment = 4 << 10
 
 // envBool reads a boolean variable: unset or empty is false; otherwise
 // strconv.ParseBool's forms (1, true, 0, false, ...).
@@ -175,7 +185,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	start := time.Now()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, SnapshotFixed: o.snapshotFixed, Logger: logger, Metrics: reg})
+	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, SnapshotFixed: o.snapshotFixed, WALSegmentSize: o.walSegment, Logger: logger, Metrics: reg})
 	if err != nil {
 		return fmt.Errorf("recover ledger: %w", err)
 	}
