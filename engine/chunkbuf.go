@@ -1,5 +1,7 @@
 package engine
 
+import "runtime"
+
 // chunkSize is the size of one chunkBuf chunk.
 const chunkSize = 1 << 20
 
@@ -13,12 +15,20 @@ type chunkBuf struct {
 	chunks [][]byte // full chunks
 	cur    []byte   // the chunk being filled (len <= cap = chunkSize)
 	n      int      // total bytes
+	// yield: give up the P at every new chunk (runtime.Gosched), so a
+	// background encoding runs in slices of one chunk (~1-3 ms) instead of
+	// the 10-20 ms the scheduler's preemption allows it; in traces those
+	// slices were the longest runs left while requests waited for a P.
+	yield bool
 }
 
 func (b *chunkBuf) room() {
 	if len(b.cur) == cap(b.cur) {
 		if b.cur != nil {
 			b.chunks = append(b.chunks, b.cur)
+			if b.yield {
+				runtime.Gosched()
+			}
 		}
 		b.cur = make([]byte, 0, chunkSize)
 	}
@@ -74,7 +84,7 @@ func (b *chunkBuf) Bytes() []byte {
 // were handed on (Chunks of a buffer with more than one chunk).
 func (b *chunkBuf) reset() {
 	if len(b.chunks) > 0 {
-		*b = chunkBuf{}
+		*b = chunkBuf{yield: b.yield}
 		return
 	}
 	b.cur, b.n = b.cur[:0], 0
@@ -89,5 +99,5 @@ func (b *chunkBuf) take(o *chunkBuf) {
 	b.chunks = append(b.chunks, o.Chunks()...)
 	b.cur = nil
 	b.n += o.n
-	*o = chunkBuf{}
+	*o = chunkBuf{yield: o.yield}
 }
