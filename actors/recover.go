@@ -32,10 +32,11 @@ func unknownFormat(err error) bool {
 
 const replayLogEvery = 2 * time.Second
 
-// replayMemoryLimit is half the machine's memory (Linux /proc/meminfo), or
+// HalfMachineMemory is half the machine's memory (Linux /proc/meminfo), or
 // 4 GiB when that cannot be read: the soft limit that makes the collector
-// run during replay only if the heap gets that large.
-func replayMemoryLimit() int64 {
+// run during replay only if the heap gets that large, and ledgerd's
+// default memory limit while it serves.
+func HalfMachineMemory() int64 {
 	const fallback = 4 << 30
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
@@ -61,7 +62,7 @@ func recoverWith(dataDir string, opts wal.Options) (*engine.State, *wal.Log, uin
 	// collector's scanning was a fifth of replay time) unless the heap nears
 	// half the machine's memory, then back to normal.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(replayMemoryLimit()))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(HalfMachineMemory()))
 	l, err := wal.Open(filepath.Join(dataDir, "wal"), opts)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("actors: open wal: %w", err)
