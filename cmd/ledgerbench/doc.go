@@ -8,6 +8,7 @@
 //	ledgerbench floor   [--listen 127.0.0.1:0] [--dir DIR]
 //	ledgerbench recovery [--events 2000000] [--users 100000] [--snapshot-at 0.5]
 //	ledgerbench wallets [--wallets 1000000] [--active 10000]
+//	ledgerbench tracetop [-n 15] TRACE_FILE   (the longest runs, waits and GC phases of ledgerd --trace)
 //
 // It owns only the command line; scenarios, load generation, reports and
 // the recovery and memory runs live in package bench.
