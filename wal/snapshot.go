@@ -97,24 +97,7 @@ func decodeSnapshot(data []byte) (index uint64, payload []byte, err error) {
 // the same index is replaced. Not to be run concurrently with PruneSnapshots
 // on the same dir.
 func WriteSnapshot(dir string, index uint64, payload []byte) error {
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
-		return fmt.Errorf("wal: create %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, snapTempPattern)
-	if err != nil {
-		return fmt.Errorf("wal: snapshot temp: %w", err)
-	}
-	tmp := f.Name()
-	if err := writeSnapshotFile(f, index, payload); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	final := filepath.Join(dir, snapshotName(index))
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("wal: rename snapshot: %w", err)
-	}
-	return syncDir(dir)
+	return WriteSnapshotChunks(dir, index, [][]byte{payload})
 }
 
 // WriteSnapshotChunks is WriteSnapshot of the concatenation of chunks,
@@ -138,10 +121,6 @@ func WriteSnapshotChunks(dir string, index uint64, chunks [][]byte) error {
 		return fmt.Errorf("wal: rename snapshot: %w", err)
 	}
 	return syncDir(dir)
-}
-
-func writeSnapshotFile(f *os.File, index uint64, payload []byte) error {
-	return writeSnapshotChunks(f, index, [][]byte{payload})
 }
 
 func writeSnapshotChunks(f *os.File, index uint64, chunks [][]byte) error {
