@@ -39,6 +39,7 @@ type item struct {
 	entity engine.Entity // what a load asks for
 	pid    *actor.PID
 	fn     func(*engine.State)
+	quiet  bool // itemFunc: run with no batch being written (readQuiet)
 	// committed is closed once the event is durable and applied (Commit).
 	committed chan struct{}
 }
@@ -112,6 +113,16 @@ func (b *batch) hasEvents() bool {
 	return false
 }
 
+// quiet reports whether b runs a function that must see no write in flight.
+func (b *batch) quiet() bool {
+	for i := range b.items {
+		if b.items[i].kind == itemFunc && b.items[i].quiet {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *batch) reset() {
 	clear(b.items)
 	b.items, b.events, b.payload = b.items[:0], b.events[:0], nil
@@ -161,7 +172,10 @@ func (c *committer) run() {
 			stopping = c.gather(cur, it)
 		case b := <-c.written:
 			flight = nil
-			if cur.hasEvents() { // keep the disk busy: dispatch before applying
+			// Keep the disk busy: dispatch before applying, unless b runs
+			// a quiet function (readQuiet): that one sees the log and the
+			// state equal, with nothing written beyond what it applied.
+			if cur.hasEvents() && !b.quiet() {
 				c.dispatch(cur)
 				flight, cur = cur, nil
 			}

@@ -286,7 +286,7 @@ func crashImage(t *testing.T, s *System, withSnapshots bool) (string, []byte) {
 	dst := t.TempDir()
 	var state []byte
 	var err error
-	s.ReadState(func(st *engine.State) {
+	s.readQuiet(func(st *engine.State) { // the WAL copied is the state's
 		if state, err = st.EncodeSnapshot(); err != nil {
 			return
 		}

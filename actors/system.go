@@ -471,10 +471,19 @@ func (s *System) LiveWallets() int64 { return s.wallets.count.Load() }
 func (s *System) Stats() CommitStats { return s.committer.stats() }
 
 // ReadState runs fn on the committer's goroutine against the durable state,
-// after everything queued before it is durable.
-func (s *System) ReadState(fn func(*engine.State)) {
+// after everything queued before it is durable. The next batch may be
+// being written meanwhile (the committer keeps the disk busy).
+func (s *System) ReadState(fn func(*engine.State)) { s.readState(fn, false) }
+
+// readQuiet is ReadState with no batch being written while fn runs: the
+// WAL holds exactly what the state has applied, so a copy of the data dir
+// taken in fn is the state's own crash image (tests). It costs the
+// pipeline's overlap for one batch; the API paths use ReadState.
+func (s *System) readQuiet(fn func(*engine.State)) { s.readState(fn, true) }
+
+func (s *System) readState(fn func(*engine.State), quiet bool) {
 	done := make(chan struct{})
-	s.committer.in <- item{kind: itemFunc, fn: func(st *engine.State) { fn(st); close(done) }}
+	s.committer.in <- item{kind: itemFunc, quiet: quiet, fn: func(st *engine.State) { fn(st); close(done) }}
 	<-done
 }
 
