@@ -1,9 +1,13 @@
 package cards
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
+	"io"
+	"sync"
 	"time"
 )
 
@@ -221,4 +225,32 @@ func Fingerprint(key []byte, number string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(number))
 	return hex.EncodeToString(m.Sum(nil)[:FingerprintBytes])
+}
+
+// Keyed computes HMAC-SHA256 under one fixed key with pooled hash states:
+// hmac.New hashes the key's two pads and allocates two SHA-256 states on
+// every call, about 5 % of a PaySmart payment's CPU (two HMACs each); a
+// Reset state starts from the pads already hashed. Safe for concurrent use.
+type Keyed struct{ pool sync.Pool }
+
+// NewKeyed returns a Keyed for a copy of key.
+func NewKeyed(key []byte) *Keyed {
+	key = bytes.Clone(key)
+	return &Keyed{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+}
+
+// Sum appends HMAC-SHA256(key, s) to dst.
+func (k *Keyed) Sum(dst []byte, s string) []byte {
+	m := k.pool.Get().(hash.Hash)
+	m.Reset()
+	io.WriteString(m, s)
+	dst = m.Sum(dst)
+	k.pool.Put(m)
+	return dst
+}
+
+// Fingerprint is Fingerprint(key, number) under k's key.
+func (k *Keyed) Fingerprint(number string) string {
+	var b [sha256.Size]byte
+	return hex.EncodeToString(k.Sum(b[:0], number)[:FingerprintBytes])
 }

@@ -1,8 +1,13 @@
 package cards
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -307,4 +312,37 @@ func TestCardHoldsNoSecret(t *testing.T) {
 	if s := fmt.Sprintf("%+v %#v", card, card); strings.Contains(s, number) {
 		t.Errorf("card shows the number: %s", s)
 	}
+}
+
+// TestKeyed: the pooled HMAC gives Fingerprint's answer and the plain
+// HMAC's bytes, from many goroutines at once (run with -race), and a
+// change to the caller's key slice afterwards does not change it.
+func TestKeyed(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	k := NewKeyed(key)
+	want := map[string]string{}
+	for i := range 50 {
+		n := strconv.Itoa(4242424242424242 + i)
+		want[n] = Fingerprint(key, n)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("payload"))
+	plain := m.Sum([]byte("prefix"))
+	key[0] ^= 0xff // NewKeyed copied it
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n, fp := range want {
+				if got := k.Fingerprint(n); got != fp {
+					t.Errorf("Keyed.Fingerprint(%s) = %s, want %s", n, got, fp)
+				}
+			}
+			if got := k.Sum([]byte("prefix"), "payload"); !bytes.Equal(got, plain) {
+				t.Errorf("Keyed.Sum = %x, want %x", got, plain)
+			}
+		}()
+	}
+	wg.Wait()
 }

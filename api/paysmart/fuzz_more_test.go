@@ -10,6 +10,7 @@ import (
 
 	"ledgerd/actors/outbox"
 	aps "ledgerd/actors/paysmart"
+	"ledgerd/api/cards"
 	"ledgerd/engine"
 	ps "ledgerd/engine/paysmart"
 )
@@ -94,7 +95,7 @@ func FuzzDecodeMethodCreate(f *testing.F) {
 			t.Fatalf("accepted %+v", in)
 		}
 		c := &call{auth: aps.Auth{Account: "acct_f"}, now: fixedNow}
-		if _, _, cerr := (&API{key: []byte("k")}).tokenize(c, &in, ""); cerr != nil &&
+		if _, _, cerr := (&API{key: []byte("k"), mac: cards.NewKeyed([]byte("k"))}).tokenize(c, &in, ""); cerr != nil &&
 			(cerr.status != 402 || !strings.HasPrefix(cerr.param, "card[") || strings.Contains(cerr.param, "payment_method")) {
 			t.Fatalf("card refusal %+v", cerr)
 		}

@@ -1,7 +1,6 @@
 package paysmart
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,6 +51,7 @@ type API struct {
 	sys           *actors.System
 	publicURL     string
 	key           []byte
+	mac           *cards.Keyed // HMAC-SHA256 under key (fingerprints)
 	allowInsecure bool
 	testCards     map[string]string // fingerprint under key -> test card number
 }
@@ -65,7 +65,7 @@ func New(sys *actors.System, cfg Config) *API {
 			panic("paysmart: crypto/rand failed: " + err.Error())
 		}
 	}
-	a := &API{sys: sys, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), key: key, allowInsecure: cfg.AllowInsecure,
+	a := &API{sys: sys, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), key: key, mac: cards.NewKeyed(key), allowInsecure: cfg.AllowInsecure,
 		testCards: make(map[string]string, len(TestCards))}
 	for _, n := range TestCards {
 		a.testCards[cards.Fingerprint(key, n)] = n
@@ -268,13 +268,8 @@ func (a *API) fingerprint(route string, ctx *fasthttp.RequestCtx, body *node) st
 	b := append([]byte(route), ' ')
 	b = append(b, ctx.Path()...)
 	b = append(b, ' ')
-	return fingerprint(a.key, string(canonical(b, body)))
-}
-
-func fingerprint(key []byte, s string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(a.mac.Sum(sum[:0], string(canonical(b, body))))
 }
 
 // get is the pipeline of every GET: auth (secret keys only), rate limit,

@@ -34,7 +34,7 @@ func (a *API) tokenize(c *call, in *cardIn, prefix string) (ps.PaymentMethod, ca
 	}
 	m := ps.PaymentMethod{Owner: c.owner(), ID: newID(ps.PrefixMethod), CreatedMs: c.now.UnixMilli(),
 		Card: ps.Card{Brand: card.Brand, Last4: card.Last4, ExpMonth: card.ExpMonth, ExpYear: card.ExpYear,
-			Fingerprint: cards.Fingerprint(a.key, in.number)}}
+			Fingerprint: a.mac.Fingerprint(in.number)}}
 	return m, cards.Outcome(in.number, c.auth.Live), nil
 }
 
