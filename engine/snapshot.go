@@ -484,7 +484,7 @@ func loadIdem(s *State, records []idemEntry) error {
 			return fmt.Errorf("reference %q with scope %d", e.Key.Reference, e.Key.Scope)
 		}
 		s.Idem[e.Key] = e.Record
-		s.order(e.Key.Scope).keys = append(s.order(e.Key.Scope).keys, e.Key)
+		s.order(e.Key.Scope).push(e.Key)
 	}
 	return nil
 }

@@ -27,27 +27,73 @@ type State struct {
 	Expired []IdemKey
 }
 
+// fifoBlock is how many keys one block of a fifo holds (160 KiB).
+const fifoBlock = 4096
+
+// fifo is one retention class's keys in the order their records were
+// made, oldest first. Every key has a number, for good: the first one
+// pushed is 0, the next 1, and so on (a snapshot capture walks them by
+// number). The keys sit in blocks of fifoBlock, so a push never copies the
+// keys already there, and expiry frees whole blocks instead of compacting:
+// one growing slice copied up to tens of MiB of pointers at each doubling,
+// on the committer's goroutine, in one memmove nothing could preempt.
 type fifo struct {
-	keys []IdemKey
-	head int
-	base uint64 // how many keys compaction has dropped before keys[0]: keys[i] is the fifo's key number base+i, for good
+	blocks [][]IdemKey // blocks[0][0] is key number base; all but the last are full
+	base   uint64      // number of blocks[0][0]
+	head   uint64      // number of the oldest live key (base <= head < base+fifoBlock, or the fifo is empty)
 }
 
-// at returns key number n (base-relative numbering that compaction keeps)
-// and whether it is still live.
+// end is the number the next key pushed gets.
+func (f *fifo) end() uint64 {
+	n := len(f.blocks)
+	if n == 0 {
+		return f.base
+	}
+	return f.base + uint64(n-1)*fifoBlock + uint64(len(f.blocks[n-1]))
+}
+
+func (f *fifo) push(k IdemKey) {
+	if n := len(f.blocks); n == 0 || len(f.blocks[n-1]) == fifoBlock {
+		f.blocks = append(f.blocks, make([]IdemKey, 0, fifoBlock))
+	}
+	last := &f.blocks[len(f.blocks)-1]
+	*last = append(*last, k)
+}
+
+// pop drops the oldest live key, and its block once every key of it is
+// dropped. The fifo must not be empty.
+func (f *fifo) pop() {
+	f.blocks[0][f.head-f.base] = IdemKey{} // the GC need not keep its strings
+	f.head++
+	if f.head-f.base == fifoBlock {
+		f.blocks[0] = nil
+		f.blocks = f.blocks[1:]
+		f.base += fifoBlock
+	}
+}
+
+// at returns key number n and whether it is still live.
 func (f *fifo) at(n uint64) (IdemKey, bool) {
-	if n < f.base+uint64(f.head) || n >= f.base+uint64(len(f.keys)) {
+	if n < f.head || n >= f.end() {
 		return IdemKey{}, false
 	}
-	return f.keys[n-f.base], true
+	i := n - f.base
+	return f.blocks[i/fifoBlock][i%fifoBlock], true
 }
 
 // span is the numbers of the live keys: [from, to).
-func (f *fifo) span() (from, to uint64) {
-	return f.base + uint64(f.head), f.base + uint64(len(f.keys))
-}
+func (f *fifo) span() (from, to uint64) { return f.head, f.end() }
 
-func (f *fifo) live() []IdemKey { return f.keys[f.head:] }
+// appendLive appends the live keys, oldest first, to out.
+func (f *fifo) appendLive(out []IdemKey) []IdemKey {
+	for i, b := range f.blocks {
+		if i == 0 {
+			b = b[f.head-f.base:]
+		}
+		out = append(out, b...)
+	}
+	return out
+}
 
 // NewState returns an empty ledger.
 func NewState() *State {
@@ -83,7 +129,7 @@ func (s *State) record(k IdemKey, rec IdemRecord, ev Event) {
 		panic(Invariant("reference applied once", ev, 0))
 	}
 	s.idemPeak = max(s.idemPeak, n+1)
-	s.order(k.Scope).keys = append(s.order(k.Scope).keys, k)
+	s.order(k.Scope).push(k)
 }
 
 func (s *State) order(sc Scope) *fifo { return &s.orders[RetentionOf(sc)] }
@@ -93,30 +139,19 @@ func (s *State) order(sc Scope) *fifo { return &s.orders[RetentionOf(sc)] }
 // little out of order waits for the next expiry. Deterministic: it depends
 // only on the log. It returns out with the forgotten keys appended.
 func (s *State) expire(f *fifo, cutoffMs int64, out []IdemKey) []IdemKey {
-	for f.head < len(f.keys) {
-		k := f.keys[f.head]
+	for f.head < f.end() {
+		k, _ := f.at(f.head)
 		if r, ok := s.Idem[k]; ok && r.TimeMs >= cutoffMs {
 			break
 		}
 		delete(s.Idem, k)
 		out = append(out, k)
-		f.keys[f.head] = IdemKey{}
-		f.head++
-	}
-	if f.head > len(f.keys)/2 {
-		live := f.keys[f.head:]
-		if cap(f.keys) > 4*len(live)+shrinkMin {
-			f.keys = append(make([]IdemKey, 0, 2*len(live)), live...) // give the memory back
-		} else {
-			f.keys = append(f.keys[:0], live...)
-		}
-		f.base += uint64(f.head)
-		f.head = 0
+		f.pop()
 	}
 	return out
 }
 
-// shrinkMin is the size below which maps and FIFOs are not rebuilt.
+// shrinkMin is the size below which the records map is not rebuilt.
 const shrinkMin = 1024
 
 // shrinkIdem rebuilds the idempotency map once expiry has emptied most of
@@ -151,7 +186,7 @@ func CompactMap[K comparable, V any](m map[K]V) map[K]V {
 func (s *State) IdemKeys() []IdemKey {
 	var out []IdemKey
 	for i := range s.orders {
-		out = append(out, s.orders[i].live()...)
+		out = s.orders[i].appendLive(out)
 	}
 	return out
 }
