@@ -84,29 +84,8 @@ func BenchmarkDeductNoSync(b *testing.B) {
 // does not wait for batches that do not touch its wallet.
 func BenchmarkFirstTouchRead(b *testing.B) {
 	s := benchSystem(b, 100, false)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var seq atomic.Int64
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				n := seq.Add(1)
-				op := NewOp()
-				op.Kind, op.Partner, op.Amount = KindDeduct, "ptr_bench", 1
-				op.User, op.Reference = "u"+strconv.Itoa(int(n%100)), "r"+strconv.FormatInt(n, 10)
-				s.Do(op)
-				op.Release()
-			}
-		}()
-	}
-	b.Cleanup(func() { close(stop); wg.Wait() })
+	seq, stop := deductsInBackground(s, 16, "ptr_bench", func(n int64) string { return "u" + strconv.Itoa(int(n%100)) })
+	b.Cleanup(stop)
 	for seq.Load() < 1000 { // the writers are under way
 		runtime.Gosched()
 	}
@@ -120,4 +99,32 @@ func BenchmarkFirstTouchRead(b *testing.B) {
 		}
 		op.Release()
 	}
+}
+
+// deductsInBackground keeps goroutines deducting 1 from user(n) under
+// partner with unique references r<n> until stop is called (stop waits for
+// them); the counter is how many were sent.
+func deductsInBackground(s *System, goroutines int, partner string, user func(n int64) string) (*atomic.Int64, func()) {
+	var seq atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				n := seq.Add(1)
+				op := NewOp()
+				op.Kind, op.Partner, op.User, op.Reference, op.Amount = KindDeduct, partner, user(n), "r"+strconv.FormatInt(n, 10), 1
+				s.Do(op)
+				op.Release()
+			}
+		}()
+	}
+	return &seq, func() { close(done); wg.Wait() }
 }

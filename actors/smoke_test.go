@@ -444,26 +444,7 @@ func TestReadQuietSeesNoWriteInFlight(t *testing.T) {
 	op.Kind, op.User, op.Reference, op.Amount = KindCredit, "u", "top", 1<<40
 	s.Do(op)
 	op.Release()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var seq atomic.Int64
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				op := NewOp()
-				op.Kind, op.Partner, op.User, op.Reference, op.Amount = KindDeduct, "p", "u", "r"+strconv.FormatInt(seq.Add(1), 10), 1
-				s.Do(op)
-				op.Release()
-			}
-		}()
-	}
+	seq, stop := deductsInBackground(s, 8, "p", func(int64) string { return "u" })
 	mismatches := 0
 	for range 1000 {
 		s.readQuiet(func(st *engine.State) {
@@ -472,8 +453,7 @@ func TestReadQuietSeesNoWriteInFlight(t *testing.T) {
 			}
 		})
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if mismatches > 0 || seq.Load() < 100 {
 		t.Fatalf("%d of 1000 readQuiets saw the WAL ahead of the state (%d deducts ran)", mismatches, seq.Load())
 	}
