@@ -1,6 +1,9 @@
 package engine
 
-import "runtime"
+import (
+	"bytes"
+	"runtime"
+)
 
 // chunkSize is the size of one chunkBuf chunk.
 const chunkSize = 1 << 20
@@ -73,11 +76,7 @@ func (b *chunkBuf) Bytes() []byte {
 	if len(cs) == 1 {
 		return cs[0]
 	}
-	out := make([]byte, 0, b.n)
-	for _, c := range cs {
-		out = append(out, c...)
-	}
-	return out
+	return bytes.Join(cs, nil)
 }
 
 // reset empties b, keeping its current chunk for reuse unless the bytes

@@ -254,11 +254,7 @@ func (c *Capture) Encode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := chunkBuf{chunks: chunks}
-	for _, ch := range chunks {
-		b.n += len(ch)
-	}
-	return b.Bytes(), nil
+	return bytes.Join(chunks, nil), nil
 }
 
 // EncodeChunks is Encode's bytes as a list of chunks of at most 1 MiB, in

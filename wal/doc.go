@@ -15,8 +15,8 @@
 // writes <name>.START (and <name>.START.TEMP); its Open finishes or discards
 // those. DropBefore, which the ledger uses, never writes: it deletes whole
 // segments older than its index, oldest first, so a crash midway leaves a
-// contiguous suffix of segments. Open repairs a torn tail of the last segment and keeps a copy of the
-// original file as <name>.broken (tidwall ignores that name; an older copy is
+// contiguous suffix of segments. Open repairs a torn tail of the last
+// segment and keeps a copy of the original file as <name>.broken (tidwall ignores that name; an older copy is
 // overwritten). Snapshots go in a separate directory, by convention
 // SnapshotDir(logDir) = <logDir>/snapshots (tidwall skips directories).
 //

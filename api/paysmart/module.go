@@ -68,7 +68,7 @@ func New(sys *actors.System, cfg Config) *API {
 	a := &API{sys: sys, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), key: key, mac: cards.NewKeyed(key), allowInsecure: cfg.AllowInsecure,
 		testCards: make(map[string]string, len(TestCards))}
 	for _, n := range TestCards {
-		a.testCards[cards.Fingerprint(key, n)] = n
+		a.testCards[a.mac.Fingerprint(n)] = n
 	}
 	registerWebhooks()
 	return a
