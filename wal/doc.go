@@ -17,7 +17,14 @@
 // segments older than its index, oldest first, so a crash midway leaves a
 // contiguous suffix of segments. Open repairs a torn tail of the last
 // segment and keeps a copy of the original file as <name>.broken (tidwall ignores that name; an older copy is
-// overwritten). Snapshots go in a separate directory, by convention
+// overwritten).
+//
+// The tail segment may end in zeros: a goroutine writes them (and
+// fdatasyncs them) ahead of the offset tidwall appends at, up to the segment
+// size, so tidwall's writes overwrite allocated blocks inside the file and
+// its fsync after each batch commits no allocation or size change
+// (prefill.go; Options.NoPrefill turns it off). Open trims zeros after the
+// last entry without a backup. Snapshots go in a separate directory, by convention
 // SnapshotDir(logDir) = <logDir>/snapshots (tidwall skips directories).
 //
 // # Segment byte format (tidwall Binary)
@@ -61,7 +68,11 @@
 //
 // # Recovery rules
 //
-// Open walks every entry of the last segment. The first bad entry (length
+// Open walks every entry of the last segment. If every byte after the last
+// good entry is zero, they are prefilled space or writes that never reached
+// the disk (neither holds an acknowledged entry): the file is cut to the
+// last good entry and fsynced, with no backup and a debug-level log line.
+// Otherwise the first bad entry (length
 // cut short by EOF, zero length, bad version, CRC mismatch) is a torn tail if
 // no valid entry starts at any later byte offset of that file: the file is
 // backed up to <name>.broken, truncated to the end of the last good entry,

@@ -43,10 +43,19 @@ func payloadFor(i uint64) []byte {
 	return p
 }
 
+// openTest opens dir without the prefill, so segment files hold entries
+// only (the repair tests cut them at exact offsets); prefill_test.go opens
+// with it.
 func openTest(t testing.TB, dir string, segSize int) (*Log, *syncBuffer) {
 	t.Helper()
+	return openOpts(t, dir, Options{SegmentSize: segSize, NoSync: true, NoPrefill: true})
+}
+
+func openOpts(t testing.TB, dir string, opts Options) (*Log, *syncBuffer) {
+	t.Helper()
 	logger, buf := bufferLogger()
-	l, err := Open(dir, Options{SegmentSize: segSize, NoSync: true, Logger: logger})
+	opts.Logger = logger
+	l, err := Open(dir, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -27,6 +27,7 @@ const DefaultSegmentSize = 8 << 20
 type Options struct {
 	SegmentSize int          // target segment size passed to tidwall/wal; default DefaultSegmentSize
 	NoSync      bool         // skip fsync on Append; tests and benchmarks only
+	NoPrefill   bool         // append at the file's end instead of overwriting prefilled zeros (prefill.go)
 	Logger      *slog.Logger // default slog.Default()
 }
 
@@ -64,6 +65,8 @@ type Log struct {
 	first   atomic.Uint64
 	dropped atomic.Bool
 	dropMu  sync.Mutex // serializes DropBefore's file removal
+
+	pf prefill // zeros ahead of tidwall's write position; its fields say which are under mu
 }
 
 // Open repairs a torn tail of the last segment in dir (see the package
@@ -93,11 +96,12 @@ func Open(dir string, opts Options) (*Log, error) {
 		tl.Close()
 		return nil, err
 	}
+	l.startPrefill()
 	return l, nil
 }
 
-// afterLayoutChange makes segment creates/renames/removes durable and
-// re-reads the tail segment size.
+// afterLayoutChange makes segment creates/renames/removes durable,
+// re-reads the tail segment size and points the prefill at the tail.
 func (l *Log) afterLayoutChange() error {
 	if !l.opts.NoSync {
 		if err := syncDir(l.dir); err != nil {
@@ -117,6 +121,7 @@ func (l *Log) afterLayoutChange() error {
 		return fmt.Errorf("wal: stat tail segment: %w", err)
 	}
 	l.tailSize = int(fi.Size())
+	l.resetPrefill(tail.path)
 	return nil
 }
 
@@ -188,7 +193,8 @@ func (l *Log) Append(payloads ...[]byte) (last uint64, err error) {
 	if err := l.fillBatch(next, payloads); err != nil {
 		return 0, err
 	}
-	cycled := l.mirrorCycle(payloads)
+	cycled, newFirst := l.mirrorCycle(next, payloads)
+	l.beforeWrite(cycled, l.tailSize)
 	if err := l.tl.WriteBatch(&l.batch); err != nil {
 		l.failed = fmt.Errorf("wal: append at index %d failed, reopen required: %w", next, err)
 		return 0, l.failed
@@ -199,6 +205,7 @@ func (l *Log) Append(payloads ...[]byte) (last uint64, err error) {
 			return 0, err
 		}
 	}
+	l.afterWrite(cycled, newFirst)
 	return next + uint64(len(payloads)) - 1, nil
 }
 
@@ -215,21 +222,22 @@ func (l *Log) fillBatch(next uint64, payloads [][]byte) error {
 }
 
 // mirrorCycle replays tidwall's segment-cycling rule (writeBatch in
-// tidwall/wal v1.2.1) on l.tailSize and reports whether the batch will
-// create a new segment file, whose directory entry must then be fsynced.
-func (l *Log) mirrorCycle(payloads [][]byte) bool {
-	cycled := false
+// tidwall/wal v1.2.1) on l.tailSize for a batch whose first index is next.
+// It reports whether the batch will create a new segment file, whose
+// directory entry must then be fsynced, and the first index of the last
+// segment it creates.
+func (l *Log) mirrorCycle(next uint64, payloads [][]byte) (cycled bool, newFirst uint64) {
 	if l.tailSize > l.opts.SegmentSize {
-		cycled, l.tailSize = true, 0
+		cycled, newFirst, l.tailSize = true, next, 0
 	}
-	for _, p := range payloads {
+	for i, p := range payloads {
 		n := frameHeaderSize + len(p)
 		l.tailSize += uvarintLen(uint64(n)) + n
 		if l.tailSize >= l.opts.SegmentSize {
-			cycled, l.tailSize = true, 0
+			cycled, newFirst, l.tailSize = true, next+uint64(i)+1, 0
 		}
 	}
-	return cycled
+	return cycled, newFirst
 }
 
 func uvarintLen(x uint64) int {
@@ -313,10 +321,15 @@ func (l *Log) TruncateFront(index uint64) error {
 	if l.dropped.Load() {
 		return fmt.Errorf("%w: TruncateFront(%d)", ErrDropped, index)
 	}
+	l.waitPrefill() // tidwall may rewrite the tail into a new file
 	if err := l.tl.TruncateFront(index); err != nil {
 		return fmt.Errorf("wal: truncate front to %d: %w", index, l.wrap(err))
 	}
-	return l.afterLayoutChange()
+	if err := l.afterLayoutChange(); err != nil {
+		return err
+	}
+	l.afterWrite(false, 0)
+	return nil
 }
 
 // DropBefore makes the entries before index unreadable here (FirstIndex,
@@ -388,10 +401,14 @@ func (l *Log) Close() error {
 	if l.closed.Swap(true) {
 		return ErrClosed
 	}
+	l.stopPrefill()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.tl.Close(); err != nil {
 		return fmt.Errorf("wal: close %s: %w", l.dir, err)
+	}
+	if l.pf.wrote && l.failed == nil {
+		return trimZeros(l.dir) // a closed log's files hold entries only
 	}
 	return nil
 }

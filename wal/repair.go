@@ -8,7 +8,9 @@ import (
 )
 
 // repairTail checks every entry of the segment tidwall will append to and
-// cuts a torn tail. Mid-file corruption (a bad entry followed by a valid one)
+// cuts a torn tail. Zeros after the last good entry are trimmed without a
+// backup: the prefill writes them, and a write that never reached the disk
+// leaves them too; neither can hold an acknowledged entry. Mid-file corruption (a bad entry followed by a valid one)
 // is reported as ErrCorrupt and nothing is changed.
 func repairTail(dir string, logger *slog.Logger) error {
 	segs, err := listSegments(dir)
@@ -25,6 +27,13 @@ func repairTail(dir string, logger *slog.Logger) error {
 	}
 	good, count, cause := scanEntries(buf)
 	if cause == nil {
+		return nil
+	}
+	if allZero(buf[good:]) { // prefilled space (prefill.go), or writes that never reached the disk
+		if err := truncateSync(seg.path, int64(good)); err != nil {
+			return err
+		}
+		logger.Debug("wal: zeros after the last entry trimmed", "file", seg.path, "offset", good, "bytes", len(buf)-good)
 		return nil
 	}
 	index := seg.index + uint64(count)
@@ -51,5 +60,27 @@ func cutTail(path string, buf []byte, good int, index uint64, cause error, logge
 	logger.Warn("wal: torn tail repaired",
 		"file", path, "offset", good, "bytes_cut", len(buf)-good,
 		"first_lost_index", index, "backup", backup, "cause", cause.Error())
+	return nil
+}
+
+// trimZeros cuts the prefilled zeros after the tail segment's last entry
+// (Close: a closed log's files hold entries only, as without the prefill).
+// Anything else after the last entry is left for Open's repair.
+func trimZeros(dir string) error {
+	segs, err := listSegments(dir)
+	if err != nil {
+		return err
+	}
+	seg, ok := tailSegment(segs)
+	if !ok {
+		return nil
+	}
+	buf, err := os.ReadFile(seg.path)
+	if err != nil {
+		return fmt.Errorf("wal: read %s: %w", seg.path, err)
+	}
+	if good, _, cause := scanEntries(buf); cause != nil && allZero(buf[good:]) {
+		return truncateSync(seg.path, int64(good))
+	}
 	return nil
 }

@@ -83,14 +83,41 @@ func TestTornTailEveryOffset(t *testing.T) {
 	}
 }
 
+// checkTrimmed opens a dir whose tail segment ends in zeros and checks that
+// they were cut without a backup or a warning (they are prefilled space or
+// writes that never reached the disk) and that the log goes on.
+func checkTrimmed(t *testing.T, dir string, wantLast uint64, good int) {
+	t.Helper()
+	tail := tailPath(t, dir)
+	l, logs := openTest(t, dir, 2048)
+	if got := l.LastIndex(); got != wantLast {
+		t.Fatalf("LastIndex %d, want %d", got, wantLast)
+	}
+	if fi, err := os.Stat(tail); err != nil || fi.Size() != int64(good) {
+		t.Fatalf("tail not cut to %d bytes: %v %v", good, fi, err)
+	}
+	if _, err := os.Stat(tail + brokenSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("zeros were backed up: %v", err)
+	}
+	if logs.String() != "" {
+		t.Fatalf("trimming zeros logged: %q", logs.String())
+	}
+	checkReplay(t, l, l.FirstIndex(), wantLast)
+	appendN(t, l, 3, 2)
+	mustClose(t, l)
+	l, _ = openTest(t, dir, 2048)
+	defer mustClose(t, l)
+	checkReplay(t, l, l.FirstIndex(), wantLast+3)
+}
+
 func TestZeroFilledTail(t *testing.T) {
 	const n = 40
 	t.Run("zeros appended", func(t *testing.T) {
 		dir := buildLog(t, n)
 		tail := tailPath(t, dir)
-		damaged := append(readFile(t, tail), make([]byte, 4096)...)
-		writeFile(t, tail, damaged)
-		checkRepaired(t, dir, n, damaged)
+		intact := readFile(t, tail)
+		writeFile(t, tail, append(intact, make([]byte, 4096)...))
+		checkTrimmed(t, dir, n, len(intact))
 	})
 	t.Run("last entry zeroed", func(t *testing.T) {
 		dir := buildLog(t, n)
@@ -99,15 +126,23 @@ func TestZeroFilledTail(t *testing.T) {
 		offs := entryOffsets(t, damaged)
 		clear(damaged[offs[len(offs)-2]:])
 		writeFile(t, tail, damaged)
-		checkRepaired(t, dir, n-1, damaged)
+		checkTrimmed(t, dir, n-1, offs[len(offs)-2])
 	})
 	t.Run("whole tail segment zeroed", func(t *testing.T) {
 		dir := buildLog(t, n)
 		tail := tailPath(t, dir)
-		damaged := make([]byte, len(readFile(t, tail)))
-		writeFile(t, tail, damaged)
+		writeFile(t, tail, make([]byte, len(readFile(t, tail))))
 		first, _ := strconv.ParseUint(filepath.Base(tail), 10, 64)
-		checkRepaired(t, dir, first-1, damaged)
+		checkTrimmed(t, dir, first-1, 0)
+	})
+	t.Run("torn entry then zeros", func(t *testing.T) { // a partial write over prefilled space
+		dir := buildLog(t, n)
+		tail := tailPath(t, dir)
+		damaged := readFile(t, tail)
+		offs := entryOffsets(t, damaged)
+		clear(damaged[offs[len(offs)-2]+3:])
+		writeFile(t, tail, damaged)
+		checkRepaired(t, dir, n-1, damaged)
 	})
 	t.Run("garbage appended", func(t *testing.T) {
 		dir := buildLog(t, n)

@@ -182,6 +182,8 @@ func segmentHolding(dir string, index uint64) (segmentFile, error) {
 }
 
 // segmentName is tidwall's segment file name for a first index.
+func segmentPath(dir string, index uint64) string { return filepath.Join(dir, segmentName(index)) }
+
 func segmentName(index uint64) string {
 	return fmt.Sprintf("%0*d", segmentDigits, index)
 }
