@@ -51,6 +51,10 @@ type Config struct {
 	// wal.DefaultSegmentSize. Truncation after a snapshot deletes whole
 	// segments only, so tests and soaks that must see it set it small.
 	WALSegmentSize int
+	// WALNoPrefill makes the WAL append at its files' ends instead of
+	// overwriting zeros written ahead of time (wal/prefill.go); for
+	// side-by-side measurements.
+	WALNoPrefill bool
 
 	snapshotCopyStep int // records a snapshot copies between batches; default copyStep (tests set it small)
 }
@@ -246,7 +250,7 @@ func (s *System) open() (*engine.State, Log, uint64, error) {
 	if s.cfg.Log != nil {
 		return engine.NewState(), s.cfg.Log, 0, nil
 	}
-	state, l, replayed, err := recoverWith(s.cfg.DataDir, wal.Options{NoSync: s.cfg.NoSync, Logger: s.logger, SegmentSize: s.cfg.WALSegmentSize})
+	state, l, replayed, err := recoverWith(s.cfg.DataDir, wal.Options{NoSync: s.cfg.NoSync, Logger: s.logger, SegmentSize: s.cfg.WALSegmentSize, NoPrefill: s.cfg.WALNoPrefill})
 	if err != nil {
 		return nil, nil, 0, err
 	}

@@ -39,6 +39,7 @@ type options struct {
 	snapshotEvery uint64
 	snapshotFixed bool
 	walSegment    int
+	walPrefill    bool
 	gcPercent     int
 	logLevel      string
 	cpuProfile    string
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.snapshotEvery, "snapshot-every", 100_000, "events between snapshots (at least; also at least the state's size unless --snapshot-fixed)")
 	fs.BoolVar(&o.snapshotFixed, "snapshot-fixed", false, "snapshot every --snapshot-every events whatever the state's size (tests, soaks)")
 	fs.IntVar(&o.gcPercent, "gc-percent", defaultGCPercent, "garbage collector target, as GOGC (runtime/debug.SetGCPercent); the GOGC environment variable wins; the heap is also held to half the machine's memory unless GOMEMLIMIT is set")
+	fs.BoolVar(&o.walPrefill, "wal-prefill", true, "write zeros ahead of the WAL's append position, so each fsync overwrites allocated space (false: append, for comparisons)")
 	fs.IntVar(&o.walSegment, "wal-segment-size", wal.DefaultSegmentSize, "WAL segment file size in bytes; truncation after a snapshot deletes whole segments (tests and soaks set it small)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (profiling)")
@@ -209,7 +211,7 @@ func serve(o options, logger *slog.Logger, stdout io.Writer) error {
 	start := time.Now()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, SnapshotFixed: o.snapshotFixed, WALSegmentSize: o.walSegment, Logger: logger, Metrics: reg})
+	sys, err := actors.Start(actors.Config{DataDir: o.dataDir, SnapshotEvery: o.snapshotEvery, SnapshotFixed: o.snapshotFixed, WALSegmentSize: o.walSegment, WALNoPrefill: !o.walPrefill, Logger: logger, Metrics: reg})
 	if err != nil {
 		return fmt.Errorf("recover ledger: %w", err)
 	}
