@@ -323,8 +323,17 @@ func TestWebhooks_DeliveredSignedRetried(t *testing.T) {
 		}
 	}
 	clock.Advance(100 * time.Hour)
-	failed := s.Admin(t, "GET", "/webhooks/deliveries?status=failed&api=paysmart", nil)
-	data := failed.JSON(t)["data"].([]any)
+	// The receiver sees the tenth attempt before the sender has logged
+	// its outcome, so the delivery turns failed a moment later: wait for
+	// that (it must happen, or the test fails), then check it.
+	var failed *apitest.Response
+	var data []any
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		failed = s.Admin(t, "GET", "/webhooks/deliveries?status=failed&api=paysmart", nil)
+		if data = failed.JSON(t)["data"].([]any); len(data) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(data) != 1 || data[0].(map[string]any)["target"] != dead["id"] || fmt.Sprint(data[0].(map[string]any)["attempts"]) != "10" {
 		t.Fatalf("failed deliveries %s", failed.Body)
 	}
