@@ -71,7 +71,7 @@ func compareOwner(a, b Owner) int {
 
 func encodeSection(copy any, enc *msgpack.Encoder) error {
 	c := copy.(sectionCopy)
-	slices.SortFunc(c.shops, func(a, b *Shop) int { return cmp.Compare(a.ID, b.ID) })
+	engine.SortByKey(c.shops, func(s **Shop) string { return (*s).ID })
 	slices.SortFunc(c.books, func(a, b bookCopy) int { return compareOwner(a.owner, b.owner) })
 	w := engine.NewWriter(enc)
 	w.Len(2)

@@ -1,10 +1,8 @@
 package paychat
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -80,11 +78,11 @@ func copySection(st *engine.State) any {
 
 func encodeSection(copy any, enc *msgpack.Encoder) error {
 	c := copy.(*sectionCopy)
-	slices.SortFunc(c.partners, func(a, b partnerCopy) int { return cmp.Compare(a.p.ID, b.p.ID) })
-	slices.SortFunc(c.users, func(a, b userCopy) int { return cmp.Compare(a.u.TelegramID, b.u.TelegramID) })
-	slices.SortFunc(c.payments, func(a, b *Payment) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(c.withdrawals, func(a, b *Withdrawal) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(c.deposits, func(a, b *Deposit) int { return cmp.Compare(a.TxHash, b.TxHash) })
+	engine.SortByKey(c.partners, func(e *partnerCopy) string { return e.p.ID })
+	engine.SortByKey(c.users, func(e *userCopy) string { return e.u.TelegramID })
+	engine.SortByKey(c.payments, func(p **Payment) string { return (*p).ID })
+	engine.SortByKey(c.withdrawals, func(w **Withdrawal) string { return (*w).ID })
+	engine.SortByKey(c.deposits, func(d **Deposit) string { return (*d).TxHash })
 	w := engine.NewWriter(enc)
 	w.Len(9)
 	w.Int(c.deposited)

@@ -1,7 +1,6 @@
 package paypay
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -99,8 +98,8 @@ func (c *stepCopy) Value() any {
 
 func encodeSection(copy any, enc *msgpack.Encoder) error {
 	c := copy.(*sectionCopy)
-	slices.SortFunc(c.cards, func(a, b cardEntry) int { return cmp.Compare(a.code, b.code) })
-	slices.SortFunc(c.attempts, func(a, b attemptEntry) int { return cmp.Compare(a.partner, b.partner) })
+	engine.SortByKey(c.cards, func(e *cardEntry) string { return e.code })
+	engine.SortByKey(c.attempts, func(e *attemptEntry) string { return e.partner })
 	w := engine.NewWriter(enc)
 	w.Len(3)
 	w.Uint(c.attempt)

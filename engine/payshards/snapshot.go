@@ -1,9 +1,7 @@
 package payshards
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -51,7 +49,7 @@ func encodeWallets(copy any, enc *msgpack.Encoder) error {
 	for i, e := range entries {
 		ws[i] = walletEntry{user: e.ID, balance: e.Value.Balance, refundable: e.Value.Refundable}
 	}
-	slices.SortFunc(ws, func(a, b walletEntry) int { return cmp.Compare(a.user, b.user) })
+	engine.SortByKey(ws, func(e *walletEntry) string { return e.user })
 	w := engine.NewWriter(enc)
 	w.Len(1)
 	w.Len(len(ws))
