@@ -92,10 +92,20 @@ func writeRate(ctx *fasthttp.RequestCtx, d actors.Decision, nowUnix int64) {
 		return
 	}
 	h := &ctx.Response.Header
-	h.Set("X-RateLimit-Limit", strconv.FormatInt(d.Limit, 10))
-	h.Set("X-RateLimit-Remaining", strconv.FormatInt(d.Remaining, 10))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(max(d.ResetUnix-nowUnix, 0), 10))
+	var num [20]byte
+	h.SetCanonical(hdrRateLimit, strconv.AppendInt(num[:0], d.Limit, 10))
+	h.SetCanonical(hdrRateRemaining, strconv.AppendInt(num[:0], d.Remaining, 10))
+	h.SetCanonical(hdrRateReset, strconv.AppendInt(num[:0], max(d.ResetUnix-nowUnix, 0), 10))
 }
+
+// The rate headers' names as fasthttp's Set normalizes them (what goes on
+// the wire): SetCanonical skips that normalization, which was most of
+// writeRate's cost (0.26 of its 0.33 s in a paychat-withdrawal profile).
+var (
+	hdrRateLimit     = []byte("X-Ratelimit-Limit")
+	hdrRateRemaining = []byte("X-Ratelimit-Remaining")
+	hdrRateReset     = []byte("X-Ratelimit-Reset")
+)
 
 // writeStatus answers an Op that did not get through (rate limited,
 // overloaded): false when st is StatusOK.
