@@ -2,9 +2,14 @@ package engine
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"strings"
 )
+
+// sortYield is how many elements (or comparisons) SortByKey handles
+// between two runtime.Gosched calls.
+const sortYield = 1 << 14
 
 // SortByKey sorts s in place by key, in byte order (the order
 // cmp.Compare gives strings), as the snapshot encoders do to make their
@@ -17,6 +22,10 @@ import (
 // comparison: on 600,000 redeem codes of 112-byte entries it took 0.18 s
 // where slices.SortFunc took 1.1 s (BenchmarkSortByKey), and the
 // snapshot encoder runs beside the requests on the same cores.
+//
+// It yields the processor every sortYield elements or comparisons: in an
+// execution trace of the paypay-redeem benchmark the encoder held a P for
+// 124 ms in one sort of 600,000 codes while requests waited for it.
 func SortByKey[T any](s []T, key func(*T) string) {
 	if len(s) < 2 {
 		return
@@ -30,8 +39,16 @@ func SortByKey[T any](s []T, key func(*T) string) {
 	for i := range s {
 		k := key(&s[i])
 		recs[i] = rec{head: keyHead(k), key: k, i: i}
+		if i%sortYield == sortYield-1 {
+			runtime.Gosched()
+		}
 	}
+	compared := 0
 	slices.SortFunc(recs, func(a, b rec) int {
+		if compared++; compared == sortYield {
+			compared = 0
+			runtime.Gosched()
+		}
 		if a.head != b.head {
 			return cmp.Compare(a.head, b.head)
 		}
@@ -39,6 +56,7 @@ func SortByKey[T any](s []T, key func(*T) string) {
 	})
 	// recs[j].i is the element that belongs at j: follow each cycle of
 	// that permutation once, marking placed positions with -1.
+	moved := 0
 	for start := range recs {
 		if recs[start].i < 0 {
 			continue
@@ -54,6 +72,10 @@ func SortByKey[T any](s []T, key func(*T) string) {
 			}
 			s[j] = s[k]
 			j = k
+			if moved++; moved == sortYield {
+				moved = 0
+				runtime.Gosched()
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"maps"
 	"math"
+	"runtime"
 )
 
 // MapCopy is a SectionCopy of a map of entities a module changes in place
@@ -128,6 +129,7 @@ func (c *MapCopy[V]) Entries() []MapEntry[V] {
 				out = append(out, e)
 			}
 		}
+		runtime.Gosched() // a chunk at a time, beside the requests (sortkey.go)
 	}
 	c.read = nil
 	for id, v := range c.pre {

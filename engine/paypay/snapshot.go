@@ -40,7 +40,7 @@ type attemptEntry struct {
 
 type sectionCopy struct {
 	attempt  uint64
-	cards    []cardEntry
+	cards    []engine.MapEntry[Card] // the MapCopy's result, used as it is
 	attempts []attemptEntry
 }
 
@@ -89,25 +89,22 @@ func (c *stepCopy) Before(s *engine.State, ev engine.Event) {
 func (c *stepCopy) Stop() { c.cards.Stop() }
 
 func (c *stepCopy) Value() any {
-	out := &sectionCopy{attempt: c.attempt, attempts: c.logs}
-	for _, e := range c.cards.Entries() {
-		out.cards = append(out.cards, cardEntry{code: e.ID, card: e.Value})
-	}
-	return out
+	return &sectionCopy{attempt: c.attempt, attempts: c.logs, cards: c.cards.Entries()}
 }
 
 func encodeSection(copy any, enc *msgpack.Encoder) error {
 	c := copy.(*sectionCopy)
-	engine.SortByKey(c.cards, func(e *cardEntry) string { return e.code })
+	engine.SortByKey(c.cards, func(e *engine.MapEntry[Card]) string { return e.ID })
 	engine.SortByKey(c.attempts, func(e *attemptEntry) string { return e.partner })
 	w := engine.NewWriter(enc)
 	w.Len(3)
 	w.Uint(c.attempt)
 	w.Len(len(c.cards))
-	for _, e := range c.cards {
-		card := e.card
+	for i := range c.cards {
+		e := &c.cards[i]
+		card := &e.Value
 		w.Len(9)
-		w.Str(e.code)
+		w.Str(e.ID)
 		w.Str(card.Partner)
 		w.Str(card.Tier)
 		w.Str(card.Label)
