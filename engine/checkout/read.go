@@ -107,12 +107,7 @@ type Due struct {
 // oldest expiry first.
 func DuePayments(st *engine.State, nowMs int64, limit int) []Due {
 	s := Of(st)
-	var due []*Payment
-	for id := range s.Pending {
-		if p := s.Payments[id]; p.ExpiresMs <= nowMs {
-			due = append(due, p)
-		}
-	}
+	due := s.expiry.due(s, nowMs, limit, nil)
 	slices.SortFunc(due, func(a, b *Payment) int {
 		if c := cmp.Compare(a.ExpiresMs, b.ExpiresMs); c != 0 {
 			return c

@@ -16,6 +16,8 @@ type State struct {
 	Tokens   map[string]string   // checkout token -> payment id
 	Books    map[Owner]*Book     // per shop and mode, for lists
 	Pending  map[string]struct{} // ids of pending payments, for the expirer
+
+	expiry expiryIndex // Pending by expiry second (expiry.go)
 }
 
 // Book is one owner's payments in creation order.
@@ -28,7 +30,7 @@ func newBook() *Book { return &Book{pos: map[string]int{}} }
 
 func newState() *State {
 	return &State{Shops: map[string]*Shop{}, Payments: map[string]*Payment{}, Tokens: map[string]string{},
-		Books: map[Owner]*Book{}, Pending: map[string]struct{}{}}
+		Books: map[Owner]*Book{}, Pending: map[string]struct{}{}, expiry: newExpiryIndex()}
 }
 
 // Entries is what a snapshot of the section holds (engine.State.Entries).
@@ -80,6 +82,7 @@ func (s *State) add(p *Payment) {
 	b.Payments = append(b.Payments, p.ID)
 	if p.Status == StatusPending {
 		s.Pending[p.ID] = struct{}{}
+		s.expiry.add(p)
 	}
 }
 
@@ -110,6 +113,7 @@ func (s *State) open(o Owner, id string, ev engine.Event) Payment {
 func (s *State) fail(p *Payment, reason string, ev engine.Event) {
 	p.Status, p.FailureReason, p.FailedMs = StatusFailed, reason, ev.Time()
 	delete(s.Pending, p.ID)
+	s.expiry.remove(p)
 }
 
 func applyDeclined(st *engine.State, ev *PaymentDeclined) {
@@ -134,6 +138,7 @@ func applyCompleted(st *engine.State, ev *PaymentCompleted) {
 		broken("completed at a time", ev)
 	}
 	delete(s.Pending, p.ID)
+	s.expiry.remove(&p)
 	s.Payments[p.ID] = &p
 	s.notify(st, p.Owner, &ev.Notice, ev)
 }

@@ -160,6 +160,9 @@ func (c *checker) Finish(st *engine.State) {
 	if pending != len(s.Pending) {
 		c.v.Violate("checkout", "%d pending payments, the pending set holds %d", pending, len(s.Pending))
 	}
+	if why := s.expiry.check(s); why != "" {
+		c.v.Violate("checkout", "expiry index: %s", why)
+	}
 	out := outbox.Of(st)
 	for _, d := range c.deliveries {
 		if got := out.Deliveries[d.id]; got == nil || got.EventID != d.event || got.Target != d.shop {
