@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -190,6 +191,13 @@ func (c *committer) run() {
 			c.snaps.finish(res, c.log)
 		case <-c.snaps.copyReady():
 			c.snaps.step(c.state, c.snaps.copyStep)
+			// copyReady never blocks, so while a copy lasts the committer
+			// would keep its P from step to batch to step, and the
+			// handlers its answers readied would wait for the other P or
+			// a preemption: in an execution trace of payshards-deduct it
+			// ran 15.8 ms without a break during a 58-ms copy. Let them
+			// run between steps.
+			runtime.Gosched()
 		case <-expiry.C:
 			c.expire(cur)
 		}

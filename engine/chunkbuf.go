@@ -18,20 +18,29 @@ type chunkBuf struct {
 	chunks [][]byte // full chunks
 	cur    []byte   // the chunk being filled (len <= cap = chunkSize)
 	n      int      // total bytes
-	// yield: give up the P at every new chunk (runtime.Gosched), so a
-	// background encoding runs in slices of one chunk (~1-3 ms) instead of
-	// the 10-20 ms the scheduler's preemption allows it; in traces those
-	// slices were the longest runs left while requests waited for a P.
-	yield bool
+	// yield: give up the P (runtime.Gosched) every yieldEvery bytes, so a
+	// background encoding runs in short slices instead of the 10-20 ms the
+	// scheduler's preemption allows it; in traces those slices were the
+	// longest runs left while requests waited for a P. It yielded at every
+	// 1-MiB chunk until 2026-12-03; traces of payshards-deduct then still
+	// showed slices of 3-9 ms, and requests waiting 5-27 ms for a P only
+	// while a snapshot was copied and encoded.
+	yield     bool
+	nextYield int // b.n at which to yield next
 }
 
+// yieldEvery is how many bytes a yielding chunkBuf takes between two
+// runtime.Gosched calls (~0.2-0.5 ms of encoding).
+const yieldEvery = 64 << 10
+
 func (b *chunkBuf) room() {
+	if b.yield && b.n >= b.nextYield {
+		runtime.Gosched()
+		b.nextYield = b.n + yieldEvery
+	}
 	if len(b.cur) == cap(b.cur) {
 		if b.cur != nil {
 			b.chunks = append(b.chunks, b.cur)
-			if b.yield {
-				runtime.Gosched()
-			}
 		}
 		b.cur = make([]byte, 0, chunkSize)
 	}
@@ -86,7 +95,7 @@ func (b *chunkBuf) reset() {
 		*b = chunkBuf{yield: b.yield}
 		return
 	}
-	b.cur, b.n = b.cur[:0], 0
+	b.cur, b.n, b.nextYield = b.cur[:0], 0, 0
 }
 
 // take appends o's chunks to b without copying their bytes (the partly
