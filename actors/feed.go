@@ -45,9 +45,9 @@ var (
 	ErrFeedClosed = errors.New("actors: feed closed")
 )
 
-// FeedBatch is one committed WAL entry: its events in log order. The
-// events are the subscriber's own (decoded from a private copy of the
-// entry's bytes).
+// FeedBatch is one committed WAL entry: its events in log order (only
+// those of FeedOptions.Types when that is set). The events are the
+// subscriber's own (decoded from a private copy of the entry's bytes).
 type FeedBatch struct {
 	Index  uint64
 	Events []engine.Event
@@ -56,8 +56,16 @@ type FeedBatch struct {
 // decodeFeedBatch is the one place that turns an entry's bytes into what
 // the feed hands out, so the event representation can change here alone.
 // payload must not be used by anyone else afterwards.
-func decodeFeedBatch(index uint64, payload []byte) (FeedBatch, error) {
-	events, err := engine.DecodeBatch(payload)
+// want, when not nil, keeps only the events of its types (the others are
+// skipped undecoded: engine.DecodeBatchOf).
+func decodeFeedBatch(index uint64, payload []byte, want map[engine.EventType]bool) (FeedBatch, error) {
+	var events []engine.Event
+	var err error
+	if want == nil {
+		events, err = engine.DecodeBatch(payload)
+	} else {
+		events, err = engine.DecodeBatchOf(payload, func(t engine.EventType) bool { return want[t] })
+	}
 	if err != nil {
 		return FeedBatch{}, fmt.Errorf("actors: feed entry %d: %w", index, err)
 	}
@@ -74,6 +82,10 @@ type FeedOptions struct {
 	// A held subscription that stops reading keeps the WAL growing: close it
 	// when its consumer goes away.
 	Hold bool
+	// Types, when not empty, are the only event types the subscriber's
+	// batches hold: the others are skipped without being decoded. A batch
+	// still comes for every WAL entry, maybe with no events.
+	Types []engine.EventType
 }
 
 // feedReader is what the feed needs of the WAL to catch up: wal.Log
@@ -253,6 +265,12 @@ func (h *feedHub) subscribe(opts FeedOptions) (*Subscription, error) {
 		return nil, fmt.Errorf("%w: from %d, the log starts at %d", ErrFeedTruncated, from, first)
 	}
 	sub := &Subscription{hub: h, hold: opts.Hold, c: make(chan FeedBatch, FeedAhead), done: make(chan struct{})}
+	if len(opts.Types) > 0 {
+		sub.want = make(map[engine.EventType]bool, len(opts.Types))
+		for _, t := range opts.Types {
+			sub.want[t] = true
+		}
+	}
 	sub.next.Store(from)
 	sub.acked.Store(from - 1)
 	h.subs[sub] = struct{}{}
@@ -282,6 +300,7 @@ func (h *feedHub) firstIndex() uint64 {
 type Subscription struct {
 	hub   *feedHub
 	hold  bool
+	want  map[engine.EventType]bool // FeedOptions.Types; nil: every event
 	c     chan FeedBatch
 	done  chan struct{}
 	once  sync.Once
@@ -409,7 +428,7 @@ func (h *feedHub) oldest() uint64 {
 
 // send decodes one entry and hands it to the subscriber.
 func (s *Subscription) send(index uint64, payload []byte) error {
-	batch, err := decodeFeedBatch(index, payload)
+	batch, err := decodeFeedBatch(index, payload, s.want)
 	if err != nil {
 		return err
 	}

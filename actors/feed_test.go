@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -470,4 +471,49 @@ func creditRef(ev engine.Event) string {
 		return c.Reference
 	}
 	return ""
+}
+
+// TestFeedTypes: a subscription with Types gets a batch for every WAL entry,
+// the same indexes as one without, holding exactly the events of those
+// types, in order; one whose types never occur gets empty batches.
+func TestFeedTypes(t *testing.T) {
+	s := startFeed(t, t.TempDir(), Config{})
+	defer s.Stop()
+	if _, err := s.CreatePartner("ptr_f", "payshards", "f", 1000, NewKey{ID: "key_f", Hash: engine.HashKey([]byte("k"))}); err != nil {
+		t.Fatal(err)
+	}
+	subs := map[string]*Subscription{}
+	for name, types := range map[string][]engine.EventType{"all": nil, "credits": {payshards.EvCredited}, "none": {255}} {
+		sub, err := s.Subscribe(FeedOptions{Types: types})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		subs[name] = sub
+	}
+	for i := range 20 {
+		credit(t, s, "u1", fmt.Sprintf("c%d", i))
+		if r := do(s, KindDeduct, "ptr_f", "u1", fmt.Sprintf("d%d", i), 1); r.Status != StatusOK {
+			t.Fatalf("deduct: %+v", r)
+		}
+	}
+	last := committedIndex(s)
+	for {
+		all, credits, none := receive(t, subs["all"]), receive(t, subs["credits"]), receive(t, subs["none"])
+		if all.Index != credits.Index || all.Index != none.Index {
+			t.Fatalf("indexes %d, %d, %d", all.Index, credits.Index, none.Index)
+		}
+		var want []engine.Event
+		for _, ev := range all.Events {
+			if ev.EventType() == payshards.EvCredited {
+				want = append(want, ev)
+			}
+		}
+		if len(none.Events) != 0 || len(credits.Events) != len(want) || (len(want) > 0 && !reflect.DeepEqual(credits.Events, want)) {
+			t.Fatalf("entry %d: credits %v, want %v; none %v", all.Index, credits.Events, want, none.Events)
+		}
+		if all.Index == last {
+			return
+		}
+	}
 }

@@ -131,6 +131,55 @@ func DecodeBatch(data []byte) ([]Event, error) {
 	return events, nil
 }
 
+// DecodeBatchOf is DecodeBatch for a reader that needs only some event
+// types (the webhook sender needs DeliveryRetried of every batch): it
+// decodes and checks the events whose type want accepts, as DecodeBatch
+// does, and skips the others, checking only that each is a msgpack array
+// that starts with a type number. It returns the wanted events in log
+// order. The feed decoded every event of every batch for the sender:
+// 3.3 us of the CPU per PAYchat withdrawal, 7 per PaySmart payment.
+func DecodeBatchOf(data []byte, want func(EventType) bool) ([]Event, error) {
+	rd := bytes.NewReader(data)
+	r := Reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	n := r.len()
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: batch header: %w", ErrBadRecord, r.err)
+	}
+	if n < 0 || n > MaxBatchEvents || n > len(data) {
+		return nil, fmt.Errorf("%w: batch of %d events", ErrBadRecord, n)
+	}
+	var events []Event
+	for i := range n {
+		fields := r.len()
+		t := r.int()
+		switch {
+		case r.err != nil:
+		case t <= 0 || t > 255 || fields < 2 || fields > len(data):
+			r.err = fmt.Errorf("type %d with %d fields", t, fields)
+		case want(EventType(t)):
+			if ev := r.eventBody(fields, t); r.err == nil {
+				events = append(events, ev)
+			}
+		default:
+			for range fields - 1 {
+				if r.err = r.dec.Skip(); r.err != nil {
+					break
+				}
+			}
+		}
+		if errors.Is(r.err, ErrUnknownEventType) {
+			return nil, fmt.Errorf("event %d: %w", i, r.err)
+		}
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: event %d: %w", ErrBadRecord, i, r.err)
+		}
+	}
+	if rd.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadRecord, rd.Len())
+	}
+	return events, nil
+}
+
 // Reader decodes msgpack primitives and accepts only the encoding
 // EncodeBatch would have written (the smallest form of each value), so a
 // record has exactly one byte form and re-encodes to the same bytes.
@@ -212,6 +261,12 @@ func (r *Reader) event() Event {
 	if r.err != nil {
 		return nil
 	}
+	return r.eventBody(n, t)
+}
+
+// eventBody decodes the rest of an event whose array length n and type t
+// were read.
+func (r *Reader) eventBody(n int, t int64) Event {
 	if t <= 0 || t > 255 {
 		r.err = fmt.Errorf("type %d", t)
 		return nil

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 
 	"ledgerd/engine"
@@ -12,6 +13,56 @@ import (
 // the external test package, where the modules are registered.
 
 func FuzzDecodeBatch(f *testing.F) {
+	addBatchSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs, err := engine.DecodeBatch(data)
+		if err != nil {
+			return
+		}
+		for i, ev := range evs {
+			if err := engine.Validate(ev); err != nil {
+				t.Fatalf("accepted event %d fails Validate: %v", i, err)
+			}
+		}
+		again, err := engine.NewEncoder().EncodeBatch(evs)
+		if err != nil {
+			t.Fatalf("accepted batch does not re-encode: %v", err)
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("accepted batch re-encodes differently:\n in %x\nout %x", data, again)
+		}
+	})
+}
+
+// FuzzDecodeBatchOf: the filtered decoder never panics; wanting every
+// type it accepts and refuses exactly what DecodeBatch does; on a batch
+// DecodeBatch accepts it returns exactly the wanted events, in order.
+func FuzzDecodeBatchOf(f *testing.F) {
+	addBatchSeeds(f)
+	odd := func(t engine.EventType) bool { return t%2 == 1 }
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs, err := engine.DecodeBatch(data)
+		all, errAll := engine.DecodeBatchOf(data, func(engine.EventType) bool { return true })
+		if (err == nil) != (errAll == nil) || (err == nil && !reflect.DeepEqual(evs, all) && len(evs)+len(all) > 0) {
+			t.Fatalf("wanting all: %v, %v; DecodeBatch: %v", all, errAll, err)
+		}
+		some, errSome := engine.DecodeBatchOf(data, odd)
+		if err != nil {
+			return
+		}
+		var want []engine.Event
+		for _, ev := range evs {
+			if odd(ev.EventType()) {
+				want = append(want, ev)
+			}
+		}
+		if errSome != nil || !reflect.DeepEqual(some, want) {
+			t.Fatalf("odd types: %v (%v), want %v", some, errSome, want)
+		}
+	})
+}
+
+func addBatchSeeds(f *testing.F) {
 	enc := engine.NewEncoder()
 	for _, ev := range sampleEvents() {
 		data, err := enc.EncodeBatch([]engine.Event{ev})
@@ -35,25 +86,6 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte("garbage"))
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add(append(append([]byte(nil), all...), 0))
-
-	f.Fuzz(func(t *testing.T, data []byte) {
-		evs, err := engine.DecodeBatch(data)
-		if err != nil {
-			return
-		}
-		for i, ev := range evs {
-			if err := engine.Validate(ev); err != nil {
-				t.Fatalf("accepted event %d fails Validate: %v", i, err)
-			}
-		}
-		again, err := engine.NewEncoder().EncodeBatch(evs)
-		if err != nil {
-			t.Fatalf("accepted batch does not re-encode: %v", err)
-		}
-		if !bytes.Equal(again, data) {
-			t.Fatalf("accepted batch re-encodes differently:\n in %x\nout %x", data, again)
-		}
-	})
 }
 
 func FuzzDecodeSnapshot(f *testing.F) {

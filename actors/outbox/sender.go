@@ -125,7 +125,7 @@ func Start(sys *actors.System, cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	sub, err := sys.Subscribe(actors.FeedOptions{})
+	sub, err := sys.Subscribe(feedOptions)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -163,6 +163,11 @@ func newClient(cfg Config) *http.Client {
 	return &http.Client{Transport: transport, Timeout: cfg.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
+
+// feedOptions: of each committed batch the sender reads only its
+// retries; new deliveries it reads from the state (eob.Pending after
+// lastSeq), so the feed skips every other event undecoded.
+var feedOptions = actors.FeedOptions{Types: []engine.EventType{eob.EvDeliveryRetried}}
 
 // run is the scheduler: it owns every entry and endpoint.
 func (s *Sender) run() {
@@ -206,7 +211,7 @@ func (s *Sender) resubscribe() <-chan actors.FeedBatch {
 		return nil
 	}
 	s.logger.Warn("feed ended; subscribing again", slog.Any("err", err))
-	sub, err := s.sys.Subscribe(actors.FeedOptions{})
+	sub, err := s.sys.Subscribe(feedOptions)
 	if err != nil {
 		s.logger.Error("feed: cannot subscribe again; deliveries wait for a restart", slog.Any("err", err))
 		return nil
