@@ -106,14 +106,9 @@ func (w *Writer) bytes(v []byte) {
 // DecodeBatch parses a batch written by EncodeBatch. It checks structure and
 // limits; semantic checks are Validate's and Apply's.
 func DecodeBatch(data []byte) ([]Event, error) {
-	rd := bytes.NewReader(data) // a ByteScanner: msgpack reads it without buffering
-	r := Reader{dec: msgpack.NewDecoder(rd), rd: rd}
-	n := r.len()
-	if r.err != nil {
-		return nil, fmt.Errorf("%w: batch header: %w", ErrBadRecord, r.err)
-	}
-	if n < 0 || n > MaxBatchEvents || n > len(data) {
-		return nil, fmt.Errorf("%w: batch of %d events", ErrBadRecord, n)
+	r, n, err := batchReader(data)
+	if err != nil {
+		return nil, err
 	}
 	events := make([]Event, n)
 	for i := range events {
@@ -125,10 +120,25 @@ func DecodeBatch(data []byte) ([]Event, error) {
 			return nil, fmt.Errorf("%w: event %d: %w", ErrBadRecord, i, r.err)
 		}
 	}
-	if rd.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadRecord, rd.Len())
+	if r.rd.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadRecord, r.rd.Len())
 	}
 	return events, nil
+}
+
+// batchReader reads a batch's header: a reader positioned at its first
+// event, and how many events it holds.
+func batchReader(data []byte) (*Reader, int, error) {
+	rd := bytes.NewReader(data) // a ByteScanner: msgpack reads it without buffering
+	r := &Reader{dec: msgpack.NewDecoder(rd), rd: rd}
+	n := r.len()
+	if r.err != nil {
+		return nil, 0, fmt.Errorf("%w: batch header: %w", ErrBadRecord, r.err)
+	}
+	if n < 0 || n > MaxBatchEvents || n > len(data) {
+		return nil, 0, fmt.Errorf("%w: batch of %d events", ErrBadRecord, n)
+	}
+	return r, n, nil
 }
 
 // DecodeBatchOf is DecodeBatch for a reader that needs only some event
@@ -139,14 +149,9 @@ func DecodeBatch(data []byte) ([]Event, error) {
 // order. The feed decoded every event of every batch for the sender:
 // 3.3 us of the CPU per PAYchat withdrawal, 7 per PaySmart payment.
 func DecodeBatchOf(data []byte, want func(EventType) bool) ([]Event, error) {
-	rd := bytes.NewReader(data)
-	r := Reader{dec: msgpack.NewDecoder(rd), rd: rd}
-	n := r.len()
-	if r.err != nil {
-		return nil, fmt.Errorf("%w: batch header: %w", ErrBadRecord, r.err)
-	}
-	if n < 0 || n > MaxBatchEvents || n > len(data) {
-		return nil, fmt.Errorf("%w: batch of %d events", ErrBadRecord, n)
+	r, n, err := batchReader(data)
+	if err != nil {
+		return nil, err
 	}
 	var events []Event
 	for i := range n {
@@ -174,8 +179,8 @@ func DecodeBatchOf(data []byte, want func(EventType) bool) ([]Event, error) {
 			return nil, fmt.Errorf("%w: event %d: %w", ErrBadRecord, i, r.err)
 		}
 	}
-	if rd.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadRecord, rd.Len())
+	if r.rd.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadRecord, r.rd.Len())
 	}
 	return events, nil
 }

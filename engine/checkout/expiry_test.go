@@ -1,7 +1,6 @@
 package checkout
 
 import (
-	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -12,7 +11,7 @@ import (
 )
 
 // dueByScan is what DuePayments returned before the index: every pending
-// payment looked at.
+// payment looked at (then ordered as DuePayments orders them).
 func dueByScan(st *engine.State, nowMs int64, limit int) []Due {
 	s := Of(st)
 	var due []*Payment
@@ -21,17 +20,7 @@ func dueByScan(st *engine.State, nowMs int64, limit int) []Due {
 			due = append(due, p)
 		}
 	}
-	slices.SortFunc(due, func(a, b *Payment) int {
-		if c := cmp.Compare(a.ExpiresMs, b.ExpiresMs); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	out := make([]Due, 0, min(len(due), limit))
-	for _, p := range due[:min(len(due), limit)] {
-		out = append(out, Due{Owner: p.Owner, ID: p.ID})
-	}
-	return out
+	return firstDue(due, limit)
 }
 
 // TestExpiryIndex drives random payments through creation, completion,

@@ -107,7 +107,11 @@ type Due struct {
 // oldest expiry first.
 func DuePayments(st *engine.State, nowMs int64, limit int) []Due {
 	s := Of(st)
-	due := s.expiry.due(s, nowMs, limit, nil)
+	return firstDue(s.expiry.due(s, nowMs, limit, nil), limit)
+}
+
+// firstDue is the limit earliest-expiring of due (ties by id).
+func firstDue(due []*Payment, limit int) []Due {
 	slices.SortFunc(due, func(a, b *Payment) int {
 		if c := cmp.Compare(a.ExpiresMs, b.ExpiresMs); c != 0 {
 			return c
