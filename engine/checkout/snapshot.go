@@ -25,7 +25,7 @@ var ErrBadSection = errors.New("checkout: bad snapshot section")
 // Tokens and the pending set are rebuilt from the payments.
 func init() {
 	engine.RegisterSnapshotSection(engine.SnapshotSection{Name: "checkout", Version: 1, Reads: []int{1}, Order: 700,
-		Copy: copySection, EncodeCopy: encodeSection, Decode: decodeSection})
+		Stepped: copySteps, EncodeCopy: encodeSection, Decode: decodeSection})
 }
 
 type bookCopy struct {
@@ -38,22 +38,77 @@ type sectionCopy struct {
 	books []bookCopy
 }
 
-// copySection runs on the committer's goroutine; it holds pointers, since
-// values are never changed in place (State).
-func copySection(st *engine.State) any {
+// stepCopy copies the section in steps on the committer's goroutine.
+// At the start it takes the shops (few) and each book's list of payment
+// ids (append-only, so the list as it was is its prefix); then it looks
+// the payments of those lists up, n per Step. A payment is never changed
+// in place (State), so its value at the start is the pointer the map held
+// then: the current one, unless an event changed the payment since, and
+// then Before kept the pointer that event was about to replace. A payment
+// created after the start is in no list taken. Copying every payment at
+// the start held the committer ~10 ms per snapshot with 120,000 payments
+// (the logs' longest_step of checkout-create runs).
+type stepCopy struct {
+	shops []*Shop
+	books []bookCopy          // payments[:next] resolved in the book being filled
+	ids   [][]string          // books[i]'s payment ids at the start
+	book  int                 // the book being filled
+	next  int                 // its next payment to look up
+	pre   map[string]*Payment // payment id -> its pointer before the first change after the start
+}
+
+func copySteps(st *engine.State) engine.SectionCopy {
 	s := Of(st)
-	c := sectionCopy{shops: make([]*Shop, 0, len(s.Shops)), books: make([]bookCopy, 0, len(s.Books))}
+	c := &stepCopy{shops: make([]*Shop, 0, len(s.Shops)), books: make([]bookCopy, 0, len(s.Books)), pre: map[string]*Payment{}}
 	for _, sh := range s.Shops {
 		c.shops = append(c.shops, sh)
 	}
 	for o, b := range s.Books {
-		ps := make([]*Payment, len(b.Payments))
-		for i, id := range b.Payments {
-			ps[i] = s.Payments[id]
-		}
-		c.books = append(c.books, bookCopy{owner: o, payments: ps})
+		ids := b.Payments[:len(b.Payments):len(b.Payments)]
+		c.books = append(c.books, bookCopy{owner: o, payments: make([]*Payment, len(ids))})
+		c.ids = append(c.ids, ids)
 	}
 	return c
+}
+
+func (c *stepCopy) Step(st *engine.State, n int) bool {
+	s := Of(st)
+	for c.book < len(c.ids) && n > 0 {
+		ids, out := c.ids[c.book], c.books[c.book].payments
+		for ; c.next < len(ids) && n > 0; c.next, n = c.next+1, n-1 {
+			id := ids[c.next]
+			if p, changed := c.pre[id]; changed {
+				out[c.next] = p
+			} else {
+				out[c.next] = s.Payments[id]
+			}
+		}
+		if c.next == len(ids) {
+			c.book, c.next = c.book+1, 0
+		}
+	}
+	for c.book < len(c.ids) && len(c.ids[c.book]) == 0 { // Step(s, 0) completes a copy of empty books
+		c.book++
+	}
+	return c.book == len(c.ids)
+}
+
+// Before keeps the pointer a payment event is about to replace (every
+// change to a payment names it as the event's entity).
+func (c *stepCopy) Before(st *engine.State, ev engine.Event) {
+	e, ok := engine.EntityOf(ev)
+	if !ok || e.Kind != PaymentEntity {
+		return
+	}
+	if _, had := c.pre[e.ID]; !had {
+		if p := Of(st).Payments[e.ID]; p != nil {
+			c.pre[e.ID] = p
+		}
+	}
+}
+
+func (c *stepCopy) Value() any {
+	return sectionCopy{shops: c.shops, books: c.books}
 }
 
 func compareOwner(a, b Owner) int {
