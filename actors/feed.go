@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -56,16 +57,10 @@ type FeedBatch struct {
 // decodeFeedBatch is the one place that turns an entry's bytes into what
 // the feed hands out, so the event representation can change here alone.
 // payload must not be used by anyone else afterwards.
-// want, when not nil, keeps only the events of its types (the others are
-// skipped undecoded: engine.DecodeBatchOf).
-func decodeFeedBatch(index uint64, payload []byte, want map[engine.EventType]bool) (FeedBatch, error) {
-	var events []engine.Event
-	var err error
-	if want == nil {
-		events, err = engine.DecodeBatch(payload)
-	} else {
-		events, err = engine.DecodeBatchOf(payload, func(t engine.EventType) bool { return want[t] })
-	}
+// want, when not nil, keeps only the events of the types it accepts (the
+// others are skipped undecoded: engine.DecodeBatchOf).
+func decodeFeedBatch(index uint64, payload []byte, want func(engine.EventType) bool) (FeedBatch, error) {
+	events, err := engine.DecodeBatchOf(payload, want)
 	if err != nil {
 		return FeedBatch{}, fmt.Errorf("actors: feed entry %d: %w", index, err)
 	}
@@ -265,11 +260,8 @@ func (h *feedHub) subscribe(opts FeedOptions) (*Subscription, error) {
 		return nil, fmt.Errorf("%w: from %d, the log starts at %d", ErrFeedTruncated, from, first)
 	}
 	sub := &Subscription{hub: h, hold: opts.Hold, c: make(chan FeedBatch, FeedAhead), done: make(chan struct{})}
-	if len(opts.Types) > 0 {
-		sub.want = make(map[engine.EventType]bool, len(opts.Types))
-		for _, t := range opts.Types {
-			sub.want[t] = true
-		}
+	if types := slices.Clone(opts.Types); len(types) > 0 {
+		sub.want = func(t engine.EventType) bool { return slices.Contains(types, t) }
 	}
 	sub.next.Store(from)
 	sub.acked.Store(from - 1)
@@ -300,7 +292,7 @@ func (h *feedHub) firstIndex() uint64 {
 type Subscription struct {
 	hub   *feedHub
 	hold  bool
-	want  map[engine.EventType]bool // FeedOptions.Types; nil: every event
+	want  func(engine.EventType) bool // FeedOptions.Types; nil: every event
 	c     chan FeedBatch
 	done  chan struct{}
 	once  sync.Once
