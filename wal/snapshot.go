@@ -134,11 +134,13 @@ func writeSnapshotChunks(f *os.File, index uint64, chunks [][]byte) error {
 		crc = crc32.Update(crc, castagnoli, c)
 		size += len(c)
 	}
+	wb := newWriteback(f)
 	for _, b := range append([][]byte{snapshotHeader(index, crc, size)}, chunks...) {
 		if _, err := f.Write(b); err != nil {
 			f.Close()
 			return fmt.Errorf("wal: write %s: %w", f.Name(), err)
 		}
+		wb.wrote(len(b))
 	}
 	return syncClose(f)
 }
