@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -317,7 +318,9 @@ func TestApplyPanics(t *testing.T) {
 
 func encode(t testing.TB, st *engine.State) []byte {
 	var buf bytes.Buffer
-	if err := encodeSection(copySection(st), msgpack.NewEncoder(&buf)); err != nil {
+	c := copySteps(st)
+	c.Step(st, math.MaxInt)
+	if err := encodeSection(c.Value(), msgpack.NewEncoder(&buf)); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -26,7 +28,7 @@ var ErrBadSection = errors.New("paysmart: bad snapshot section")
 // are rebuilt from them.
 func init() {
 	engine.RegisterSnapshotSection(engine.SnapshotSection{Name: "paysmart", Version: 1, Reads: []int{1}, Order: 500,
-		Copy: copySection, EncodeCopy: encodeSection, Decode: decodeSection})
+		Stepped: copySteps, EncodeCopy: encodeSection, Decode: decodeSection})
 }
 
 // bookCopy holds pointers: objects are never changed in place (State).
@@ -40,24 +42,161 @@ type bookCopy struct {
 	events    []*Event
 }
 
-func pick[T any](ids []string, m map[string]*T) []*T {
-	out := make([]*T, len(ids))
-	for i, id := range ids {
-		out[i] = m[id]
+// The kinds of object a book lists, in the section's order.
+const (
+	kMethod = iota
+	kCustomer
+	kPayment
+	kRefund
+	kEndpoint
+	kEvent
+	kinds
+)
+
+// stepCopy copies the section in steps on the committer's goroutine.
+// At the start it takes each book's id lists (append-only, so each list as
+// it was is its prefix); then it looks those ids up, n per Step. An object
+// is never changed in place (State), so its value at the start is the
+// pointer its map held then: the current one, unless an event replaced the
+// object since, and then Before kept the pointer that event was about to
+// replace. Objects created after the start are in no list taken. Copying
+// the section whole at the start (a map lookup per object) held the
+// committer 36 ms per snapshot after 10 s of paysmart-payment (the log's
+// longest_step).
+type stepCopy struct {
+	owners []Owner
+	ids    [][kinds][]string // each book's lists at the start
+	out    [][kinds][]any    // their objects, filled in order
+	book   int               // the book being filled
+	kind   int               // its list being filled
+	next   int               // the list's next id to look up
+	pre    [kinds]map[string]any
+}
+
+func copySteps(st *engine.State) engine.SectionCopy {
+	s := Of(st)
+	c := &stepCopy{}
+	for k := range c.pre {
+		c.pre[k] = map[string]any{}
+	}
+	for o, b := range s.Books {
+		var ids [kinds][]string
+		for k, l := range [kinds][]string{b.Methods, b.Customers, b.Payments, b.Refunds, b.Endpoints, b.Events} {
+			ids[k] = l[:len(l):len(l)]
+		}
+		c.owners = append(c.owners, o)
+		c.ids = append(c.ids, ids)
+		c.out = append(c.out, [kinds][]any{})
+	}
+	return c
+}
+
+// lookup is the object of kind k named id in s now (nil if none).
+func lookup(s *State, k int, id string) any {
+	switch k {
+	case kMethod:
+		return s.Methods[id]
+	case kCustomer:
+		return s.Customers[id]
+	case kPayment:
+		return s.Payments[id]
+	case kRefund:
+		return s.Refunds[id]
+	case kEndpoint:
+		return s.Endpoints[id]
+	}
+	return s.Events[id]
+}
+
+func (c *stepCopy) Step(st *engine.State, n int) bool {
+	s := Of(st)
+	for c.book < len(c.ids) && n > 0 {
+		ids := c.ids[c.book][c.kind]
+		out := &c.out[c.book][c.kind]
+		if *out == nil {
+			*out = make([]any, len(ids))
+		}
+		for ; c.next < len(ids) && n > 0; c.next, n = c.next+1, n-1 {
+			id := ids[c.next]
+			if v, changed := c.pre[c.kind][id]; changed {
+				(*out)[c.next] = v
+			} else {
+				(*out)[c.next] = lookup(s, c.kind, id)
+			}
+		}
+		if c.next == len(ids) {
+			c.next, c.kind = 0, c.kind+1
+			if c.kind == kinds {
+				c.kind, c.book = 0, c.book+1
+			}
+		}
+	}
+	for c.book < len(c.ids) && c.next == 0 && c.done(c.book) { // Step(s, 0) completes a copy whose lists left are empty
+		c.book, c.kind = c.book+1, 0
+	}
+	return c.book == len(c.ids)
+}
+
+// done reports whether book i's lists from c.kind on are all empty.
+func (c *stepCopy) done(i int) bool {
+	for k := c.kind; k < kinds; k++ {
+		if len(c.ids[i][k]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Before keeps the pointer an event is about to replace. Every PaySmart
+// event either only adds objects or replaces the ones named below; one
+// this switch does not know (a type added later) completes the copy
+// before it is applied instead, so a forgotten case costs a pause, never a
+// wrong snapshot.
+func (c *stepCopy) Before(st *engine.State, ev engine.Event) {
+	keep := func(k int, id string) {
+		if _, had := c.pre[k][id]; !had {
+			c.pre[k][id] = lookup(Of(st), k, id)
+		}
+	}
+	switch e := ev.(type) {
+	case *PaymentMethodCreated, *CustomerCreated, *PaymentCreated, *EndpointCreated, *Refused:
+	case *CustomerUpdated:
+		keep(kCustomer, e.Customer.ID)
+	case *CustomerDeleted:
+		keep(kCustomer, e.ID)
+	case *PaymentUpdated:
+		keep(kPayment, e.ID)
+	case *RefundCreated:
+		keep(kPayment, e.Refund.Payment)
+	case *EndpointUpdated:
+		keep(kEndpoint, e.Endpoint.ID)
+	case *EndpointDeleted:
+		keep(kEndpoint, e.ID)
+	default:
+		if strings.HasPrefix(engine.Name(ev.EventType()), "paysmart.") {
+			c.Step(st, math.MaxInt)
+		}
+	}
+}
+
+func typed[T any](vs []any) []*T {
+	out := make([]*T, len(vs))
+	for i, v := range vs {
+		out[i], _ = v.(*T)
 	}
 	return out
 }
 
-// copySection runs on the committer's goroutine.
-func copySection(st *engine.State) any {
-	s := Of(st)
-	out := make([]bookCopy, 0, len(s.Books))
-	for o, b := range s.Books {
-		out = append(out, bookCopy{owner: o, methods: pick(b.Methods, s.Methods), customers: pick(b.Customers, s.Customers),
-			payments: pick(b.Payments, s.Payments), refunds: pick(b.Refunds, s.Refunds),
-			endpoints: pick(b.Endpoints, s.Endpoints), events: pick(b.Events, s.Events)})
+func (c *stepCopy) Value() any {
+	books := make([]bookCopy, len(c.owners))
+	for i, o := range c.owners {
+		l := &c.out[i]
+		books[i] = bookCopy{owner: o, methods: typed[PaymentMethod](l[kMethod]), customers: typed[Customer](l[kCustomer]),
+			payments: typed[Payment](l[kPayment]), refunds: typed[Refund](l[kRefund]),
+			endpoints: typed[Endpoint](l[kEndpoint]), events: typed[Event](l[kEvent])}
 	}
-	return out
+	c.out = nil
+	return books
 }
 
 func compareOwner(a, b Owner) int {
