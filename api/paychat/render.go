@@ -91,14 +91,14 @@ func withdrawalJSON(w *pc.Withdrawal) []byte {
 // Webhook bodies, exactly as the spec shows them (plus the payment's
 // metadata in payment.completed, which the spec says webhooks return).
 func paymentCompletedBody(p *pc.Payment) []byte {
-	data := newObject(nil).str("payment_id", p.LinkID).amount("amount", p.Amount).
+	data := newObject(make([]byte, 0, 256)).str("payment_id", p.LinkID).amount("amount", p.Amount).
 		raw("payer", newObject(nil).str("telegram_id", p.Payer).close()).raw("metadata", metadataOrEmpty(p.Metadata)).close()
-	return newObject(make([]byte, 0, 256)).str("event", pc.EventPaymentCompleted).raw("data", data).str("created_at", timestamp(p.PaidMs)).close()
+	return newObject(make([]byte, 0, len(data)+96)).str("event", pc.EventPaymentCompleted).raw("data", data).str("created_at", timestamp(p.PaidMs)).close()
 }
 
 func withdrawCompletedBody(w *pc.Withdrawal) []byte {
-	data := newObject(nil).str("withdrawal_id", w.ID).str("telegram_id", w.User).amount("amount", w.Amount).strOrNull("memo", w.Memo).close()
-	return newObject(make([]byte, 0, 256)).str("event", pc.EventWithdrawCompleted).raw("data", data).str("created_at", timestamp(w.CreatedMs)).close()
+	data := newObject(make([]byte, 0, 192)).str("withdrawal_id", w.ID).str("telegram_id", w.User).amount("amount", w.Amount).strOrNull("memo", w.Memo).close()
+	return newObject(make([]byte, 0, len(data)+96)).str("event", pc.EventWithdrawCompleted).raw("data", data).str("created_at", timestamp(w.CreatedMs)).close()
 }
 
 func testBody(partner string, nowMs int64) []byte {

@@ -95,7 +95,7 @@ type apiError struct {
 }
 
 func (e *apiError) body() []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.key("error")
 	w.open()

@@ -13,6 +13,14 @@ import (
 // appendString.
 type jw struct{ b []byte }
 
+// jwSize is a new document's first buffer: a payment with its card and
+// some metadata fits, so it is one allocation instead of the seven or
+// eight that appending to an empty slice grows through (4 % of the CPU of
+// a paysmart-payment profile was that growth).
+const jwSize = 1024
+
+func newJW() jw { return jw{b: make([]byte, 0, jwSize)} }
+
 func (w *jw) sep() {
 	if n := len(w.b); n > 0 {
 		switch w.b[n-1] {

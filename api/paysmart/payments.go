@@ -183,7 +183,7 @@ func listError(err error, q ps.Query) *apiError {
 func (a *API) balance(c *call) {
 	var amounts []ps.Amount
 	a.sys.ReadState(func(st *engine.State) { amounts = ps.Balance(st, c.owner()) })
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("object", "balance")
 	w.key("available")

@@ -37,7 +37,7 @@ func writeCard(w *jw, c *ps.Card) {
 
 // methodJSON is a payment method object (POST /payment_methods).
 func methodJSON(m *ps.PaymentMethod) []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("id", m.ID)
 	w.str("object", "payment_method")
@@ -51,7 +51,7 @@ func methodJSON(m *ps.PaymentMethod) []byte {
 
 // paymentJSON is a payment object, the spec's fields first.
 func (a *API) paymentJSON(v *ps.PaymentView) []byte {
-	var w jw
+	w := newJW()
 	a.writePayment(&w, v)
 	return w.b
 }
@@ -110,7 +110,7 @@ func refusalError(code, param string) *apiError {
 // eventJSON is an event object: {"id","object":"event","type","created",
 // "livemode","data":{"object":…}}, rendered when it happens and kept.
 func eventJSON(id, typ string, createdMs int64, live bool, object []byte) []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("id", id)
 	w.str("object", "event")
@@ -127,7 +127,7 @@ func eventJSON(id, typ string, createdMs int64, live bool, object []byte) []byte
 
 // listJSON is {"object":"list","data":[…],"has_more":…,"url":…}.
 func listJSON(url string, items [][]byte, more bool) []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("object", "list")
 	w.key("data")
@@ -164,7 +164,7 @@ func (a *API) renderMore(v any) (int64, []byte) {
 
 // deletedJSON is the stub of a deleted object.
 func deletedJSON(id, object string) []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("id", id)
 	w.str("object", object)
@@ -174,7 +174,7 @@ func deletedJSON(id, object string) []byte {
 }
 
 func refundJSON(f *ps.Refund) []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("id", f.ID)
 	w.str("object", "refund")
@@ -192,7 +192,7 @@ func refundJSON(f *ps.Refund) []byte {
 // customerJSON is a customer object, the spec's fields first in its
 // order (id, object, email, name, phone, address, created).
 func customerJSON(c *ps.Customer) []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("id", c.ID)
 	w.str("object", "customer")
@@ -224,7 +224,7 @@ func customerJSON(c *ps.Customer) []byte {
 // endpointJSON is a webhook endpoint; secret, when not "", is added (only
 // the answer to its creation shows it).
 func endpointJSON(e *ps.Endpoint, secret string) []byte {
-	var w jw
+	w := newJW()
 	w.open()
 	w.str("id", e.ID)
 	w.str("object", "webhook_endpoint")
