@@ -21,6 +21,7 @@ var commands = []command{
 	{"floor", "the ceiling answering only after a group-commit fsync of each request (prints its address)", bench.FloorCmd},
 	{"recovery", "build a WAL of N events and time a cold start (snapshot + replay)", bench.RecoveryCmd},
 	{"wallets", "memory per wallet with many wallets of which few are active", bench.WalletsCmd},
+	{"stalls", "how long the machine itself pauses threads (spinners beside an fsync loop)", bench.StallsCmd},
 	{"tracetop", "the longest runs, waits and runtime ranges of an execution trace (ledgerd --trace)", bench.TraceTopCmd},
 }
 
