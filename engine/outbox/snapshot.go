@@ -3,6 +3,8 @@ package outbox
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -25,7 +27,7 @@ var ErrBadSection = errors.New("outbox: bad snapshot section")
 // reads bins of at most 4,096 bytes. Seq is the position in the array.
 func init() {
 	engine.RegisterSnapshotSection(engine.SnapshotSection{Name: "outbox", Version: 1, Reads: []int{1}, Order: 600,
-		Copy: copySection, EncodeCopy: encodeSection, Decode: decodeSection})
+		Stepped: copySteps, EncodeCopy: encodeSection, Decode: decodeSection})
 }
 
 const (
@@ -33,24 +35,93 @@ const (
 	deliveryFields = 17
 )
 
-// copySection runs on the committer's goroutine: attempts change the
-// deliveries in place, so each is copied (its Body is never changed and
-// is shared).
-func copySection(s *engine.State) any {
-	st := Of(s)
-	out := make([]Delivery, len(st.order))
-	for i, d := range st.order {
-		out[i] = *d
-	}
-	return out
+// copyChunk is how many deliveries one chunk of a copy holds: the copy is
+// never one allocation as large as the outbox.
+const copyChunk = 4096
+
+// stepCopy copies the section in steps on the committer's goroutine. The
+// deliveries in order (append-only) are taken at the start; their values
+// are copied n per Step. Attempts and retries change a delivery in place
+// (its Body is never changed and is shared), so Before keeps the value of
+// one such an event is about to change, if the copy has not reached it.
+// Deliveries are never removed, so the section only grows with every
+// webhook: copied whole at the start it was a pause as long as the outbox.
+type stepCopy struct {
+	order []*Delivery // order[i].Seq == i+1
+	next  int
+	out   [][]Delivery        // chunks of copyChunk, by Seq
+	pre   map[uint64]Delivery // Seq -> value before the first change after the start
 }
 
+type sectionCopy struct {
+	n      int
+	chunks [][]Delivery
+}
+
+func copySteps(s *engine.State) engine.SectionCopy {
+	st := Of(s)
+	return &stepCopy{order: st.order[:len(st.order):len(st.order)], pre: map[uint64]Delivery{}}
+}
+
+func (c *stepCopy) Step(_ *engine.State, n int) bool {
+	for ; c.next < len(c.order) && n > 0; c.next, n = c.next+1, n-1 {
+		if len(c.out) == 0 || len(c.out[len(c.out)-1]) == copyChunk {
+			c.out = append(c.out, make([]Delivery, 0, min(copyChunk, len(c.order)-c.next)))
+		}
+		d := c.order[c.next]
+		v, changed := c.pre[d.Seq]
+		if !changed {
+			v = *d
+		}
+		last := &c.out[len(c.out)-1]
+		*last = append(*last, v)
+	}
+	return c.next == len(c.order)
+}
+
+// Before keeps the value of the delivery an attempt or a retry is about to
+// change. Any other outbox event (a type added later) completes the copy
+// first; other modules' events only add deliveries (Enqueue), past the
+// ones taken.
+func (c *stepCopy) Before(s *engine.State, ev engine.Event) {
+	var id string
+	switch e := ev.(type) {
+	case *DeliveryAttempted:
+		id = e.ID
+	case *DeliveryRetried:
+		id = e.ID
+	default:
+		if strings.HasPrefix(engine.Name(ev.EventType()), "outbox.") {
+			c.Step(s, math.MaxInt)
+		}
+		return
+	}
+	d := Of(s).Deliveries[id]
+	if d == nil || d.Seq > uint64(len(c.order)) || int(d.Seq-1) < c.next {
+		return
+	}
+	if _, had := c.pre[d.Seq]; !had {
+		c.pre[d.Seq] = *d
+	}
+}
+
+func (c *stepCopy) Value() any { return sectionCopy{n: len(c.order), chunks: c.out} }
+
 func encodeSection(copy any, enc *msgpack.Encoder) error {
-	ds := copy.([]Delivery)
+	c := copy.(sectionCopy)
 	w := engine.NewWriter(enc)
 	w.Len(2)
-	w.Uint(uint64(len(ds)))
-	w.Len(len(ds))
+	w.Uint(uint64(c.n))
+	w.Len(c.n)
+	for _, ch := range c.chunks {
+		if err := encodeChunk(w, ch); err != nil {
+			return err
+		}
+	}
+	return w.Err()
+}
+
+func encodeChunk(w *engine.Writer, ds []Delivery) error {
 	for i := range ds {
 		d := &ds[i]
 		w.Len(deliveryFields)
