@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -326,7 +327,9 @@ func TestApplyPanicsOnBrokenInvariants(t *testing.T) {
 
 func encode(t testing.TB, st *engine.State) []byte {
 	var buf bytes.Buffer
-	if err := encodeSection(copySection(st), msgpack.NewEncoder(&buf)); err != nil {
+	c := copySteps(st)
+	c.Step(st, math.MaxInt)
+	if err := encodeSection(c.Value(), msgpack.NewEncoder(&buf)); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

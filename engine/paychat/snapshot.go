@@ -3,6 +3,10 @@ package paychat
 import (
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
+	"math"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -25,7 +29,7 @@ var ErrBadSection = errors.New("paychat: bad snapshot section")
 // conservation rule.
 func init() {
 	engine.RegisterSnapshotSection(engine.SnapshotSection{Name: "paychat", Version: 1, Reads: []int{1}, Order: 800,
-		Copy: copySection, EncodeCopy: encodeSection, Decode: decodeSection})
+		Stepped: copySteps, EncodeCopy: encodeSection, Decode: decodeSection})
 }
 
 type partnerCopy struct {
@@ -49,31 +53,155 @@ type sectionCopy struct {
 	deposits              []*Deposit
 }
 
-func values[T any](m map[string]*T) []*T {
-	out := make([]*T, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
+// stepCopy copies the section in steps on the committer's goroutine. The
+// scalars, the fee schedule and the partners with their books (few: one
+// per registered partner; each book's transaction list is append-only, so
+// its prefix) are taken at the start. Users, their inboxes, payments,
+// withdrawals and deposits (as many as the traffic made) are read from
+// their maps a few per Step; before an event changes or creates one of
+// them, Before keeps its value at the start (absent for a creation), which
+// wins over whatever the map iteration reads. An event type Before does
+// not know completes the copy first.
+type stepCopy struct {
+	head        sectionCopy // everything but the five below
+	users       *engine.MapCopy[User]
+	inbox       *inboxCopy
+	payments    *engine.MapCopy[Payment]
+	withdrawals *engine.MapCopy[Withdrawal]
+	deposits    *engine.MapCopy[Deposit]
+}
+
+func value[T any](v *T) T { return *v }
+
+func copySteps(st *engine.State) engine.SectionCopy {
+	s := Of(st)
+	c := &stepCopy{head: sectionCopy{deposited: s.Deposited, fees: s.FeeAccount, void: s.Void, schedule: s.Schedule},
+		users: engine.NewMapCopy(s.Users, 0, value[User]), inbox: newInboxCopy(s.Inbox),
+		payments: engine.NewMapCopy(s.Payments, 0, value[Payment]), withdrawals: engine.NewMapCopy(s.Withdrawals, 0, value[Withdrawal]),
+		deposits: engine.NewMapCopy(s.Deposits, 0, value[Deposit])}
+	c.head.partners = make([]partnerCopy, 0, len(s.Partners))
+	for id, p := range s.Partners {
+		b := s.Books[id]
+		c.head.partners = append(c.head.partners, partnerCopy{p: *p, balance: b.Balance, txs: b.Txs[:len(b.Txs):len(b.Txs)]})
+	}
+	return c
+}
+
+func (c *stepCopy) Step(st *engine.State, n int) bool {
+	for _, part := range [...]interface{ Step(*engine.State, int) bool }{c.users, c.inbox, c.payments, c.withdrawals, c.deposits} {
+		if !part.Step(st, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// keepUser keeps user id's account and inbox as they are now.
+func (c *stepCopy) keepUser(s *State, id string) {
+	c.users.Keep(id, s.Users[id])
+	c.inbox.keep(id, s.Inbox)
+}
+
+func (c *stepCopy) Before(st *engine.State, ev engine.Event) {
+	s := Of(st)
+	switch e := ev.(type) {
+	case *PartnerRegistered, *WebhookSet, *FeeScheduleSet, *WebhookTested:
+		// partners, books and the schedule were taken at the start
+	case *PaymentCreated:
+		c.payments.Keep(e.Payment.ID, s.Payments[e.Payment.ID])
+	case *PaymentPaid:
+		if id, ok := s.Links[e.Link]; ok {
+			c.payments.Keep(id, s.Payments[id])
+		}
+		c.keepUser(s, e.Payer)
+	case *Withdrawn:
+		c.withdrawals.Keep(e.Withdrawal.ID, s.Withdrawals[e.Withdrawal.ID])
+		c.keepUser(s, e.Withdrawal.User)
+	case *DepositReceived:
+		c.deposits.Keep(e.Deposit.TxHash, s.Deposits[e.Deposit.TxHash])
+		if e.Deposit.User != "" {
+			c.keepUser(s, e.Deposit.User)
+		}
+	case *DepositAssigned:
+		c.deposits.Keep(e.TxHash, s.Deposits[e.TxHash])
+	default:
+		if strings.HasPrefix(engine.Name(ev.EventType()), "paychat.") {
+			c.Step(st, math.MaxInt)
+		}
+	}
+}
+
+func ptrs[T any](es []engine.MapEntry[T]) []*T {
+	out := make([]*T, len(es))
+	for i := range es {
+		out[i] = &es[i].Value
 	}
 	return out
 }
 
-// copySection runs on the committer's goroutine: partners and users by
-// value, the immutable objects by pointer, the append-only lists by slice.
-func copySection(st *engine.State) any {
-	s := Of(st)
-	c := &sectionCopy{deposited: s.Deposited, fees: s.FeeAccount, void: s.Void, schedule: s.Schedule,
-		payments: values(s.Payments), withdrawals: values(s.Withdrawals), deposits: values(s.Deposits)}
-	c.partners = make([]partnerCopy, 0, len(s.Partners))
-	for id, p := range s.Partners {
-		b := s.Books[id]
-		c.partners = append(c.partners, partnerCopy{p: *p, balance: b.Balance, txs: b.Txs[:len(b.Txs):len(b.Txs)]})
+func (c *stepCopy) Value() any {
+	out := c.head
+	inbox := c.inbox.entries()
+	users := c.users.Entries()
+	out.users = make([]userCopy, len(users))
+	for i, e := range users {
+		out.users[i] = userCopy{u: e.Value, inbox: inbox[e.ID]}
 	}
-	c.users = make([]userCopy, 0, len(s.Users))
-	for id, u := range s.Users {
-		in := s.Inbox[id]
-		c.users = append(c.users, userCopy{u: *u, inbox: in[:len(in):len(in)]})
+	out.payments, out.withdrawals, out.deposits = ptrs(c.payments.Entries()), ptrs(c.withdrawals.Entries()), ptrs(c.deposits.Entries())
+	return &out
+}
+
+// inboxCopy is a MapCopy of the inboxes (append-only lists, so a list as
+// it was is its prefix).
+type inboxCopy struct {
+	next func() (string, []string, bool)
+	stop func()
+	read map[string][]string
+	pre  map[string][]string // user -> inbox at the start; nil: none
+	done bool
+}
+
+func newInboxCopy(m map[string][]string) *inboxCopy {
+	c := &inboxCopy{read: map[string][]string{}, pre: map[string][]string{}, done: len(m) == 0}
+	if !c.done {
+		c.next, c.stop = iter.Pull2(maps.All(m))
 	}
 	return c
+}
+
+func (c *inboxCopy) Step(_ *engine.State, n int) bool {
+	for ; !c.done && n > 0; n-- {
+		id, l, ok := c.next()
+		if !ok {
+			c.done = true
+			c.stop()
+			break
+		}
+		if _, changed := c.pre[id]; !changed {
+			c.read[id] = l[:len(l):len(l)]
+		}
+	}
+	return c.done
+}
+
+func (c *inboxCopy) keep(id string, m map[string][]string) {
+	if _, had := c.pre[id]; had || c.done {
+		return
+	}
+	l := m[id]
+	c.pre[id] = l[:len(l):len(l)]
+}
+
+// entries is the inboxes at the start: what was read, unless kept.
+func (c *inboxCopy) entries() map[string][]string {
+	for id, l := range c.pre {
+		if len(l) == 0 {
+			delete(c.read, id)
+		} else {
+			c.read[id] = l
+		}
+	}
+	return c.read
 }
 
 func encodeSection(copy any, enc *msgpack.Encoder) error {
