@@ -42,17 +42,6 @@ type bookCopy struct {
 	events    []*Event
 }
 
-// The kinds of object a book lists, in the section's order.
-const (
-	kMethod = iota
-	kCustomer
-	kPayment
-	kRefund
-	kEndpoint
-	kEvent
-	kinds
-)
-
 // stepCopy copies the section in steps on the committer's goroutine.
 // At the start it takes each book's id lists (append-only, so each list as
 // it was is its prefix); then it looks those ids up, n per Step. An object
@@ -65,86 +54,103 @@ const (
 // longest_step).
 type stepCopy struct {
 	owners []Owner
-	ids    [][kinds][]string // each book's lists at the start
-	out    [][kinds][]any    // their objects, filled in order
-	book   int               // the book being filled
-	kind   int               // its list being filled
-	next   int               // the list's next id to look up
-	pre    [kinds]map[string]any
+	books  []bookLists
+	todo   []stepper // the lists still to look up, in order
+	pre    preImages
+}
+
+// bookLists are one book's lists being copied, in the section's order.
+type bookLists struct {
+	methods   list[PaymentMethod]
+	customers list[Customer]
+	payments  list[Payment]
+	refunds   list[Refund]
+	endpoints list[Endpoint]
+	events    list[Event]
+}
+
+// preImages are, per kind, the pointers events replaced since the start
+// (ids are unique across books, so every book's list of a kind shares one).
+type preImages struct {
+	customers map[string]*Customer
+	payments  map[string]*Payment
+	endpoints map[string]*Endpoint
+}
+
+// list copies one id list: its ids at the start, looked up in the live
+// map, or in the kind's pre-images once an event replaced the object.
+type list[T any] struct {
+	ids  []string
+	live map[string]*T
+	pre  map[string]*T // nil: the kind is never replaced
+	out  []*T
+}
+
+func newList[T any](ids []string, live, pre map[string]*T) list[T] {
+	return list[T]{ids: ids[:len(ids):len(ids)], live: live, pre: pre}
+}
+
+// step looks up to n more ids and returns how many it did.
+func (l *list[T]) step(n int) int {
+	n = min(n, len(l.ids)-len(l.out))
+	if l.out == nil && n > 0 {
+		l.out = make([]*T, 0, len(l.ids))
+	}
+	for _, id := range l.ids[len(l.out) : len(l.out)+n] {
+		v, replaced := l.pre[id]
+		if !replaced {
+			v = l.live[id]
+		}
+		l.out = append(l.out, v)
+	}
+	return n
+}
+
+func (l *list[T]) complete() bool { return len(l.out) == len(l.ids) }
+
+type stepper interface {
+	step(n int) int
+	complete() bool
 }
 
 func copySteps(st *engine.State) engine.SectionCopy {
 	s := Of(st)
-	c := &stepCopy{}
-	for k := range c.pre {
-		c.pre[k] = map[string]any{}
-	}
+	c := &stepCopy{books: make([]bookLists, 0, len(s.Books)), pre: preImages{
+		customers: map[string]*Customer{}, payments: map[string]*Payment{}, endpoints: map[string]*Endpoint{}}}
 	for o, b := range s.Books {
-		var ids [kinds][]string
-		for k, l := range [kinds][]string{b.Methods, b.Customers, b.Payments, b.Refunds, b.Endpoints, b.Events} {
-			ids[k] = l[:len(l):len(l)]
-		}
 		c.owners = append(c.owners, o)
-		c.ids = append(c.ids, ids)
-		c.out = append(c.out, [kinds][]any{})
+		c.books = append(c.books, bookLists{
+			methods:   newList(b.Methods, s.Methods, nil),
+			customers: newList(b.Customers, s.Customers, c.pre.customers),
+			payments:  newList(b.Payments, s.Payments, c.pre.payments),
+			refunds:   newList(b.Refunds, s.Refunds, nil),
+			endpoints: newList(b.Endpoints, s.Endpoints, c.pre.endpoints),
+			events:    newList(b.Events, s.Events, nil),
+		})
+	}
+	for i := range c.books { // c.books is not appended to again: the pointers hold
+		l := &c.books[i]
+		c.todo = append(c.todo, &l.methods, &l.customers, &l.payments, &l.refunds, &l.endpoints, &l.events)
 	}
 	return c
 }
 
-// lookup is the object of kind k named id in s now (nil if none).
-func lookup(s *State, k int, id string) any {
-	switch k {
-	case kMethod:
-		return s.Methods[id]
-	case kCustomer:
-		return s.Customers[id]
-	case kPayment:
-		return s.Payments[id]
-	case kRefund:
-		return s.Refunds[id]
-	case kEndpoint:
-		return s.Endpoints[id]
-	}
-	return s.Events[id]
-}
-
-func (c *stepCopy) Step(st *engine.State, n int) bool {
-	s := Of(st)
-	for c.book < len(c.ids) && n > 0 {
-		ids := c.ids[c.book][c.kind]
-		out := &c.out[c.book][c.kind]
-		if *out == nil {
-			*out = make([]any, len(ids))
-		}
-		for ; c.next < len(ids) && n > 0; c.next, n = c.next+1, n-1 {
-			id := ids[c.next]
-			if v, changed := c.pre[c.kind][id]; changed {
-				(*out)[c.next] = v
-			} else {
-				(*out)[c.next] = lookup(s, c.kind, id)
-			}
-		}
-		if c.next == len(ids) {
-			c.next, c.kind = 0, c.kind+1
-			if c.kind == kinds {
-				c.kind, c.book = 0, c.book+1
-			}
-		}
-	}
-	for c.book < len(c.ids) && c.next == 0 && c.done(c.book) { // Step(s, 0) completes a copy whose lists left are empty
-		c.book, c.kind = c.book+1, 0
-	}
-	return c.book == len(c.ids)
-}
-
-// done reports whether book i's lists from c.kind on are all empty.
-func (c *stepCopy) done(i int) bool {
-	for k := c.kind; k < kinds; k++ {
-		if len(c.ids[i][k]) > 0 {
+func (c *stepCopy) Step(_ *engine.State, n int) bool {
+	for len(c.todo) > 0 { // Step(s, 0) still passes over empty lists
+		n -= c.todo[0].step(n)
+		if !c.todo[0].complete() {
 			return false
 		}
+		c.todo = c.todo[1:]
 	}
 	return true
+}
+
+// keep records the pointer id's object has before an event replaces it.
+func keep[T any](pre, live map[string]*T, id string) {
+	if _, had := pre[id]; !had {
+		pre[id] = live[id]
+	}
 }
 
 // Before keeps the pointer an event is about to replace. Every PaySmart
@@ -153,25 +159,21 @@ func (c *stepCopy) done(i int) bool {
 // before it is applied instead, so a forgotten case costs a pause, never a
 // wrong snapshot.
 func (c *stepCopy) Before(st *engine.State, ev engine.Event) {
-	keep := func(k int, id string) {
-		if _, had := c.pre[k][id]; !had {
-			c.pre[k][id] = lookup(Of(st), k, id)
-		}
-	}
+	s := Of(st)
 	switch e := ev.(type) {
 	case *PaymentMethodCreated, *CustomerCreated, *PaymentCreated, *EndpointCreated, *Refused:
 	case *CustomerUpdated:
-		keep(kCustomer, e.Customer.ID)
+		keep(c.pre.customers, s.Customers, e.Customer.ID)
 	case *CustomerDeleted:
-		keep(kCustomer, e.ID)
+		keep(c.pre.customers, s.Customers, e.ID)
 	case *PaymentUpdated:
-		keep(kPayment, e.ID)
+		keep(c.pre.payments, s.Payments, e.ID)
 	case *RefundCreated:
-		keep(kPayment, e.Refund.Payment)
+		keep(c.pre.payments, s.Payments, e.Refund.Payment)
 	case *EndpointUpdated:
-		keep(kEndpoint, e.Endpoint.ID)
+		keep(c.pre.endpoints, s.Endpoints, e.Endpoint.ID)
 	case *EndpointDeleted:
-		keep(kEndpoint, e.ID)
+		keep(c.pre.endpoints, s.Endpoints, e.ID)
 	default:
 		if strings.HasPrefix(engine.Name(ev.EventType()), "paysmart.") {
 			c.Step(st, math.MaxInt)
@@ -179,23 +181,14 @@ func (c *stepCopy) Before(st *engine.State, ev engine.Event) {
 	}
 }
 
-func typed[T any](vs []any) []*T {
-	out := make([]*T, len(vs))
-	for i, v := range vs {
-		out[i], _ = v.(*T)
-	}
-	return out
-}
-
 func (c *stepCopy) Value() any {
 	books := make([]bookCopy, len(c.owners))
 	for i, o := range c.owners {
-		l := &c.out[i]
-		books[i] = bookCopy{owner: o, methods: typed[PaymentMethod](l[kMethod]), customers: typed[Customer](l[kCustomer]),
-			payments: typed[Payment](l[kPayment]), refunds: typed[Refund](l[kRefund]),
-			endpoints: typed[Endpoint](l[kEndpoint]), events: typed[Event](l[kEvent])}
+		l := &c.books[i]
+		books[i] = bookCopy{owner: o, methods: l.methods.out, customers: l.customers.out, payments: l.payments.out,
+			refunds: l.refunds.out, endpoints: l.endpoints.out, events: l.events.out}
 	}
-	c.out = nil
+	c.books = nil
 	return books
 }
 
