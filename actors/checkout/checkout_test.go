@@ -57,7 +57,7 @@ func render(v any) (int64, []byte) {
 	panic(fmt.Sprintf("render %T", v))
 }
 
-func shop(t *testing.T, sys *actors.System, webhook string) {
+func shop(t testing.TB, sys *actors.System, webhook string) {
 	t.Helper()
 	sh := ck.Shop{ID: "shop_1", Name: "Shop", AccentColor: "#123456", WebhookURL: webhook}
 	if _, err := ack.CreateShop(sys, sh, 600, key("ck_test_"+strings.Repeat("t", 48)), key("ck_live_"+strings.Repeat("l", 48))); err != nil {
