@@ -49,7 +49,8 @@ func CreatePaymentMethod(sys *actors.System, auth Auth, pm ps.PaymentMethod, ans
 // set, must be this owner's (checked against durable state; a customer
 // deleted is missing), else the answer is render(Refusal{resource_missing,
 // param "payment_method" or "customer"}) and nothing is created. The answer
-// is render(*PaymentView) and its event notice(*PaymentView).
+// is render(*PaymentView) and then its event notice(*PaymentView), with
+// the same view.
 func CreatePayment(sys *actors.System, auth Auth, p ps.Payment, method *ps.PaymentMethod, notice func(*ps.PaymentView) ps.Notice,
 	ans ps.Answer, render Render) Result {
 	o := auth.Owner()

@@ -2,6 +2,7 @@ package paysmart_test
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -482,5 +483,34 @@ func TestRateLimit(t *testing.T) {
 	r.WantStatus(t, 200)
 	if r.Header.Get("Idempotent-Replayed") != "" || count(t, s, acct.Keys.SecretTest, "/payments") != 2 {
 		t.Fatal("the rate-limited request bound its key or created a payment")
+	}
+}
+
+// TestPaymentEventObject: a payment's event carries the payment object
+// as it was created: for a succeeded one the create's answer itself (the
+// API renders it once for both), for a declined one the payment as GET
+// shows it, while the create answers with the decline error.
+func TestPaymentEventObject(t *testing.T) {
+	s := apitest.Start(t)
+	k := s.NewPaySmartAccount(t).Keys.SecretTest
+	eventObject := func(typ string) map[string]any {
+		t.Helper()
+		data := obj(t, s.PaySmart(t, "GET", "/events?type="+typ, k, nil))["data"].([]any)
+		if len(data) != 1 {
+			t.Fatalf("%d %s events", len(data), typ)
+		}
+		return data[0].(map[string]any)["data"].(map[string]any)["object"].(map[string]any)
+	}
+	r := s.PaySmart(t, "POST", "/payments", k, cardBody(2000, "4242424242424242"), key("ev-ok"))
+	r.WantStatus(t, 200)
+	if got, want := eventObject("payment.succeeded"), obj(t, r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("payment.succeeded object %v, want the create's answer %v", got, want)
+	}
+	d := s.PaySmart(t, "POST", "/payments", k, cardBody(2000, "4000000000000002"), key("ev-declined"))
+	d.WantStatus(t, 402)
+	got := eventObject("payment.failed")
+	want := obj(t, s.PaySmart(t, "GET", "/payments/"+got["id"].(string), k, nil))
+	if !reflect.DeepEqual(got, want) || got["status"] != "failed" {
+		t.Fatalf("payment.failed object %v, want the payment %v", got, want)
 	}
 }

@@ -112,14 +112,28 @@ func (a *API) createPayment(c *call) *apiError {
 		p.Status, p.FailureCode, p.DeclineCode, p.FailureMessage = ps.StatusFailed, d.Code, d.DeclineCode, d.Message
 	}
 	evt := newID(ps.PrefixEvent)
+	// CreatePayment renders the answer, then the event: a succeeded
+	// payment's answer is the very object its event carries, so it is
+	// rendered once (a failed one answers with its decline error).
+	var object []byte
+	render := func(v any) (int64, []byte) {
+		status, body := a.render(v)
+		if _, ok := v.(*ps.PaymentView); ok && status == fasthttp.StatusOK {
+			object = body
+		}
+		return status, body
+	}
 	notice := func(v *ps.PaymentView) ps.Notice {
 		typ := ps.EventPaymentSucceeded
 		if v.Payment.Status == ps.StatusFailed {
 			typ = ps.EventPaymentFailed
 		}
-		return ps.Notice{ID: evt, Type: typ, Body: eventJSON(evt, typ, v.Payment.CreatedMs, v.Payment.Live, a.paymentJSON(v))}
+		if object == nil {
+			object = a.paymentJSON(v)
+		}
+		return ps.Notice{ID: evt, Type: typ, Body: eventJSON(evt, typ, v.Payment.CreatedMs, v.Payment.Live, object)}
 	}
-	a.finish(c, aps.CreatePayment(a.sys, c.auth, p, method, notice, c.ans, a.render))
+	a.finish(c, aps.CreatePayment(a.sys, c.auth, p, method, notice, c.ans, render))
 	return nil
 }
 
