@@ -11,7 +11,8 @@ import (
 // cuts a torn tail. Zeros after the last good entry are trimmed without a
 // backup: the prefill writes them, and a write that never reached the disk
 // leaves them too; neither can hold an acknowledged entry. Mid-file corruption (a bad entry followed by a valid one)
-// is reported as ErrCorrupt and nothing is changed.
+// is reported as ErrCorrupt and nothing is changed. So is a whole entry in
+// a frame version newer than this ledgerd's (ErrBadVersion, newerEntry).
 func repairTail(dir string, logger *slog.Logger) error {
 	segs, err := listSegments(dir)
 	if err != nil {
@@ -37,11 +38,30 @@ func repairTail(dir string, logger *slog.Logger) error {
 		return nil
 	}
 	index := seg.index + uint64(count)
+	if v, newer := newerEntry(buf, good); newer {
+		return fmt.Errorf("%w: %s offset %d (index %d) holds a whole entry of frame version %d, this ledgerd reads version %d "+
+			"(written by a newer ledgerd?); nothing was changed", ErrBadVersion, seg.path, good, index, v, FormatVersion)
+	}
 	if next, found := nextValidEntry(buf, good+1); found {
 		return fmt.Errorf("%w: %s offset %d (index %d), valid entry follows at offset %d: %w",
 			ErrCorrupt, seg.path, good, index, next, cause)
 	}
 	return cutTail(seg.path, buf, good, index, cause, logger)
+}
+
+// newerEntry reports whether buf[off:] starts with a whole entry (its
+// length prefix and every byte it counts are there) whose frame version is
+// above FormatVersion, and which version. That is what a newer ledgerd
+// writes, not what a torn write leaves: a write cut short leaves zeros
+// (prefill.go, or space the file system never wrote) or a prefix of a frame
+// of this version, whose version byte is FormatVersion. Cutting it as a torn
+// tail would drop what that ledgerd acknowledged, so Open stops instead.
+func newerEntry(buf []byte, off int) (version byte, newer bool) {
+	data, _, err := entryAt(buf, off)
+	if err != nil || len(data) == 0 || data[0] <= FormatVersion {
+		return 0, false
+	}
+	return data[0], true
 }
 
 // cutTail backs the segment up to <path>.broken, truncates it to good bytes

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -323,4 +324,53 @@ func TestTornEarlierSegment(t *testing.T) {
 		t.Fatalf("Replay: %v", err)
 	}
 	t.Log(err)
+}
+
+// TestNewerVersionStopsOpen: a whole entry of a frame version this
+// ledgerd does not know, at the tail, is what a newer ledgerd wrote, not a
+// torn write: Open refuses with ErrBadVersion and changes nothing, with or
+// without the prefill's zeros after it and entries of that version after
+// it. A torn entry whose bytes are zeros is still cut as before.
+func TestNewerVersionStopsOpen(t *testing.T) {
+	const n = 40
+	newer := func(payload string) []byte { // [uvarint len][version 2][crc][payload]
+		frame := AppendFrame(nil, []byte(payload))
+		frame[0] = FormatVersion + 1
+		return append(binary.AppendUvarint(nil, uint64(len(frame))), frame...)
+	}
+	for name, tailBytes := range map[string][]byte{
+		"one":          newer("from a newer ledgerd"),
+		"two":          append(newer("first"), newer("second")...),
+		"then zeros":   append(newer("from a newer ledgerd"), make([]byte, 4096)...),
+		"then a torn":  append(newer("whole"), newer("cut short")[:6]...),
+		"then garbage": append(newer("x"), 0xff, 0xff),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := buildLog(t, n)
+			tail := tailPath(t, dir)
+			bad := append(readFile(t, tail), tailBytes...)
+			writeFile(t, tail, bad)
+			_, err := Open(dir, Options{NoSync: true, SegmentSize: 2048, NoPrefill: true})
+			if !errors.Is(err, ErrBadVersion) {
+				t.Fatalf("Open: %v, want ErrBadVersion", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tail) || !strings.Contains(msg, "frame version 2") {
+				t.Fatalf("message lacks the file or the version: %s", msg)
+			}
+			if !bytes.Equal(readFile(t, tail), bad) {
+				t.Fatal("the segment was changed")
+			}
+			if _, err := os.Stat(tail + brokenSuffix); !os.IsNotExist(err) {
+				t.Fatalf(".broken should not exist: %v", err)
+			}
+		})
+	}
+	t.Run("zeros after a whole length", func(t *testing.T) {
+		dir := buildLog(t, n)
+		tail := tailPath(t, dir)
+		orig := readFile(t, tail)
+		bad := append(binary.AppendUvarint(bytes.Clone(orig), 24), make([]byte, 24)...) // the length reached the disk, the frame did not
+		writeFile(t, tail, bad)
+		checkRepaired(t, dir, n, bad)
+	})
 }
