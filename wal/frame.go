@@ -8,7 +8,11 @@ import (
 
 const (
 	// FormatVersion is the wire format version of frames and snapshots.
-	// Never renumber it.
+	// Never renumber it. Every frame version, this one and any later one,
+	// starts with the same header: the version byte, then the CRC-32C (LE)
+	// of every byte after the header; a new version may change only what
+	// follows. So a ledgerd can tell a whole entry a newer one wrote (its
+	// CRC holds) from a torn or garbage tail (newerEntry).
 	FormatVersion = 1
 	// MaxPayload is the largest payload a frame may carry.
 	MaxPayload = 64 << 20

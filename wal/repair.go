@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -51,14 +52,17 @@ func repairTail(dir string, logger *slog.Logger) error {
 
 // newerEntry reports whether buf[off:] starts with a whole entry (its
 // length prefix and every byte it counts are there) whose frame version is
-// above FormatVersion, and which version. That is what a newer ledgerd
-// writes, not what a torn write leaves: a write cut short leaves zeros
-// (prefill.go, or space the file system never wrote) or a prefix of a frame
-// of this version, whose version byte is FormatVersion. Cutting it as a torn
-// tail would drop what that ledgerd acknowledged, so Open stops instead.
+// above FormatVersion and whose CRC-32C holds (every version keeps the
+// header: FormatVersion), and which version. That is what a newer ledgerd
+// wrote; a torn write leaves zeros or a prefix of a frame, and garbage
+// matches the CRC once in 2^32. Cutting it as a torn tail would drop what
+// that ledgerd acknowledged, so Open stops instead.
 func newerEntry(buf []byte, off int) (version byte, newer bool) {
 	data, _, err := entryAt(buf, off)
-	if err != nil || len(data) == 0 || data[0] <= FormatVersion {
+	if err != nil || len(data) < frameHeaderSize || data[0] <= FormatVersion {
+		return 0, false
+	}
+	if checksum(data[frameHeaderSize:]) != binary.LittleEndian.Uint32(data[1:frameHeaderSize]) {
 		return 0, false
 	}
 	return data[0], true

@@ -327,10 +327,11 @@ func TestTornEarlierSegment(t *testing.T) {
 }
 
 // TestNewerVersionStopsOpen: a whole entry of a frame version this
-// ledgerd does not know, at the tail, is what a newer ledgerd wrote, not a
-// torn write: Open refuses with ErrBadVersion and changes nothing, with or
-// without the prefill's zeros after it and entries of that version after
-// it. A torn entry whose bytes are zeros is still cut as before.
+// ledgerd does not know, whose CRC holds, at the tail, is what a newer
+// ledgerd wrote, not a torn write: Open refuses with ErrBadVersion and
+// changes nothing, with or without the prefill's zeros after it and
+// entries of that version after it. One whose CRC fails (garbage) and a
+// torn entry whose bytes are zeros are still cut as before.
 func TestNewerVersionStopsOpen(t *testing.T) {
 	const n = 40
 	newer := func(payload string) []byte { // [uvarint len][version 2][crc][payload]
@@ -365,6 +366,15 @@ func TestNewerVersionStopsOpen(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a newer version whose CRC fails", func(t *testing.T) { // garbage after a crash: cut, as before
+		dir := buildLog(t, n)
+		tail := tailPath(t, dir)
+		entry := newer("not what a newer ledgerd wrote")
+		entry[len(entry)-1] ^= 0x10
+		bad := append(readFile(t, tail), entry...)
+		writeFile(t, tail, bad)
+		checkRepaired(t, dir, n, bad)
+	})
 	t.Run("zeros after a whole length", func(t *testing.T) {
 		dir := buildLog(t, n)
 		tail := tailPath(t, dir)
