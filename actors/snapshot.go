@@ -115,7 +115,7 @@ func (s *snapshotter) step(state *engine.State, n int) {
 	s.copying = nil
 	go func() {
 		start := time.Now()
-		chunks, err := capture.EncodeChunks()
+		chunks, err := capture.EncodeChunksPaced() // beside the requests: half a core at most
 		if err == nil {
 			err = wal.WriteSnapshotChunks(s.dir, capture.Index(), chunks)
 		}

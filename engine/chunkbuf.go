@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"runtime"
+	"time"
 )
 
 // chunkSize is the size of one chunkBuf chunk.
@@ -27,16 +28,42 @@ type chunkBuf struct {
 	// while a snapshot was copied and encoded.
 	yield     bool
 	nextYield int // b.n at which to yield next
+	// pace (with yield): every paceEvery bytes, sleep as long as the
+	// encoding since the last sleep took, so a snapshot encoded beside the
+	// requests holds at most about half a core (EncodeChunksPaced).
+	pace      bool
+	nextPace  int
+	lastPause time.Time
+	sleep     func(time.Duration) // time.Sleep when nil (tests record it)
 }
 
 // yieldEvery is how many bytes a yielding chunkBuf takes between two
 // runtime.Gosched calls (~0.2-0.5 ms of encoding).
 const yieldEvery = 64 << 10
 
+// paceEvery is how many bytes a pacing chunkBuf encodes between two sleeps
+// (~1-2 ms of encoding: a sleep much shorter than the timer's granularity
+// would last far longer than asked).
+const paceEvery = 256 << 10
+
 func (b *chunkBuf) room() {
 	if b.yield && b.n >= b.nextYield {
-		runtime.Gosched()
 		b.nextYield = b.n + yieldEvery
+		switch {
+		case !b.pace:
+			runtime.Gosched()
+		case b.lastPause.IsZero():
+			b.lastPause, b.nextPace = time.Now(), b.n+paceEvery
+		case b.n >= b.nextPace:
+			sleep := b.sleep
+			if sleep == nil {
+				sleep = time.Sleep
+			}
+			sleep(time.Since(b.lastPause))
+			b.lastPause, b.nextPace = time.Now(), b.n+paceEvery
+		default:
+			runtime.Gosched()
+		}
 	}
 	if len(b.cur) == cap(b.cur) {
 		if b.cur != nil {
@@ -92,10 +119,16 @@ func (b *chunkBuf) Bytes() []byte {
 // were handed on (Chunks of a buffer with more than one chunk).
 func (b *chunkBuf) reset() {
 	if len(b.chunks) > 0 {
-		*b = chunkBuf{yield: b.yield}
+		*b = b.settings()
 		return
 	}
-	b.cur, b.n, b.nextYield = b.cur[:0], 0, 0
+	b.cur, b.n, b.nextYield, b.nextPace = b.cur[:0], 0, 0, 0
+}
+
+// settings is an empty chunkBuf that yields and paces as b does, its pace
+// going on from b's last sleep.
+func (b *chunkBuf) settings() chunkBuf {
+	return chunkBuf{yield: b.yield, pace: b.pace, lastPause: b.lastPause, sleep: b.sleep}
 }
 
 // take appends o's chunks to b without copying their bytes (the partly
@@ -107,5 +140,5 @@ func (b *chunkBuf) take(o *chunkBuf) {
 	b.chunks = append(b.chunks, o.Chunks()...)
 	b.cur = nil
 	b.n += o.n
-	*o = chunkBuf{yield: o.yield}
+	*o = o.settings()
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 // TestChunkBuf: mixed writes across chunk edges keep every byte in order,
@@ -44,5 +45,49 @@ func TestChunkBuf(t *testing.T) {
 	s.Write([]byte("xy"))
 	if &s.cur[0] != kept || string(s.Bytes()) != "xy" || s.Len() != 2 {
 		t.Fatalf("reset: %q, reused %v", s.Bytes(), &s.cur[0] == kept)
+	}
+}
+
+// TestChunkBufPace: a pacing chunkBuf sleeps once per paceEvery bytes,
+// each time about as long as the encoding since the sleep before, keeps
+// doing so after reset and take, and holds the same bytes as one that
+// does not pace.
+func TestChunkBufPace(t *testing.T) {
+	var slept []time.Duration
+	record := func(d time.Duration) { slept = append(slept, d) }
+	paced := chunkBuf{yield: true, pace: true, sleep: record}
+	var plain chunkBuf
+	p := bytes.Repeat([]byte("0123456789abcdef"), 256) // 4 KiB
+	const total = 4 << 20
+	for range total / len(p) {
+		paced.Write(p)
+		plain.Write(p)
+	}
+	if !bytes.Equal(paced.Bytes(), plain.Bytes()) {
+		t.Fatal("a paced buffer holds other bytes")
+	}
+	if want := total/paceEvery - 1; len(slept) < want-1 || len(slept) > want+1 {
+		t.Fatalf("%d sleeps for %d bytes, want about %d (one per %d bytes after the first)", len(slept), total, want, paceEvery)
+	}
+	for i, d := range slept {
+		if d <= 0 {
+			t.Fatalf("sleep %d: %v", i, d)
+		}
+	}
+	slept = nil
+	paced.reset()
+	for range paceEvery * 4 / len(p) {
+		paced.Write(p)
+	}
+	var o chunkBuf
+	paced.take(&o)
+	if len(slept) < 3 {
+		t.Fatalf("%d sleeps after reset, want 3 or more", len(slept))
+	}
+	emptied := chunkBuf{yield: true, pace: true, sleep: record}
+	emptied.Write(p)
+	paced.take(&emptied)
+	if !emptied.pace || emptied.sleep == nil || !emptied.yield {
+		t.Fatal("take dropped the buffer's pacing")
 	}
 }

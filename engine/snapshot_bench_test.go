@@ -76,7 +76,7 @@ func BenchmarkSnapshot(b *testing.B) {
 
 // TestSnapshotChunks: a state whose idempotency section spans several
 // 1-MiB chunks encodes to exactly the bytes of the plain one-buffer
-// encoding, in chunks none larger than 1 MiB, and decodes back to itself.
+// encoding (paced or not), in chunks none larger than 1 MiB, and decodes back to itself.
 func TestSnapshotChunks(t *testing.T) {
 	s := benchState(30_000)
 	want, err := engine.SnapshotOneBuffer(s)
@@ -99,6 +99,10 @@ func TestSnapshotChunks(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("chunked encoding differs from the one-buffer encoding (%d vs %d bytes)", len(got), len(want))
+	}
+	paced, err := s.Capture().EncodeChunksPaced()
+	if err != nil || !bytes.Equal(bytes.Join(paced, nil), want) {
+		t.Fatalf("the paced encoding differs from the one-buffer encoding (%v)", err)
 	}
 	joined, err := s.EncodeSnapshot()
 	if err != nil || !bytes.Equal(joined, want) {

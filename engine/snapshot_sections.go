@@ -190,8 +190,8 @@ func findSection(name string) *SnapshotSection {
 // a larger one is encoded in chunks of its own that join the container's
 // list behind a bin 32 header, never copied: the bytes are those of
 // EncodeBytes(section) either way.
-func encodeContainer(c *Capture) ([][]byte, error) {
-	out, section := chunkBuf{yield: true}, chunkBuf{yield: true}
+func encodeContainer(c *Capture, pace bool) ([][]byte, error) {
+	out, section := chunkBuf{yield: true}, chunkBuf{yield: true, pace: pace}
 	w := Writer{enc: msgpack.NewEncoder(&out)}
 	w.len(2)
 	w.int(SnapshotVersion)
