@@ -40,7 +40,7 @@ paychat-node:
 
 ## bench: in-process and WAL benchmarks (figures in README's performance section)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./engine/ ./wal/ ./actors/ ./api/...
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./engine/... ./wal/ ./actors/... ./api/...
 
 ## bench-http: ledgerd vs the durable floor (run before and after it) and the bare-fasthttp ceiling over HTTP (ledgerbench; reports in bench/out/)
 bench-http: build
