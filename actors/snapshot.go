@@ -50,6 +50,7 @@ type snapshotter struct {
 	last     uint64          // index of the newest snapshot on disk
 	inflight bool            // a snapshot is being copied or written
 	copying  *engine.Capture // records still to copy, or nil
+	encoding *engine.Capture // being encoded and written in the background, or nil
 	copyStep int             // records copied per step
 	copyTime time.Duration   // committer time spent copying the current one
 	longest  time.Duration   // its longest single step
@@ -112,7 +113,7 @@ func (s *snapshotter) step(state *engine.State, n int) {
 		return
 	}
 	capture, copyTime, longest := s.copying, s.copyTime, s.longest
-	s.copying = nil
+	s.copying, s.encoding = nil, capture
 	go func() {
 		start := time.Now()
 		chunks, err := capture.EncodeChunksPaced() // beside the requests: half a core at most
@@ -153,7 +154,7 @@ func (s *snapshotter) finishCopy(state *engine.State) {
 }
 
 func (s *snapshotter) finish(res snapResult, log Log) {
-	s.inflight = false
+	s.inflight, s.encoding = false, nil
 	if res.err != nil {
 		s.logger.Error("snapshot failed; the WAL keeps everything", slog.Any("err", res.err))
 		return
@@ -238,6 +239,9 @@ func (s *snapshotter) usable(info wal.SnapshotInfo) bool {
 
 // wait finishes a background snapshot, if one is running.
 func (s *snapshotter) wait(log Log) {
+	if s.encoding != nil {
+		s.encoding.Hurry() // stopping: no requests to pace it for
+	}
 	if s.inflight {
 		s.finish(<-s.done, log)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"runtime"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,6 +36,7 @@ type chunkBuf struct {
 	nextPace  int
 	lastPause time.Time
 	sleep     func(time.Duration) // time.Sleep when nil (tests record it)
+	hurry     *atomic.Bool        // when set, pace no more (Capture.Hurry)
 }
 
 // yieldEvery is how many bytes a yielding chunkBuf takes between two
@@ -50,7 +52,7 @@ func (b *chunkBuf) room() {
 	if b.yield && b.n >= b.nextYield {
 		b.nextYield = b.n + yieldEvery
 		switch {
-		case !b.pace:
+		case !b.pace || (b.hurry != nil && b.hurry.Load()):
 			runtime.Gosched()
 		case b.lastPause.IsZero():
 			b.lastPause, b.nextPace = time.Now(), b.n+paceEvery
@@ -128,7 +130,7 @@ func (b *chunkBuf) reset() {
 // settings is an empty chunkBuf that yields and paces as b does, its pace
 // going on from b's last sleep.
 func (b *chunkBuf) settings() chunkBuf {
-	return chunkBuf{yield: b.yield, pace: b.pace, lastPause: b.lastPause, sleep: b.sleep}
+	return chunkBuf{yield: b.yield, pace: b.pace, lastPause: b.lastPause, sleep: b.sleep, hurry: b.hurry}
 }
 
 // take appends o's chunks to b without copying their bytes (the partly

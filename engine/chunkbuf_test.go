@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -89,5 +90,24 @@ func TestChunkBufPace(t *testing.T) {
 	paced.take(&emptied)
 	if !emptied.pace || emptied.sleep == nil || !emptied.yield {
 		t.Fatal("take dropped the buffer's pacing")
+	}
+
+	// Hurry (a stop under way): no more sleeps, the same bytes.
+	var hurry atomic.Bool
+	hurried := chunkBuf{yield: true, pace: true, sleep: record, hurry: &hurry}
+	slept = nil
+	for range paceEvery * 4 / len(p) {
+		hurried.Write(p)
+	}
+	before := len(slept)
+	hurry.Store(true)
+	for range paceEvery * 8 / len(p) {
+		hurried.Write(p)
+	}
+	if before < 3 || len(slept) != before {
+		t.Fatalf("%d sleeps before the hurry, %d after it: want 3 or more, then none", before, len(slept)-before)
+	}
+	if hurried.Len() != paceEvery*12 {
+		t.Fatalf("%d bytes, want %d", hurried.Len(), paceEvery*12)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -67,7 +68,14 @@ type Capture struct {
 	steps   []sectionStep               // stepped sections not finished yet
 	stepped map[string]SectionCopy
 	entries int // State.Entries at the capture
+	// hurry ends the pacing of an encoding under way (Hurry).
+	hurry atomic.Bool
 }
+
+// Hurry makes an EncodeChunksPaced under way, on any goroutine, go on
+// flat out: the system is stopping, and nothing is left to leave the
+// cores to.
+func (c *Capture) Hurry() { c.hurry.Store(true) }
 
 type sectionStep struct {
 	name string
