@@ -56,8 +56,11 @@ func DecodeFrame(data []byte) (payload []byte, err error) {
 
 // frameOK is an allocation-free DecodeFrame for scanning.
 func frameOK(data []byte) bool {
-	if len(data) < frameHeaderSize || len(data) > maxFrameSize || data[0] != FormatVersion {
-		return false
-	}
-	return checksum(data[frameHeaderSize:]) == binary.LittleEndian.Uint32(data[1:frameHeaderSize])
+	return len(data) <= maxFrameSize && len(data) > 0 && data[0] == FormatVersion && crcHolds(data)
+}
+
+// crcHolds reports whether a frame of any version (FormatVersion: they all
+// keep the header) has its header and a CRC-32C that matches what follows.
+func crcHolds(data []byte) bool {
+	return len(data) >= frameHeaderSize && checksum(data[frameHeaderSize:]) == binary.LittleEndian.Uint32(data[1:frameHeaderSize])
 }

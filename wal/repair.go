@@ -1,7 +1,6 @@
 package wal
 
 import (
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -59,10 +58,7 @@ func repairTail(dir string, logger *slog.Logger) error {
 // that ledgerd acknowledged, so Open stops instead.
 func newerEntry(buf []byte, off int) (version byte, newer bool) {
 	data, _, err := entryAt(buf, off)
-	if err != nil || len(data) < frameHeaderSize || data[0] <= FormatVersion {
-		return 0, false
-	}
-	if checksum(data[frameHeaderSize:]) != binary.LittleEndian.Uint32(data[1:frameHeaderSize]) {
+	if err != nil || len(data) == 0 || data[0] <= FormatVersion || !crcHolds(data) {
 		return 0, false
 	}
 	return data[0], true
