@@ -28,15 +28,39 @@ type chunkBuf struct {
 	// showed slices of 3-9 ms, and requests waiting 5-27 ms for a P only
 	// while a snapshot was copied and encoded.
 	yield     bool
-	nextYield int // b.n at which to yield next
-	// pace (with yield): every paceEvery bytes, sleep as long as the
-	// encoding since the last sleep took, so a snapshot encoded beside the
-	// requests holds at most about half a core (EncodeChunksPaced).
-	pace      bool
-	nextPace  int
-	lastPause time.Time
-	sleep     func(time.Duration) // time.Sleep when nil (tests record it)
-	hurry     *atomic.Bool        // when set, pace no more (Capture.Hurry)
+	nextYield int    // b.n at which to yield next
+	pace      *pacer // with yield: sleep instead, now and then (nil: never)
+}
+
+// pacer makes an encoding, across every buffer it writes, sleep every
+// paceEvery bytes as long as it worked since its last sleep, so a snapshot
+// encoded beside the requests holds at most about half a core
+// (EncodeChunksPaced).
+type pacer struct {
+	last  time.Time           // the last sleep's end (zero: none yet)
+	bytes int                 // encoded since then
+	sleep func(time.Duration) // time.Sleep when nil (tests record it)
+	hurry *atomic.Bool        // when set, pace no more (Capture.Hurry)
+}
+
+// pause is a yield point after n more bytes.
+func (p *pacer) pause(n int) {
+	switch {
+	case p.hurry != nil && p.hurry.Load():
+		runtime.Gosched()
+	case p.last.IsZero():
+		p.last = time.Now()
+	case p.bytes+n < paceEvery:
+		p.bytes += n
+		runtime.Gosched()
+	default:
+		sleep := p.sleep
+		if sleep == nil {
+			sleep = time.Sleep
+		}
+		sleep(time.Since(p.last))
+		p.last, p.bytes = time.Now(), 0
+	}
 }
 
 // yieldEvery is how many bytes a yielding chunkBuf takes between two
@@ -51,19 +75,9 @@ const paceEvery = 256 << 10
 func (b *chunkBuf) room() {
 	if b.yield && b.n >= b.nextYield {
 		b.nextYield = b.n + yieldEvery
-		switch {
-		case !b.pace || (b.hurry != nil && b.hurry.Load()):
-			runtime.Gosched()
-		case b.lastPause.IsZero():
-			b.lastPause, b.nextPace = time.Now(), b.n+paceEvery
-		case b.n >= b.nextPace:
-			sleep := b.sleep
-			if sleep == nil {
-				sleep = time.Sleep
-			}
-			sleep(time.Since(b.lastPause))
-			b.lastPause, b.nextPace = time.Now(), b.n+paceEvery
-		default:
+		if b.pace != nil {
+			b.pace.pause(yieldEvery)
+		} else {
 			runtime.Gosched()
 		}
 	}
@@ -121,16 +135,10 @@ func (b *chunkBuf) Bytes() []byte {
 // were handed on (Chunks of a buffer with more than one chunk).
 func (b *chunkBuf) reset() {
 	if len(b.chunks) > 0 {
-		*b = b.settings()
+		*b = chunkBuf{yield: b.yield, pace: b.pace}
 		return
 	}
-	b.cur, b.n, b.nextYield, b.nextPace = b.cur[:0], 0, 0, 0
-}
-
-// settings is an empty chunkBuf that yields and paces as b does, its pace
-// going on from b's last sleep.
-func (b *chunkBuf) settings() chunkBuf {
-	return chunkBuf{yield: b.yield, pace: b.pace, lastPause: b.lastPause, sleep: b.sleep, hurry: b.hurry}
+	b.cur, b.n, b.nextYield = b.cur[:0], 0, 0
 }
 
 // take appends o's chunks to b without copying their bytes (the partly
@@ -142,5 +150,5 @@ func (b *chunkBuf) take(o *chunkBuf) {
 	b.chunks = append(b.chunks, o.Chunks()...)
 	b.cur = nil
 	b.n += o.n
-	*o = o.settings()
+	*o = chunkBuf{yield: o.yield, pace: o.pace}
 }

@@ -56,7 +56,7 @@ func TestChunkBuf(t *testing.T) {
 func TestChunkBufPace(t *testing.T) {
 	var slept []time.Duration
 	record := func(d time.Duration) { slept = append(slept, d) }
-	paced := chunkBuf{yield: true, pace: true, sleep: record}
+	paced := chunkBuf{yield: true, pace: &pacer{sleep: record}}
 	var plain chunkBuf
 	p := bytes.Repeat([]byte("0123456789abcdef"), 256) // 4 KiB
 	const total = 4 << 20
@@ -85,16 +85,16 @@ func TestChunkBufPace(t *testing.T) {
 	if len(slept) < 3 {
 		t.Fatalf("%d sleeps after reset, want 3 or more", len(slept))
 	}
-	emptied := chunkBuf{yield: true, pace: true, sleep: record}
+	emptied := chunkBuf{yield: true, pace: &pacer{sleep: record}}
 	emptied.Write(p)
 	paced.take(&emptied)
-	if !emptied.pace || emptied.sleep == nil || !emptied.yield {
+	if emptied.pace == nil || emptied.pace.sleep == nil || !emptied.yield {
 		t.Fatal("take dropped the buffer's pacing")
 	}
 
 	// Hurry (a stop under way): no more sleeps, the same bytes.
 	var hurry atomic.Bool
-	hurried := chunkBuf{yield: true, pace: true, sleep: record, hurry: &hurry}
+	hurried := chunkBuf{yield: true, pace: &pacer{sleep: record, hurry: &hurry}}
 	slept = nil
 	for range paceEvery * 4 / len(p) {
 		hurried.Write(p)

@@ -191,7 +191,10 @@ func findSection(name string) *SnapshotSection {
 // list behind a bin 32 header, never copied: the bytes are those of
 // EncodeBytes(section) either way.
 func encodeContainer(c *Capture, pace bool) ([][]byte, error) {
-	out, section := chunkBuf{yield: true}, chunkBuf{yield: true, pace: pace, hurry: &c.hurry}
+	out, section := chunkBuf{yield: true}, chunkBuf{yield: true}
+	if pace {
+		section.pace = &pacer{hurry: &c.hurry}
+	}
 	w := Writer{enc: msgpack.NewEncoder(&out)}
 	w.len(2)
 	w.int(SnapshotVersion)
