@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: chromium paychat-node run build test test-short bench bench-http bench-checkout bench-hot bench-paysmart bench-paychat bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium paychat-node run build test test-short bench bench-http bench-checkout bench-hot bench-paysmart bench-paychat bench-apis bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -57,16 +57,21 @@ bench-hot: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
 	$(BIN)/ledgerbench run --scenario hot-wallet --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
-## bench-paysmart: PaySmart payment creates (the 4242 card, unique Idempotency-Keys), vs the ceiling
+## bench-apis: every API's main write vs the floor and the ceiling, a deduct before and after (issue 13's table; bench/out/apis-*/apis.md)
+bench-apis: build
+	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
+	$(BIN)/ledgerbench apis --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+
+## bench-paysmart: PaySmart payment creates (the 4242 card, unique Idempotency-Keys), vs the floor and the ceiling
 bench-paysmart: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
-	$(BIN)/ledgerbench run --scenario paysmart-payment --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario paysmart-payment --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
-## bench-paychat: PAYchat withdrawals from one partner (the hot account), then payment links, vs the ceiling
+## bench-paychat: PAYchat withdrawals from one partner (the hot account), then payment links, vs the floor and the ceiling
 bench-paychat: build
 	$(GO) build -o $(BIN)/ledgerbench ./cmd/ledgerbench
-	$(BIN)/ledgerbench run --scenario paychat-withdrawal --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
-	$(BIN)/ledgerbench run --scenario paychat-payment --conns 64 --duration 10s --targets ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario paychat-withdrawal --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
+	$(BIN)/ledgerbench run --scenario paychat-payment --conns 64 --duration 10s --targets floor,ledgerd,ceiling --ledgerd-bin $(BIN)/ledgerd $(BENCH_ARGS)
 
 ## bench-compare: ledgerd vs PostgreSQL (bench/pgref, installed from Debian if missing) vs the ceiling
 bench-compare:

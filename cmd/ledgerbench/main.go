@@ -17,6 +17,7 @@ type command struct {
 
 var commands = []command{
 	{"run", "drive targets (ledgerd, the ceiling, external servers) with a scenario and report", bench.RunCmd},
+	{"apis", "every API's main write against the floor and the ceiling, with a deduct before and after (issue 13's table)", bench.ApisCmd},
 	{"ceiling", "bare fasthttp server answering a deduct-sized JSON body (prints its address)", bench.CeilingCmd},
 	{"floor", "the ceiling answering only after a group-commit fsync of each request (prints its address)", bench.FloorCmd},
 	{"recovery", "build a WAL of N events and time a cold start (snapshot + replay)", bench.RecoveryCmd},
