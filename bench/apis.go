@@ -180,7 +180,11 @@ func ApisCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	c.Users, c.Pool, c.Codes, c.Seed = 1000, 1000, 600_000, 1
 	c.LedgerdArgs = strings.Fields(ledgerdArgs)
-	c.Targets, _ = ParseTargets("floor,ledgerd,ceiling")
+	var err error
+	if c.Targets, err = ParseTargets("floor,ledgerd,ceiling"); err != nil {
+		fmt.Fprintln(stderr, "ledgerbench apis:", err)
+		return 2
+	}
 	if c.OutDir == "" {
 		c.OutDir = filepath.Join("bench", "out", "apis-"+time.Now().Format("20060102-150405"))
 	}
@@ -202,9 +206,9 @@ func ApisCmd(args []string, stdout, stderr io.Writer) int {
 		dirs[i] = fmt.Sprintf("%d-%s-%d", i+1, st.Scenario, st.Conns)
 		rc.OutDir = filepath.Join(c.OutDir, dirs[i])
 		fmt.Fprintf(stderr, "%s step %d/%d: %s, %d conns\n", time.Now().Format("15:04:05"), i+1, len(steps), st.Scenario, st.Conns)
-		rep, err := Execute(ctx, rc, log)
-		if err != nil {
-			fmt.Fprintln(stderr, "ledgerbench apis:", err)
+		rep, rerr := Execute(ctx, rc, log)
+		if rerr != nil {
+			fmt.Fprintln(stderr, "ledgerbench apis:", rerr)
 			if ctx.Err() != nil {
 				return 1
 			}
