@@ -287,7 +287,7 @@ func (c *committer) finish(b *batch) {
 		// unlock wakes the shards' readers that queued behind it. A chunk
 		// bounds how long a shard's lookup can wait (~applyChunk applies).
 		chunk := b.items[i:min(i+applyChunk, len(b.items))]
-		c.sys.idem.mu.Lock() // the shards read State.Idem
+		c.sys.idem.mu.Lock() // the shards read the records (State.Record)
 		for j := range chunk {
 			partnersChanged = c.apply(&chunk[j]) || partnersChanged
 		}

@@ -136,8 +136,8 @@ func (m *model) check(t *testing.T, st *engine.State) {
 			t.Errorf("wallet %s partner %s: model refundable %d not in durable state", k[0], k[1], v)
 		}
 	}
-	if len(st.Idem) != m.records {
-		t.Errorf("durable state has %d idempotency records, model %d", len(st.Idem), m.records)
+	if st.IdemLen() != m.records {
+		t.Errorf("durable state has %d idempotency records, model %d", st.IdemLen(), m.records)
 	}
 }
 
@@ -347,7 +347,7 @@ func sameState(t *testing.T, what string, got, want []byte) {
 	}
 	g, w := decode(t, got), decode(t, want)
 	t.Errorf("%s: state differs: index %d/%d events %d/%d wallets %d/%d idem %d/%d partners %d/%d",
-		what, g.Index, w.Index, g.Events, w.Events, len(payshards.Wallets(g)), len(payshards.Wallets(w)), len(g.Idem), len(w.Idem), len(g.Partners), len(w.Partners))
+		what, g.Index, w.Index, g.Events, w.Events, len(payshards.Wallets(g)), len(payshards.Wallets(w)), g.IdemLen(), w.IdemLen(), len(g.Partners), len(w.Partners))
 	n := 0
 	for u, ww := range payshards.Wallets(w) {
 		if gw := payshards.Wallets(g)[u]; gw == nil || !gw.Equal(ww) {
@@ -356,8 +356,8 @@ func sameState(t *testing.T, what string, got, want []byte) {
 			}
 		}
 	}
-	for k, wr := range w.Idem {
-		if gr, ok := g.Idem[k]; !ok || gr != wr {
+	for k, wr := range w.IdemRecords() {
+		if gr, ok := g.Record(k); !ok || gr != wr {
 			if n++; n <= 20 {
 				t.Errorf("%s: idem %+v: got %+v (%v) want %+v", what, k, gr, ok, wr)
 			}
@@ -566,8 +566,8 @@ func TestOneReferenceManyConcurrentDeducts(t *testing.T) {
 		if w := payshards.Wallets(st)["u1"]; w.Balance != 9_500 || w.RefundableFor("ptr_a") != 250 || w.RefundableFor("ptr_b") != 250 {
 			t.Errorf("durable wallet %+v", w)
 		}
-		if len(st.Idem) != 3 {
-			t.Errorf("%d idempotency records, want 3 (top-up and two deducts)", len(st.Idem))
+		if st.IdemLen() != 3 {
+			t.Errorf("%d idempotency records, want 3 (top-up and two deducts)", st.IdemLen())
 		}
 	})
 	if err := s.CheckConsistency(); err != nil {

@@ -14,7 +14,7 @@
 //
 // Ownership: the committer's goroutine alone writes the engine.State after
 // start-up, and alone reads it except for one map: the idempotency shards
-// look references up in State.Idem under a read lock the committer takes for
+// look references up in State.Record under a read lock the committer takes for
 // writing around each Apply (one copy of every record instead of two). An
 // actor's state is touched only inside its Receive. The other shared memory
 // is atomic counters (in-flight and pending events per wallet), the shards'

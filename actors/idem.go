@@ -11,7 +11,7 @@ import (
 // per reference through to a wallet (or code) actor and answers the others
 // from the durable outcome.
 //
-// The durable outcomes are the engine's own records (State.Idem), read
+// The durable outcomes are the engine's own records (State.Record), read
 // under idemRecords' read lock; the committer is their only writer. A shard
 // keeps only the references it let through that are not durable yet, with
 // the retries waiting on them.
@@ -104,7 +104,7 @@ type idemRecords struct {
 
 func (r *idemRecords) lookup(k engine.IdemKey) (engine.IdemRecord, bool) {
 	r.mu.RLock()
-	rec, ok := r.state.Idem[k]
+	rec, ok := r.state.Record(k)
 	r.mu.RUnlock()
 	return rec, ok
 }

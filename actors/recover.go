@@ -207,9 +207,9 @@ func presize(state *engine.State, walDir string, suffix float64) {
 			bytes += info.Size()
 		}
 	}
-	want := len(state.Idem) + int(min(int64(float64(bytes)*suffix)/minEventBytes, maxPresize))
-	if want > 2*len(state.Idem)+shrinkMin {
-		state.Idem = engine.GrowMap(state.Idem, want)
+	want := state.IdemLen() + int(min(int64(float64(bytes)*suffix)/minEventBytes, maxPresize))
+	if want > 2*state.IdemLen()+shrinkMin {
+		state.GrowIdem(want)
 	}
 }
 

@@ -124,7 +124,7 @@ func TestIdempotencyRetention(t *testing.T) {
 	clock.Add(int64(2 * time.Hour))
 	for {
 		var n int
-		s.ReadState(func(st *engine.State) { n = len(st.Idem) })
+		s.ReadState(func(st *engine.State) { n = st.IdemLen() })
 		if n == 0 {
 			break
 		}

@@ -120,7 +120,7 @@ func do(sys *actors.System, kind actors.Kind, user, ref string, amount int64) ac
 
 func pending(sys *actors.System) int {
 	var n int
-	sys.ReadState(func(st *engine.State) { n = len(st.Idem) })
+	sys.ReadState(func(st *engine.State) { n = st.IdemLen() })
 	return n
 }
 

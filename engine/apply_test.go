@@ -52,7 +52,7 @@ func TestApplyEveryType(t *testing.T) {
 	if payshards.Wallets(s)["u1"].Balance != 1500 {
 		t.Fatal("credit")
 	}
-	if r := s.Idem[engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "c2"}]; r != (engine.IdemRecord{Fingerprint: "u1", Amount: 500, Code: engine.CodeOK, Value: 1500, TimeMs: 4}) {
+	if r, _ := s.Record(engine.IdemKey{Scope: payshards.ScopeCredit, Reference: "c2"}); r != (engine.IdemRecord{Fingerprint: "u1", Amount: 500, Code: engine.CodeOK, Value: 1500, TimeMs: 4}) {
 		t.Fatalf("credit idem record %+v", r)
 	}
 
@@ -71,7 +71,7 @@ func TestApplyEveryType(t *testing.T) {
 	if w.Balance != 900 || w.RefundableFor("p1") != 400 || w.RefundableFor("p2") != 200 {
 		t.Fatalf("after deducts: %+v", w)
 	}
-	if r := s.Idem[engine.IdemKey{Partner: "p2", Scope: payshards.ScopeDeduct, Reference: "d1"}]; r.Value != 1000 || r.Amount != 200 || r.Code != engine.CodeOK {
+	if r, _ := s.Record(engine.IdemKey{Partner: "p2", Scope: payshards.ScopeDeduct, Reference: "d1"}); r.Value != 1000 || r.Amount != 200 || r.Code != engine.CodeOK {
 		t.Fatalf("deduct idem record %+v", r)
 	}
 
@@ -80,14 +80,14 @@ func TestApplyEveryType(t *testing.T) {
 	if w.Balance != 900 {
 		t.Fatal("rejected deduct changed the balance")
 	}
-	if r := s.Idem[engine.IdemKey{Partner: "p1", Scope: payshards.ScopeDeduct, Reference: "d3"}]; r.Code != payshards.CodeInsufficient || r.Value != 900 || r.Amount != 901 {
+	if r, _ := s.Record(engine.IdemKey{Partner: "p1", Scope: payshards.ScopeDeduct, Reference: "d3"}); r.Code != payshards.CodeInsufficient || r.Value != 900 || r.Amount != 901 {
 		t.Fatalf("rejected deduct record %+v", r)
 	}
 	s.Apply(payshards.DecideDeduct(nil, "p1", "ghost", "d4", 1, 6))
 	if payshards.Wallets(s)["ghost"] != nil {
 		t.Fatal("rejected deduct for unknown user created a wallet")
 	}
-	if r := s.Idem[engine.IdemKey{Partner: "p1", Scope: payshards.ScopeDeduct, Reference: "d4"}]; r.Code != payshards.CodeUnknownUser {
+	if r, _ := s.Record(engine.IdemKey{Partner: "p1", Scope: payshards.ScopeDeduct, Reference: "d4"}); r.Code != payshards.CodeUnknownUser {
 		t.Fatalf("unknown user record %+v", r)
 	}
 
@@ -119,8 +119,8 @@ func TestApplyEveryType(t *testing.T) {
 		t.Fatalf("Events = %d", s.Events)
 	}
 	// Same reference, different op or partner: separate keys.
-	if len(s.Idem) != 11 {
-		t.Fatalf("idem records = %d", len(s.Idem))
+	if s.IdemLen() != 11 {
+		t.Fatalf("idem records = %d", s.IdemLen())
 	}
 }
 
@@ -266,14 +266,14 @@ func TestApplyIdemExpired(t *testing.T) {
 	}
 
 	s.Apply(expire(3)) // nothing older than 3
-	if len(s.Expired) != 0 || len(s.Idem) != 5 {
+	if len(s.Expired) != 0 || s.IdemLen() != 5 {
 		t.Fatalf("cutoff 3 expired %v", s.Expired)
 	}
 	s.Apply(expire(18))
 	if len(s.Expired) != 2 || s.Expired[0] != key("c1") || s.Expired[1] != key("c2") {
 		t.Fatalf("cutoff 18 expired %v", s.Expired)
 	}
-	if _, ok := s.Idem[key("c4")]; !ok {
+	if _, ok := s.Record(key("c4")); !ok {
 		t.Fatal("c4 (time 15, behind c3 at 20) expired out of log order")
 	}
 	if got := strings.Join(refs(), ","); got != "c3,c4,c5" {
@@ -301,7 +301,7 @@ func TestApplyIdemExpired(t *testing.T) {
 		t.Fatalf("balance %d", payshards.Wallets(s)["u1"].Balance)
 	}
 	s.Apply(expire(1 << 62))
-	if len(s.Idem) != 0 || len(s.IdemKeys()) != 0 {
-		t.Fatalf("expire all left %d records", len(s.Idem))
+	if s.IdemLen() != 0 || len(s.IdemKeys()) != 0 {
+		t.Fatalf("expire all left %d records", s.IdemLen())
 	}
 }

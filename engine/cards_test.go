@@ -53,8 +53,8 @@ func TestApplyAttempt(t *testing.T) {
 	if *paypay.Cards(s)["c1"] != before {
 		t.Fatalf("validate changed the card: %+v", paypay.Cards(s)["c1"])
 	}
-	if len(s.Idem) != 1 { // c1 credit of ledger()
-		t.Fatalf("validate recorded an idempotency record: %d", len(s.Idem))
+	if s.IdemLen() != 1 { // c1 credit of ledger()
+		t.Fatalf("validate recorded an idempotency record: %d", s.IdemLen())
 	}
 	// redeem OK sets RedeemedMs and RedemptionID, in State and via ApplyCard.
 	working := *paypay.Cards(s)["c1"]
@@ -68,7 +68,7 @@ func TestApplyAttempt(t *testing.T) {
 	if working != *c {
 		t.Fatalf("ApplyCard working state %+v differs from State %+v", working, *c)
 	}
-	rec, ok := s.Idem[engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "key-A"}]
+	rec, ok := s.Record(engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "key-A"})
 	wantRec := engine.IdemRecord{Fingerprint: "c1", Code: engine.CodeOK, TimeMs: 200, Detail: &engine.RedeemDetail{RequestID: "req_r", RedemptionID: "rdm_1",
 		Tier: "gold", Label: "Gold", ExpiresMs: 1000, RedeemedMs: 200}}
 	if !ok || !reflect.DeepEqual(rec, wantRec) {
@@ -83,7 +83,7 @@ func TestApplyAttempt(t *testing.T) {
 	if c.RedeemedMs != 200 || c.RedemptionID != "rdm_1" {
 		t.Fatalf("refused redeem changed the card %+v", c)
 	}
-	if r := s.Idem[engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "key-B"}]; r.Code != paypay.ResultAlreadyRedeemed || r.Detail == nil || r.Detail.RedeemedMs != 200 {
+	if r, _ := s.Record(engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "key-B"}); r.Code != paypay.ResultAlreadyRedeemed || r.Detail == nil || r.Detail.RedeemedMs != 200 {
 		t.Fatalf("refused redeem record %+v", r)
 	}
 	// Not found (another partner's code): audited for the caller, card untouched.
@@ -262,7 +262,7 @@ func TestApplyKeysAndRateLimit(t *testing.T) {
 		t.Fatal("rate limit")
 	}
 	// None of these touch cards, wallets or idempotency records.
-	if len(paypay.Cards(s)) != 4 || len(s.Idem) != 1 || payshards.Wallets(s)["u1"].Balance != 1000 {
+	if len(paypay.Cards(s)) != 4 || s.IdemLen() != 1 || payshards.Wallets(s)["u1"].Balance != 1000 {
 		t.Fatal("partner events changed other state")
 	}
 }
@@ -296,7 +296,7 @@ func TestApplyKeysExpired(t *testing.T) {
 		t.Fatalf("keys cutoff 18 expired %v", s.Expired)
 	}
 	for _, k := range []engine.IdemKey{ck("c1"), ck("c2"), ik("K2"), ik("K3")} {
-		if _, ok := s.Idem[k]; !ok {
+		if _, ok := s.Record(k); !ok {
 			t.Fatalf("%v forgotten by keys expiry", k)
 		}
 	}
@@ -324,7 +324,7 @@ func TestApplyKeysExpired(t *testing.T) {
 	// An expired key can be used again; the cards are untouched by expiry.
 	s.Apply(paypay.DecideAttempt(paypay.Cards(s)["c1"], "pp", "c1", paypay.ActionValidate, 40, "r", "", ""))
 	redeemKey("c1", "K1", 41)
-	if r := s.Idem[ik("K1")]; r.Code != paypay.ResultAlreadyRedeemed || r.Detail.RedeemedMs != 10 {
+	if r, _ := s.Record(ik("K1")); r.Code != paypay.ResultAlreadyRedeemed || r.Detail.RedeemedMs != 10 {
 		t.Fatalf("reused key record %+v", r)
 	}
 	if paypay.Cards(s)["c1"].RedemptionID != "rdm-K1" || paypay.Cards(s)["c1"].RedeemedMs != 10 {
@@ -347,7 +347,7 @@ func TestApplyAttemptsExpired(t *testing.T) {
 	attempt("p1", "zz", 12) // a payshards partner's not-found attempt
 	attempt("pp", "c3", 30)
 	attempt("pq", "q1", 40)
-	idem := len(s.Idem)
+	idem := s.IdemLen()
 	seqs := func(p string) (out []uint64) {
 		if l := paypay.Attempts(s)[p]; l != nil {
 			for _, a := range l.Items() {
@@ -387,7 +387,7 @@ func TestApplyAttemptsExpired(t *testing.T) {
 	if len(paypay.Attempts(s)) != 0 || paypay.Of(s).Attempt != 7 {
 		t.Fatalf("expire all left %d logs, counter %d", len(paypay.Attempts(s)), paypay.Of(s).Attempt)
 	}
-	if len(s.Idem) != idem || len(paypay.Cards(s)) != 4 {
+	if s.IdemLen() != idem || len(paypay.Cards(s)) != 4 {
 		t.Fatal("attempts expiry touched other state")
 	}
 	// Many records with partial expiries (compaction of the log's head).
@@ -450,7 +450,7 @@ func goldenCardsState() *engine.State {
 
 func TestSnapshotCardsGolden(t *testing.T) {
 	s := goldenCardsState()
-	if len(paypay.Cards(s)) != 4 || len(paypay.Attempts(s)) != 2 || paypay.Of(s).Attempt != 5 || len(s.Idem) == 0 {
+	if len(paypay.Cards(s)) != 4 || len(paypay.Attempts(s)) != 2 || paypay.Of(s).Attempt != 5 || s.IdemLen() == 0 {
 		t.Fatalf("golden state lacks cards structures: %d cards, %d logs, seq %d", len(paypay.Cards(s)), len(paypay.Attempts(s)), paypay.Of(s).Attempt)
 	}
 	snapshotGolden(t, "snapshot_cards_v3.golden", s)
@@ -470,7 +470,7 @@ func TestDecodeSnapshotRejectsCards(t *testing.T) {
 	if err != nil {
 		t.Fatalf("control snapshot rejected: %v", err)
 	}
-	if len(paypay.Cards(s)) != 2 || paypay.Of(s).Attempt != 2 || len(paypay.Attempts(s)["pp"].Items()) != 2 || s.Idem[engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "K"}].Detail == nil {
+	if len(paypay.Cards(s)) != 2 || paypay.Of(s).Attempt != 2 || len(paypay.Attempts(s)["pp"].Items()) != 2 || recordOf(s, engine.IdemKey{Partner: "pp", Scope: paypay.ScopeRedeemKey, Reference: "K"}).Detail == nil {
 		t.Fatalf("control snapshot decodes to %+v", s)
 	}
 	mod := func(f func(*snapshot)) []byte {
@@ -644,7 +644,7 @@ func TestSnapshotDeterminismCards(t *testing.T) {
 		}
 	}
 	redeemKeys := 0
-	for k := range half.Idem {
+	for k := range half.IdemRecords() {
 		if k.Scope == paypay.ScopeRedeemKey {
 			redeemKeys++
 		}

@@ -15,7 +15,7 @@ func TestFifoBlocks(t *testing.T) {
 	key := func(i int) IdemKey { return IdemKey{Partner: "p", Reference: "r" + strconv.Itoa(i)} }
 	n := 3*fifoBlock + 17
 	for i := range n {
-		f.push(key(i))
+		f.push(key(i), IdemRecord{TimeMs: int64(i)})
 		all = append(all, key(i))
 	}
 	check := func(head int) {
@@ -24,9 +24,9 @@ func TestFifoBlocks(t *testing.T) {
 			t.Fatalf("span [%d, %d), want [%d, %d)", from, to, head, len(all))
 		}
 		for _, i := range []int{head - 1, head, head + 1, fifoBlock - 1, fifoBlock, 2*fifoBlock + 5, len(all) - 1, len(all)} {
-			k, live := f.at(uint64(i))
-			if want := i >= head && i < len(all); live != want || (live && k != all[i]) {
-				t.Fatalf("at(%d) = %v %v, want live %v (head %d)", i, k, live, want, head)
+			sl, live := f.at(uint64(i))
+			if want := i >= head && i < len(all); live != want || (live && (sl.key != all[i] || sl.rec.TimeMs != int64(i))) {
+				t.Fatalf("at(%d) = %v %v, want live %v (head %d)", i, sl, live, want, head)
 			}
 		}
 		got := f.appendLive(nil)
@@ -46,11 +46,11 @@ func TestFifoBlocks(t *testing.T) {
 		f.pop()
 	}
 	check(len(all))
-	if len(f.blocks) != 1 || f.blocks[0][len(f.blocks[0])-1] != (IdemKey{}) {
+	if len(f.blocks) != 1 || f.blocks[0][len(f.blocks[0])-1] != (idemSlot{}) {
 		t.Fatalf("emptied: %d blocks, last key %v, want the partly filled one, zeroed", len(f.blocks), f.blocks[0][len(f.blocks[0])-1])
 	}
 	for i := range fifoBlock {
-		f.push(key(n + i))
+		f.push(key(n+i), IdemRecord{TimeMs: int64(n + i)})
 		all = append(all, key(n+i))
 	}
 	check(n)

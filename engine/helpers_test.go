@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -234,7 +235,7 @@ func statesEqual(a, b *engine.State) string {
 		return "Partners"
 	case !reflect.DeepEqual(a.Keys, b.Keys):
 		return "Keys"
-	case !reflect.DeepEqual(a.Idem, b.Idem):
+	case !reflect.DeepEqual(maps.Collect(a.IdemRecords()), maps.Collect(b.IdemRecords())):
 		return "Idem"
 	case !slices.Equal(a.IdemKeys(), b.IdemKeys()):
 		return "IdemKeys (log order)"
@@ -480,4 +481,10 @@ func encodeSnapV2(t *testing.T, snap snapshot) []byte {
 		t.Fatal(err)
 	}
 	return r.out()
+}
+
+// recordOf is s's record of k, or the zero record.
+func recordOf(s *engine.State, k engine.IdemKey) engine.IdemRecord {
+	r, _ := s.Record(k)
+	return r
 }

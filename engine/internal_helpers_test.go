@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -97,7 +98,7 @@ func statesEqual(a, b *State) string {
 		return "Partners"
 	case !reflect.DeepEqual(a.Keys, b.Keys):
 		return "Keys"
-	case !reflect.DeepEqual(a.Idem, b.Idem):
+	case !reflect.DeepEqual(maps.Collect(a.IdemRecords()), maps.Collect(b.IdemRecords())):
 		return "Idem"
 	case !slices.Equal(a.IdemKeys(), b.IdemKeys()):
 		return "IdemKeys (log order)"

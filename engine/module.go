@@ -43,7 +43,7 @@ func (s *State) newModules() {
 // interval between snapshots: the idempotency records, plus each module
 // section whose state has an Entries() int method.
 func (s *State) Entries() int {
-	n := len(s.Idem)
+	n := len(s.idem)
 	for _, m := range s.modules {
 		if e, ok := m.(interface{ Entries() int }); ok {
 			n += e.Entries()

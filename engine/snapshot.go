@@ -174,12 +174,11 @@ func (c *Capture) copyRecords(s *State, n int) error {
 		f := &s.orders[c.class]
 		m := min(n, int(min(sp[1]-sp[0], uint64(recordChunk-len(*chunk)))))
 		for range m {
-			k, live := f.at(sp[0])
-			r, ok := s.Idem[k]
-			if !live || !ok {
+			sl, live := f.at(sp[0])
+			if !live {
 				return fmt.Errorf("%w: key %d of class %d", ErrCaptureRecordGone, sp[0], c.class)
 			}
-			*chunk = append(*chunk, idemEntry{Key: k, Record: r})
+			*chunk = append(*chunk, idemEntry{Key: sl.key, Record: sl.rec})
 			sp[0]++
 		}
 		n -= m
@@ -207,8 +206,7 @@ func (c *Capture) remaining() int {
 func (c *Capture) BeforeApply(s *State, ev Event) error {
 	if class, cutoff, ok := expiryOf(ev); ok && !c.copied {
 		sp := &c.spans[class]
-		k, live := s.orders[class].at(sp[0])
-		if r, ok := s.Idem[k]; sp[0] < sp[1] && (!live || !ok || r.TimeMs < cutoff) {
+		if sl, live := s.orders[class].at(sp[0]); sp[0] < sp[1] && (!live || sl.rec.TimeMs < cutoff) {
 			// The records before this class's are copied first (the copy's order).
 			if err := c.copyRecords(s, c.remainingUpTo(class)); err != nil {
 				return err
@@ -487,18 +485,16 @@ func loadPartners(s *State, partners []Partner) error {
 }
 
 func loadIdem(s *State, records []idemEntry) error {
-	if len(s.Idem) == 0 {
-		s.Idem = make(map[IdemKey]IdemRecord, len(records))
+	if len(s.idem) == 0 {
+		s.idem = make(map[IdemKey]idemPos, len(records))
 	}
 	for _, e := range records {
-		if _, dup := s.Idem[e.Key]; dup {
-			return fmt.Errorf("duplicate reference %q", e.Key.Reference)
-		}
 		if !ScopeKnown(e.Key.Scope) {
 			return fmt.Errorf("reference %q with scope %d", e.Key.Reference, e.Key.Scope)
 		}
-		s.Idem[e.Key] = e.Record
-		s.order(e.Key.Scope).push(e.Key)
+		if !s.addRecord(e.Key, e.Record) {
+			return fmt.Errorf("duplicate reference %q", e.Key.Reference)
+		}
 	}
 	return nil
 }

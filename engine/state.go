@@ -1,21 +1,32 @@
 package engine
 
+import (
+	"fmt"
+	"iter"
+)
+
 // State is the ledger's durable state: what the WAL and snapshots rebuild.
 // It holds the core (partners, keys, idempotency records) and one section
 // per registered module (RegisterState: the PayShards wallets, the
 // PayPay.cards codes and audit), which each module reaches through its own
 // accessor.
 // One goroutine owns a State (the committer); it is not safe for concurrent
-// use (package actors guards the one map it shares, Idem, with a lock).
+// use (package actors guards the idempotency records, which it shares, with
+// a lock).
 type State struct {
 	Index    uint64 // last WAL index applied
 	Partners map[string]*Partner
 	Keys     map[[KeyHashLen]byte]string // every API key hash ever issued -> partner id
-	Idem     map[IdemKey]IdemRecord
-	Events   uint64 // events applied since the beginning of the log
+	Events   uint64                      // events applied since the beginning of the log
 
-	// Idem's keys in the order they were recorded (log order), one FIFO
-	// per retention class, so expiry pops from the front.
+	// The idempotency records live in orders, one FIFO per retention
+	// class in the order they were recorded (log order), so expiry pops
+	// from the front and a snapshot copies them front to back; idem says
+	// where each key's record is. Keeping the records out of the map makes
+	// its slots 48 bytes instead of ~140, which its growth moves, and lets
+	// a snapshot and expiry read the records in order instead of probing
+	// the map for each (Record, IdemLen, IdemRecords).
+	idem   map[IdemKey]idemPos
 	orders [retentionClasses]fifo
 
 	idemPeak int // most records since Idem was last rebuilt
@@ -27,8 +38,22 @@ type State struct {
 	Expired []IdemKey
 }
 
-// fifoBlock is how many keys one block of a fifo holds (160 KiB).
+// fifoBlock is how many records one block of a fifo holds (~512 KiB).
 const fifoBlock = 4096
+
+// idemPos is where a key's record is: its retention class in the top
+// byte, its number in that class's fifo below.
+type idemPos uint64
+
+func posOf(class int, n uint64) idemPos { return idemPos(uint64(class)<<56 | n) }
+func (p idemPos) class() int            { return int(p >> 56) }
+func (p idemPos) n() uint64             { return uint64(p) & (1<<56 - 1) }
+
+// idemSlot is one record with its key.
+type idemSlot struct {
+	key IdemKey
+	rec IdemRecord
+}
 
 // fifo is one retention class's keys in the order their records were
 // made, oldest first. Every key has a number, for good: the first one
@@ -38,9 +63,9 @@ const fifoBlock = 4096
 // one growing slice copied up to tens of MiB of pointers at each doubling,
 // on the committer's goroutine, in one memmove nothing could preempt.
 type fifo struct {
-	blocks [][]IdemKey // blocks[0][0] is key number base; all but the last are full
-	base   uint64      // number of blocks[0][0]
-	head   uint64      // number of the oldest live key (base <= head < base+fifoBlock, or the fifo is empty)
+	blocks [][]idemSlot // blocks[0][0] is key number base; all but the last are full
+	base   uint64       // number of blocks[0][0]
+	head   uint64       // number of the oldest live key (base <= head < base+fifoBlock, or the fifo is empty)
 }
 
 // end is the number the next key pushed gets.
@@ -52,18 +77,18 @@ func (f *fifo) end() uint64 {
 	return f.base + uint64(n-1)*fifoBlock + uint64(len(f.blocks[n-1]))
 }
 
-func (f *fifo) push(k IdemKey) {
+func (f *fifo) push(k IdemKey, rec IdemRecord) {
 	if n := len(f.blocks); n == 0 || len(f.blocks[n-1]) == fifoBlock {
-		f.blocks = append(f.blocks, make([]IdemKey, 0, fifoBlock))
+		f.blocks = append(f.blocks, make([]idemSlot, 0, fifoBlock))
 	}
 	last := &f.blocks[len(f.blocks)-1]
-	*last = append(*last, k)
+	*last = append(*last, idemSlot{k, rec})
 }
 
 // pop drops the oldest live key, and its block once every key of it is
 // dropped. The fifo must not be empty.
 func (f *fifo) pop() {
-	f.blocks[0][f.head-f.base] = IdemKey{} // the GC need not keep its strings
+	f.blocks[0][f.head-f.base] = idemSlot{} // the GC need not keep its strings
 	f.head++
 	if f.head-f.base == fifoBlock {
 		f.blocks[0] = nil
@@ -72,26 +97,36 @@ func (f *fifo) pop() {
 	}
 }
 
-// at returns key number n and whether it is still live.
-func (f *fifo) at(n uint64) (IdemKey, bool) {
+// at returns record number n and whether it is still live.
+func (f *fifo) at(n uint64) (*idemSlot, bool) {
 	if n < f.head || n >= f.end() {
-		return IdemKey{}, false
+		return nil, false
 	}
 	i := n - f.base
-	return f.blocks[i/fifoBlock][i%fifoBlock], true
+	return &f.blocks[i/fifoBlock][i%fifoBlock], true
 }
 
 // span is the numbers of the live keys: [from, to).
 func (f *fifo) span() (from, to uint64) { return f.head, f.end() }
 
-// appendLive appends the live keys, oldest first, to out.
-func (f *fifo) appendLive(out []IdemKey) []IdemKey {
+// live calls fn for each live record, oldest first, until fn returns false.
+func (f *fifo) live(fn func(*idemSlot) bool) bool {
 	for i, b := range f.blocks {
 		if i == 0 {
 			b = b[f.head-f.base:]
 		}
-		out = append(out, b...)
+		for j := range b {
+			if !fn(&b[j]) {
+				return false
+			}
+		}
 	}
+	return true
+}
+
+// appendLive appends the live keys, oldest first, to out.
+func (f *fifo) appendLive(out []IdemKey) []IdemKey {
+	f.live(func(sl *idemSlot) bool { out = append(out, sl.key); return true })
 	return out
 }
 
@@ -100,7 +135,7 @@ func NewState() *State {
 	s := &State{
 		Partners: make(map[string]*Partner),
 		Keys:     make(map[[KeyHashLen]byte]string),
-		Idem:     make(map[IdemKey]IdemRecord),
+		idem:     make(map[IdemKey]idemPos),
 	}
 	s.newModules()
 	return s
@@ -123,16 +158,60 @@ func (s *State) Apply(ev Event) {
 // record stores the first outcome of a reference. A second event for the
 // same key means an actor applied a command twice: a broken invariant.
 func (s *State) record(k IdemKey, rec IdemRecord, ev Event) {
-	n := len(s.Idem)
-	s.Idem[k] = rec // one hash and probe: the size tells a duplicate
-	if len(s.Idem) == n {
+	if !s.addRecord(k, rec) {
 		panic(Invariant("reference applied once", ev, 0))
 	}
-	s.idemPeak = max(s.idemPeak, n+1)
-	s.order(k.Scope).push(k)
 }
 
-func (s *State) order(sc Scope) *fifo { return &s.orders[RetentionOf(sc)] }
+// addRecord stores rec under k at the end of its class's fifo. It reports
+// false when k had a record already, and then s is broken (k's index entry
+// points past its fifo's end): the caller must not use s again, as neither
+// does (a panic, or a snapshot load that fails). One hash and probe: the
+// map's size tells a duplicate.
+func (s *State) addRecord(k IdemKey, rec IdemRecord) bool {
+	class := int(RetentionOf(k.Scope))
+	f := &s.orders[class]
+	n := len(s.idem)
+	s.idem[k] = posOf(class, f.end())
+	if len(s.idem) == n {
+		return false
+	}
+	f.push(k, rec)
+	s.idemPeak = max(s.idemPeak, n+1)
+	return true
+}
+
+// Record returns the record of k, if it has one.
+func (s *State) Record(k IdemKey) (IdemRecord, bool) {
+	p, ok := s.idem[k]
+	if !ok {
+		return IdemRecord{}, false
+	}
+	sl, live := s.orders[p.class()].at(p.n())
+	if !live || sl.key != k {
+		panic(fmt.Sprintf("engine: record of %q at %d of class %d is not there", k.Reference, p.n(), p.class()))
+	}
+	return sl.rec, true
+}
+
+// IdemLen is how many idempotency records s holds.
+func (s *State) IdemLen() int { return len(s.idem) }
+
+// IdemRecords yields every idempotency record, each retention class in the
+// order its records were made (as IdemKeys).
+func (s *State) IdemRecords() iter.Seq2[IdemKey, IdemRecord] {
+	return func(yield func(IdemKey, IdemRecord) bool) {
+		for i := range s.orders {
+			if !s.orders[i].live(func(sl *idemSlot) bool { return yield(sl.key, sl.rec) }) {
+				return
+			}
+		}
+	}
+}
+
+// GrowIdem gives the records' index room for size keys (recovery sizes it
+// for the WAL suffix it is about to replay).
+func (s *State) GrowIdem(size int) { s.idem = GrowMap(s.idem, size) }
 
 // expire forgets the records of one class older than cutoffMs, oldest first
 // in log order; it stops at the first younger one, so a record stamped a
@@ -140,12 +219,12 @@ func (s *State) order(sc Scope) *fifo { return &s.orders[RetentionOf(sc)] }
 // only on the log. It returns out with the forgotten keys appended.
 func (s *State) expire(f *fifo, cutoffMs int64, out []IdemKey) []IdemKey {
 	for f.head < f.end() {
-		k, _ := f.at(f.head)
-		if r, ok := s.Idem[k]; ok && r.TimeMs >= cutoffMs {
+		sl, _ := f.at(f.head)
+		if sl.rec.TimeMs >= cutoffMs {
 			break
 		}
-		delete(s.Idem, k)
-		out = append(out, k)
+		delete(s.idem, sl.key)
+		out = append(out, sl.key)
 		f.pop()
 	}
 	return out
@@ -157,9 +236,9 @@ const shrinkMin = 1024
 // shrinkIdem rebuilds the idempotency map once expiry has emptied most of
 // it: Go maps never return memory on delete. It changes no content.
 func (s *State) shrinkIdem() {
-	if s.idemPeak > shrinkMin && len(s.Idem) < s.idemPeak/4 {
-		s.Idem = CompactMap(s.Idem)
-		s.idemPeak = len(s.Idem)
+	if s.idemPeak > shrinkMin && len(s.idem) < s.idemPeak/4 {
+		s.idem = CompactMap(s.idem)
+		s.idemPeak = len(s.idem)
 	}
 }
 

@@ -43,11 +43,11 @@ func diffStates(a, b *engine.State) string {
 			add("wallet %q: missing vs %d", u, wsb[u].Balance)
 		}
 	}
-	if len(a.Idem) != len(b.Idem) {
-		add("%d vs %d idempotency records", len(a.Idem), len(b.Idem))
+	if a.IdemLen() != b.IdemLen() {
+		add("%d vs %d idempotency records", a.IdemLen(), b.IdemLen())
 	}
-	for k, ra := range a.Idem {
-		if rb, ok := b.Idem[k]; !ok || !recordsEqual(ra, rb) {
+	for k, ra := range a.IdemRecords() {
+		if rb, ok := b.Record(k); !ok || !recordsEqual(ra, rb) {
 			add("record %q/%d/%q: %s vs %s", k.Partner, k.Scope, k.Reference, recordText(ra), recordText(rb))
 			break
 		}

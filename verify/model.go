@@ -31,7 +31,7 @@ func (v violations) Violate(kind, format string, args ...any) { v.rep.violate(ki
 // newModel starts from st: an empty state, or a decoded snapshot whose
 // content is taken as given.
 func newModel(rep *Report, st *engine.State, scratch bool) *model {
-	m := &model{rep: rep, idem: maps.Clone(st.Idem), order: map[engine.Retention][]engine.IdemKey{}, partners: map[string]bool{}}
+	m := &model{rep: rep, idem: maps.Collect(st.IdemRecords()), order: map[engine.Retention][]engine.IdemKey{}, partners: map[string]bool{}}
 	if m.idem == nil {
 		m.idem = map[engine.IdemKey]engine.IdemRecord{}
 	}
@@ -121,11 +121,11 @@ func (m *model) finish(s *engine.State) {
 
 func (m *model) finishIdem(s *engine.State) {
 	rep := m.rep
-	if len(s.Idem) != len(m.idem) {
-		rep.violate("idempotency", "%d idempotency records, the events leave %d", len(s.Idem), len(m.idem))
+	if s.IdemLen() != len(m.idem) {
+		rep.violate("idempotency", "%d idempotency records, the events leave %d", s.IdemLen(), len(m.idem))
 	}
 	for k, want := range m.idem {
-		got, ok := s.Idem[k]
+		got, ok := s.Record(k)
 		switch {
 		case !ok:
 			rep.violate("idempotency", "partner %q scope %s reference %q: no record, the events leave %+v", k.Partner, engine.ScopeName(k.Scope), k.Reference, want)
@@ -133,7 +133,7 @@ func (m *model) finishIdem(s *engine.State) {
 			rep.violate("idempotency", "partner %q scope %s reference %q: record %s, its event gives %s", k.Partner, engine.ScopeName(k.Scope), k.Reference, recordText(got), recordText(want))
 		}
 	}
-	for k, got := range s.Idem {
+	for k, got := range s.IdemRecords() {
 		if _, ok := m.idem[k]; !ok {
 			rep.violate("idempotency", "partner %q scope %s reference %q: record %s has no event (or expired)", k.Partner, engine.ScopeName(k.Scope), k.Reference, recordText(got))
 		}

@@ -592,7 +592,7 @@ func summarize(rep *Report, s *engine.State) {
 			rep.Revoked++
 		}
 	}
-	rep.Idem = len(s.Idem)
+	rep.Idem = s.IdemLen()
 	for _, l := range pp.Attempts {
 		rep.Attempts += len(l.Items())
 	}

@@ -790,7 +790,7 @@ func TestIdempotency_ForgottenAfter24h(t *testing.T) {
 	redeemedAt := mustRedeemedAt(t, first)
 	k := engine.IdemKey{Partner: p.ID, Scope: enginepaypay.ScopeRedeemKey, Reference: "day-key"}
 	has := func() (found bool, events uint64) {
-		s.Sys.ReadState(func(st *engine.State) { _, found = st.Idem[k]; events = st.Events })
+		s.Sys.ReadState(func(st *engine.State) { _, found = st.Record(k); events = st.Events })
 		return found, events
 	}
 	if found, _ := has(); !found {
@@ -836,7 +836,7 @@ func TestIdempotency_ForgottenAfter24h(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		var found bool
 		s.Sys.ReadState(func(st *engine.State) {
-			_, found = st.Idem[engine.IdemKey{Partner: p.ID, Scope: enginepaypay.ScopeRedeemKey, Reference: "other-key"}]
+			_, found = st.Record(engine.IdemKey{Partner: p.ID, Scope: enginepaypay.ScopeRedeemKey, Reference: "other-key"})
 		})
 		if !found {
 			break

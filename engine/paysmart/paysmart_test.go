@@ -211,10 +211,10 @@ func TestApply(t *testing.T) {
 			t.Errorf("delivery %s of %s: %+v", id, evt, d)
 		}
 	}
-	if rec, ok := st.Idem[engine.IdemKey{Partner: "ptr_a", Scope: ScopeLive, Reference: "k1"}]; !ok || rec.Status != 200 || rec.Response != `{"k":"k1"}` {
+	if rec, ok := st.Record(engine.IdemKey{Partner: "ptr_a", Scope: ScopeLive, Reference: "k1"}); !ok || rec.Status != 200 || rec.Response != `{"k":"k1"}` {
 		t.Errorf("live k1 record %+v %v", rec, ok)
 	}
-	if rec, ok := st.Idem[engine.IdemKey{Partner: "ptr_a", Scope: ScopeTest, Reference: "k8"}]; !ok || rec.Status != 400 || rec.Fingerprint != "f" {
+	if rec, ok := st.Record(engine.IdemKey{Partner: "ptr_a", Scope: ScopeTest, Reference: "k8"}); !ok || rec.Status != 400 || rec.Fingerprint != "f" {
 		t.Errorf("refusal record %+v %v", rec, ok)
 	}
 }
