@@ -91,20 +91,23 @@ func SummarizeAPIs(steps []APIStep, reps []*Report, dirs []string) ([]APIRow, er
 			continue
 		}
 		if f := rep.floor(); f != nil {
-			r.FloorOK, r.FloorCPU = f.Throughput, deref(f.ServerCPUPerOK)
+			r.FloorOK, r.FloorCPU = f.Throughput, f.cpuPerOK()
 		}
 		if c := rep.ceiling(); c != nil {
-			r.CeilingOK, r.CeilingCPU = c.Throughput, deref(c.ServerCPUPerOK)
+			r.CeilingOK, r.CeilingCPU = c.Throughput, c.cpuPerOK()
 		}
 		for _, res := range rep.Results {
 			if res.Kind == KindLedgerd && res.Error == "" {
-				r.OKPerSec, r.CPU = res.Throughput, deref(res.ServerCPUPerOK)
-				r.P999, r.Max, r.PerFsync = res.Latency.P999, res.Latency.Max, deref(res.EventsPerFsync)
+				r.OKPerSec, r.CPU = res.Throughput, res.cpuPerOK()
+				r.P999, r.Max = res.Latency.P999, res.Latency.Max
+				if res.EventsPerFsync != nil {
+					r.PerFsync = *res.EventsPerFsync
+				}
 				break
 			}
 		}
-		r.OKxFloor, r.OKxCeiling = over(r.OKPerSec, r.FloorOK), over(r.OKPerSec, r.CeilingOK)
-		r.CPUxFloor, r.CPUxCeiling = over(r.CPU, r.FloorCPU), over(r.CPU, r.CeilingCPU)
+		r.OKxFloor, r.OKxCeiling = div(r.OKPerSec, r.FloorOK), div(r.OKPerSec, r.CeilingOK)
+		r.CPUxFloor, r.CPUxCeiling = div(r.CPU, r.FloorCPU), div(r.CPU, r.CeilingCPU)
 		if st.Deduct && r.CPU > 0 {
 			deductCPU += r.CPU
 			n++
@@ -123,24 +126,10 @@ func SummarizeAPIs(steps []APIStep, reps []*Report, dirs []string) ([]APIRow, er
 		deductXFloor /= float64(nf)
 	}
 	for i := range rows {
-		rows[i].CPUxDeduct = over(rows[i].CPU, deductCPU)
-		rows[i].CPUxDeductFloor = over(rows[i].CPUxFloor, deductXFloor)
+		rows[i].CPUxDeduct = div(rows[i].CPU, deductCPU)
+		rows[i].CPUxDeductFloor = div(rows[i].CPUxFloor, deductXFloor)
 	}
 	return rows, nil
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-func over(a, b float64) float64 {
-	if a <= 0 || b <= 0 {
-		return 0
-	}
-	return a / b
 }
 
 // WriteAPIsTable writes rows as the Markdown table the README quotes.
