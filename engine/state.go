@@ -29,7 +29,7 @@ type State struct {
 	idem   map[IdemKey]idemPos
 	orders [retentionClasses]fifo
 
-	idemPeak int // most records since Idem was last rebuilt
+	idemPeak int // most records since idem was last rebuilt
 
 	modules []any // each registered module's section (RegisterState)
 
@@ -55,11 +55,12 @@ type idemSlot struct {
 	rec IdemRecord
 }
 
-// fifo is one retention class's keys in the order their records were
-// made, oldest first. Every key has a number, for good: the first one
-// pushed is 0, the next 1, and so on (a snapshot capture walks them by
-// number). The keys sit in blocks of fifoBlock, so a push never copies the
-// keys already there, and expiry frees whole blocks instead of compacting:
+// fifo is one retention class's records, with their keys, in the order
+// they were made, oldest first. Every record has a number, for good: the
+// first one pushed is 0, the next 1, and so on (a snapshot capture walks
+// them by number; State.idem points at them by number). The records sit in
+// blocks of fifoBlock, so a push never copies the records already there,
+// and expiry frees whole blocks instead of compacting:
 // one growing slice copied up to tens of MiB of pointers at each doubling,
 // on the committer's goroutine, in one memmove nothing could preempt.
 type fifo struct {
