@@ -41,6 +41,7 @@ type item struct {
 	pid    *actor.PID
 	fn     func(*engine.State)
 	quiet  bool // itemFunc: run with no batch being written (readQuiet)
+	fresh  bool // itemEvent: decided on no state without an actor (Op.Fresh); refused if its entity has one
 	// committed is closed once the event is durable and applied (Commit).
 	committed chan struct{}
 }
@@ -66,6 +67,7 @@ type Loader func(st *engine.State, id string) any
 type CommitStats struct {
 	Batches uint64 // WAL appends (one fsync each)
 	Events  uint64 // events made durable
+	Refused uint64 // Fresh events refused before the log: their entity had a state after all
 }
 
 // committer owns the engine's durable state and the WAL's write end.
@@ -90,6 +92,7 @@ type committer struct {
 	stopped  chan struct{}
 	batches  atomic.Uint64
 	applied  atomic.Uint64
+	refused  atomic.Uint64
 
 	toWrite chan *batch // committer -> writer
 	written chan *batch // writer -> committer
@@ -216,6 +219,8 @@ func (c *committer) gather(b *batch, it item) bool {
 			return true
 		case c.loadNow(&it):
 			c.answer(&it)
+		case it.fresh && c.taken(it.ev):
+			c.refuse(&it)
 		default:
 			if it.kind == itemEvent {
 				c.track(it.ev, 1)
@@ -360,6 +365,39 @@ func (c *committer) loadNow(it *item) bool {
 	return c.busy[engine.Entity{Kind: it.entity.Kind}] == 0 && c.busy[it.entity] == 0
 }
 
+// taken reports whether a Fresh event's entity has a state: a durable
+// one, or events gathered and not yet applied (a collision of random ids,
+// or an actor that decided on the id meanwhile). Gathered after them, the
+// event would apply to a state it was not decided on.
+func (c *committer) taken(ev engine.Event) bool {
+	k, ok := engine.EntityOf(ev)
+	if !ok {
+		return false
+	}
+	if c.busy[engine.Entity{Kind: k.Kind}] != 0 || c.busy[k] != 0 {
+		return true
+	}
+	def := entityDefs[k.Kind]
+	return def != nil && def.Load(c.state, k.ID) != nil
+}
+
+// refuse answers a taken Fresh event's Op with its Taken status; nothing
+// is written and its reference is free again.
+func (c *committer) refuse(it *item) {
+	c.refused.Add(1)
+	if it.wallet != nil {
+		it.wallet.pending.Add(-1)
+	}
+	if it.op == nil {
+		return
+	}
+	st := it.op.Taken
+	if st == StatusOK {
+		st = StatusOverloaded
+	}
+	c.sys.releaseReference(it.op, st)
+}
+
 // sendNotices tells the idempotency shards which references are durable,
 // answering the retries that waited on them.
 func (c *committer) sendNotices() {
@@ -403,5 +441,5 @@ func (c *committer) shutdown() {
 
 // stats returns the committer's counters.
 func (c *committer) stats() CommitStats {
-	return CommitStats{Batches: c.batches.Load(), Events: c.applied.Load()}
+	return CommitStats{Batches: c.batches.Load(), Events: c.applied.Load(), Refused: c.refused.Load()}
 }

@@ -12,6 +12,13 @@
 // events with one WAL write and one fsync, applies them in log order to the
 // engine's durable state, and only then signals the Ops.
 //
+// Creates under a fresh id (Op.Fresh: a payment, a payment link, whose id
+// the API has just drawn at random) are decided without an actor: the
+// registry holds the id while the Op's event is committed, anything sent to
+// the id meanwhile waits in that hold, and the actor starts (and loads)
+// only when something is sent to the entity. The committer refuses such an
+// event before the log when its entity has a state after all (Op.Taken).
+//
 // Ownership: the committer's goroutine alone writes the engine.State after
 // start-up, and alone reads it except for one map: the idempotency shards
 // look references up in State.Record under a read lock the committer takes for

@@ -53,6 +53,7 @@ type Entity struct {
 	// actor emitted. nil while the entity does not exist.
 	State  any
 	reload func(op *Op) bool
+	fresh  bool // a Fresh Op decided without an actor (System.toOwner)
 }
 
 // ID is the entity's id (the user id, the code).
@@ -66,7 +67,7 @@ func (e *Entity) NowMs() int64 { return e.sys.cfg.Now().UnixMilli() }
 // to State and set op's result fields.
 func (e *Entity) Emit(ev engine.Event, op *Op) {
 	e.entry.pending.Add(1)
-	e.sys.committer.in <- item{kind: itemEvent, ev: ev, op: op, wallet: e.entry}
+	e.sys.committer.in <- item{kind: itemEvent, ev: ev, op: op, wallet: e.entry, fresh: e.fresh}
 }
 
 // ReadDurable answers op (its result fields already set) once every event

@@ -105,6 +105,14 @@ type Op struct {
 	// answer as the command's event stored it (engine.IdemRecord).
 	ResponseStatus uint16
 	Response       string
+	// Fresh marks a command that creates its entity under an id the API
+	// has just drawn at random (a payment, a payment link): no actor
+	// needs to exist for it, so it is decided on the caller's goroutine
+	// while the registry holds the id (System.toOwner), and the committer
+	// checks, before writing it, that the entity has no state after all.
+	// Taken is the status it gets when it has (zero: StatusOverloaded).
+	Fresh bool
+	Taken Status
 
 	Status        Status
 	Balance       int64 // new balance, current balance or refundable: see Status
@@ -113,7 +121,8 @@ type Op struct {
 	Rate          Decision            // the limiter's window after this request (when RateLimit > 0)
 	Detail        engine.RedeemDetail // PayPay.cards: what the code showed
 
-	reloaded bool // Entity.Reload has handed it back once
+	reloaded bool   // Entity.Reload has handed it back once
+	claim    *claim // the registry's hold on a Fresh Op's id, given back once it is answered
 	done     chan struct{}
 }
 

@@ -14,8 +14,13 @@ import (
 // counts Ops sent and not yet processed (bounded: admission control);
 // pending counts events the actor emitted that are not yet durable.
 type entry struct {
-	pid      *actor.PID
-	ready    chan struct{} // closed once pid is set
+	pid   *actor.PID
+	ready chan struct{} // closed once pid is set
+	// claimed: a Fresh Op holds the id and no actor exists yet; held are
+	// the messages sent meanwhile, for the actor that starts when the Op
+	// is answered (registry.settle). Both under the stripe lock.
+	claimed  bool
+	held     []any
 	inflight atomic.Int32
 	pending  atomic.Int64
 	lastUsed atomic.Int64 // registry clock (unix seconds) of the last send
@@ -33,11 +38,18 @@ type registry struct {
 	seed        maphash.Seed
 	inflightMax int32
 	spawn       func(user string, e *entry) *actor.PID
-	stripes     [registryStripes]struct {
-		mu   sync.Mutex
-		m    map[string]*entry
-		peak int // most entries since m was last rebuilt
-	}
+	stripes     [registryStripes]stripe
+}
+
+type stripe = struct {
+	mu   sync.Mutex
+	m    map[string]*entry
+	peak int // most entries since m was last rebuilt
+}
+
+// stripe is the part of the registry that holds id.
+func (r *registry) stripe(id string) *stripe {
+	return &r.stripes[maphash.String(r.seed, id)%registryStripes]
 }
 
 func (r *registry) init(inflightMax int32, spawn func(string, *entry) *actor.PID) {
@@ -50,7 +62,7 @@ func (r *registry) init(inflightMax int32, spawn func(string, *entry) *actor.PID
 // send delivers msg to the entity's actor; false means too many messages
 // are already queued for it.
 func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
-	st := &r.stripes[maphash.String(r.seed, id)%registryStripes]
+	st := r.stripe(id)
 	st.mu.Lock()
 	e := st.m[id]
 	spawn := e == nil
@@ -66,6 +78,11 @@ func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
 	}
 	e.inflight.Add(1)
 	e.lastUsed.Store(r.clock.Load())
+	if e.claimed { // an id being created: its actor starts once that is answered
+		e.held = append(e.held, msg)
+		st.mu.Unlock()
+		return true
+	}
 	st.mu.Unlock()
 	// Spawned and sent outside the lock: with inline dispatch the actor
 	// may run on this goroutine and retire, which takes the lock. inflight,
@@ -80,12 +97,66 @@ func (r *registry) send(root *actor.RootContext, id string, msg any) bool {
 	return true
 }
 
+// claim is a Fresh Op's hold on its id (Op.Fresh, System.toOwner).
+type claim struct {
+	reg *registry
+	id  string
+	e   *entry
+}
+
+// claim holds id for a Fresh Op, decided without an actor; nil when the id
+// has an actor (or a claim) already: the Op then goes to it as any other.
+// Messages sent to id while it is held wait in the entry (send).
+func (r *registry) claim(id string) *claim {
+	st := r.stripe(id)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.m[id] != nil {
+		return nil
+	}
+	e := &entry{ready: make(chan struct{}), claimed: true}
+	e.inflight.Store(1) // the Fresh Op: nothing retires or passivates the entry meanwhile
+	e.lastUsed.Store(r.clock.Load())
+	st.m[id] = e
+	st.peak = max(st.peak, len(st.m))
+	return &claim{reg: r, id: id, e: e}
+}
+
+// settle gives back a claim once its Op is answered (durable, or refused
+// before the log). With nothing sent to the id meanwhile the entry goes;
+// else an actor starts and gets what was held, in order. It loads through
+// the committer's queue, behind the Op's event, so it starts from a state
+// that holds it.
+func (c *claim) settle(root *actor.RootContext) {
+	r, e := c.reg, c.e
+	st := r.stripe(c.id)
+	st.mu.Lock()
+	e.claimed = false
+	held := e.held
+	e.held = nil
+	e.inflight.Add(-1)
+	if len(held) == 0 {
+		delete(st.m, c.id)
+		st.mu.Unlock()
+		return
+	}
+	r.count.Add(1)
+	st.mu.Unlock()
+	// As in send: spawned and sent outside the lock. Senders that come
+	// now wait for ready, so they queue behind what was held.
+	e.pid = r.spawn(c.id, e)
+	for _, msg := range held {
+		root.Send(e.pid, msg)
+	}
+	close(e.ready)
+}
+
 // retire removes e if nothing is on its way to it; the caller then stops.
 // A new actor for the same id may start at once: it asks the committer for
 // its state through the committer's queue, behind every event the retired
 // one emitted, so it starts from a state that includes them.
 func (r *registry) retire(id string, e *entry) bool {
-	st := &r.stripes[maphash.String(r.seed, id)%registryStripes]
+	st := r.stripe(id)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if e.inflight.Load() != 0 || st.m[id] != e {
@@ -108,7 +179,9 @@ func (r *registry) live(fn func(id string, e *entry)) {
 		st := &r.stripes[i]
 		st.mu.Lock()
 		for id, e := range st.m {
-			all = append(all, liveEntry{id, e})
+			if !e.claimed { // no actor yet
+				all = append(all, liveEntry{id, e})
+			}
 		}
 		st.mu.Unlock()
 	}

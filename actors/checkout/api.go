@@ -61,6 +61,9 @@ func do(sys *actors.System, auth Auth, kind actors.Kind, cmd command, ans ck.Ans
 	op := actors.NewOp()
 	op.Kind, op.Cmd, op.Partner = kind, cmd, auth.Shop
 	op.KeyHash, op.RateLimit = auth.KeyHash, auth.RateLimit
+	// A decided command creates a payment under an id the API has just
+	// drawn at random: it needs no actor (actors.Op.Fresh).
+	_, op.Fresh = cmd.(*decided)
 	if ans.Key != "" {
 		op.Scope, op.Reference, op.Fingerprint = ck.ScopeOf(auth.Owner()), ans.Key, ans.Fingerprint
 	}

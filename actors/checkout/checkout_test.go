@@ -283,3 +283,32 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("one payment.failed each: %v", got)
 	}
 }
+
+// TestCreateUnderATakenID: ids are drawn at random, so a create needs no
+// actor (Op.Fresh); one under an id that is taken is still refused with
+// StatusOverloaded before anything is written, and its Idempotency-Key is
+// free again. A create after it is decided as before.
+func TestCreateUnderATakenID(t *testing.T) {
+	c := newClock()
+	sys := startSys(t, t.TempDir(), c)
+	defer sys.Stop()
+	shop(t, sys, "")
+	create(t, sys, c, "pay_same", 500, ans("k1", "f1"))
+	before := sys.Stats()
+	p := payment(c, "pay_same", 900)
+	p.Token = "tok_" + strings.Repeat("y", 32) + "pay_same" // a token of the same shape: Validate passes
+	if r := ack.CreatePayment(sys, auth, p, 200, []byte(`{"id":"pay_same"}`), ans("k2", "f2")); r.Status != actors.StatusOverloaded {
+		t.Fatalf("create under a taken id: %+v, want StatusOverloaded", r)
+	}
+	if after := sys.Stats(); after.Events != before.Events || after.Refused != before.Refused+1 {
+		t.Fatalf("stats %+v → %+v: want one refusal and no event", before, after)
+	}
+	var got ck.Payment
+	sys.ReadState(func(st *engine.State) { got, _ = ck.PaymentByID(st, "pay_same") })
+	if got.Amount != 500 || got.Token != payment(c, "pay_same", 500).Token {
+		t.Fatalf("the payment changed: %+v", got)
+	}
+	if r := create(t, sys, c, "pay_other", 900, ans("k2", "f2")); r.Replayed {
+		t.Fatalf("the refused key was bound: %+v", r)
+	}
+}

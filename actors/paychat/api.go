@@ -100,6 +100,9 @@ func CreatePayment(sys *actors.System, auth Auth, draw func() (pc.Payment, pc.An
 	for range maxDraws {
 		p, ans := draw()
 		op := newOp(auth, kindCreate, &create{ev: pc.PaymentCreated{Payment: p, Answer: stored(ans)}})
+		// A link id just drawn needs no actor (actors.Op.Fresh); one that
+		// is taken after all is drawn again.
+		op.Fresh, op.Taken = true, actors.StatusAlreadyRedeemed
 		bind(op, pc.ScopePayment, &ans)
 		sys.Do(op)
 		r := result(op, &ans)

@@ -316,3 +316,42 @@ func TestFeesAndWebhook(t *testing.T) {
 		t.Fatalf("partners %d, payer balance %d", n, userBalance(sys, "6"))
 	}
 }
+
+// TestLinkIDTaken: a payment link is created without an actor (Op.Fresh);
+// a draw whose link id is taken is refused before anything is written and
+// CreatePayment draws again, leaving the first link as it was.
+func TestLinkIDTaken(t *testing.T) {
+	c := &clock{}
+	c.ms.Store(1_700_000_000_000)
+	sys := start(t, t.TempDir(), c)
+	defer sys.Stop()
+	apc.Register(sys, partner("pcp_a", "111"))
+	first := createLink(t, sys, "pcp_a", 5*usdt, c.ms.Load())
+	before := sys.Stats()
+	draws := 0
+	r, err := apc.CreatePayment(sys, auth("pcp_a"), func() (pc.Payment, pc.Answer) {
+		draws++
+		link := first.LinkID // the first draw collides
+		if draws > 1 {
+			link = "lfresh"
+		}
+		p := pc.Payment{ID: fmt.Sprintf("pay_d%d", draws), LinkID: link, Partner: "pcp_a", Amount: 7 * usdt,
+			Status: pc.StatusPending, CreatedMs: c.ms.Load(), ExpiresMs: c.ms.Load() + pc.PaymentLifetime}
+		return p, answer("k1", `{"id":"`+p.ID+`"}`)
+	})
+	if err != nil || r.Status != actors.StatusOK || string(r.Body) != `{"id":"pay_d2"}` || draws != 2 {
+		t.Fatalf("create over a taken link id: %+v %v after %d draws, want pay_d2 on the second", r, err, draws)
+	}
+	after := sys.Stats()
+	if after.Refused != before.Refused+1 || after.Events != before.Events+1 {
+		t.Fatalf("stats %+v → %+v: want one refusal and one event", before, after)
+	}
+	sys.ReadState(func(st *engine.State) {
+		if p, ok := pc.PaymentByLink(st, first.LinkID); !ok || p.ID != first.ID || p.Amount != first.Amount {
+			t.Errorf("the first link changed: %+v %v", p, ok)
+		}
+		if p, ok := pc.PaymentByLink(st, "lfresh"); !ok || p.ID != "pay_d2" {
+			t.Errorf("the second draw: %+v %v", p, ok)
+		}
+	})
+}

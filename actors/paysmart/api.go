@@ -12,6 +12,10 @@ func do(sys *actors.System, auth Auth, kind actors.Kind, cmd command, ans ps.Ans
 	defer op.Release()
 	op.Kind, op.Cmd, op.Partner = kind, cmd, auth.Account
 	op.KeyHash, op.RateLimit = auth.KeyHash, auth.RateLimit
+	// A decided command creates its object (payment, method, customer,
+	// endpoint) under an id the API has just drawn at random: it needs no
+	// actor (actors.Op.Fresh).
+	_, op.Fresh = cmd.(*decided)
 	if ans.Key != "" {
 		op.Scope, op.Reference, op.Fingerprint = ps.ScopeOf(auth.Owner()), ans.Key, ans.Fingerprint
 	}

@@ -297,3 +297,33 @@ func TestCustomersEndpointsRestart(t *testing.T) {
 		t.Fatalf("verify: ok %v, %d violations %v, events %v", rep.OK, rep.ViolationCount, rep.Violations, rep.ByType)
 	}
 }
+
+// TestCreateUnderATakenID: ids are drawn at random, so a create needs no
+// actor (Op.Fresh); one under an id that is taken is still refused with
+// StatusOverloaded before anything is written, and its Idempotency-Key is
+// free again. A create after it is decided as before.
+func TestCreateUnderATakenID(t *testing.T) {
+	sys := start(t, t.TempDir())
+	defer sys.Stop()
+	ok(t, "payment", pay(sys, "pay_same", 2000, ps.StatusSucceeded, "k1"), 200)
+	before := sys.Stats()
+	if r := pay(sys, "pay_same", 3000, ps.StatusSucceeded, "k2"); r.Status != actors.StatusOverloaded {
+		t.Fatalf("create under a taken id: %+v, want StatusOverloaded", r)
+	}
+	if after := sys.Stats(); after.Events != before.Events || after.Refused != before.Refused+1 {
+		t.Fatalf("stats %+v → %+v: want one refusal and no event", before, after)
+	}
+	var v ps.PaymentView
+	sys.ReadState(func(st *engine.State) { v, _ = ps.GetPayment(st, auth.Owner(), "pay_same") })
+	if v.Payment.Amount != 2000 {
+		t.Fatalf("the payment changed: %+v", v.Payment)
+	}
+	if got := balance(sys, auth.Owner()); len(got) != 1 || got[0].Amount != 2000 {
+		t.Fatalf("balance %+v, want 2000 from the first payment only", got)
+	}
+	r := pay(sys, "pay_other", 3000, ps.StatusSucceeded, "k2")
+	ok(t, "the refused key on a new id", r, 200)
+	if r.Replayed {
+		t.Fatalf("the refused key was bound: %+v", r)
+	}
+}
