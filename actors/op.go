@@ -111,6 +111,9 @@ type Op struct {
 	// while the registry holds the id (System.toOwner), and the committer
 	// checks, before writing it, that the entity has no state after all.
 	// Taken is the status it gets when it has (zero: StatusOverloaded).
+	// Its Handle emits at most one event for the entity: the committer
+	// checks each Fresh event on its own, and a second one would find the
+	// first gathered and be refused.
 	Fresh bool
 	Taken Status
 

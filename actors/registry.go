@@ -18,7 +18,7 @@ type entry struct {
 	ready chan struct{} // closed once pid is set
 	// claimed: a Fresh Op holds the id and no actor exists yet; held are
 	// the messages sent meanwhile, for the actor that starts when the Op
-	// is answered (registry.settle). Both under the stripe lock.
+	// is answered (claim.settle). Both under the stripe lock.
 	claimed  bool
 	held     []any
 	inflight atomic.Int32

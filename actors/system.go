@@ -354,7 +354,7 @@ func (s *System) route(op *Op) {
 // that would load nothing and retire at once (6.5–7.5 µs of protoactor's
 // spawn and stop per create, and a load through the committer). Nothing
 // else decides on the id meanwhile: what is sent to it waits for the actor
-// that starts once the Op is answered (registry.settle), and the committer
+// that starts once the Op is answered (claim.settle), and the committer
 // refuses the Op's event, before the log, if the entity has a state after
 // all (committer.taken). An id that already has an actor goes to it.
 func (s *System) toOwner(op *Op) bool {
@@ -368,7 +368,7 @@ func (s *System) toOwner(op *Op) bool {
 		if c := reg.claim(id); c != nil {
 			op.claim = c // before Handle: the committer may answer op at once
 			e := Entity{sys: s, id: id, entry: c.e, fresh: true, reload: func(*Op) bool { return false }}
-			def.Handle(&e, op)
+			s.handleOutside(def, &e, op)
 			return true
 		}
 	}
@@ -377,6 +377,19 @@ func (s *System) toOwner(op *Op) bool {
 		return false
 	}
 	return true
+}
+
+// handleOutside runs a module's Handle where no actor's supervisor
+// watches it (a Fresh Op on its caller's goroutine): a panic is a broken
+// invariant there too, and fail-stops the process rather than leave the
+// id held by an Op nobody answers.
+func (s *System) handleOutside(def *EntityDef, e *Entity, op *Op) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.fatal(fmt.Errorf("actors: %v/%s panicked on %T: %v", def.Kind, e.id, op.Cmd, r))
+		}
+	}()
+	def.Handle(e, op)
 }
 
 // releaseReference frees a reference whose command produced no event.
