@@ -5,14 +5,16 @@ import (
 	"ledgerd/engine/paypay"
 )
 
-// The PayPay.cards code kind (code/paypay/<code>): one actor decides
-// validate, redeem and revoke of one code at a time, so two concurrent
-// redeems of one code can never both succeed. Codes are used rarely, so
-// the actor retires as soon as nothing is queued for it; its state lives
-// on in the engine and the next request loads it again.
+// The PayPay.cards code kind (code/paypay/<code>): validate, redeem and
+// revoke of one code are decided one at a time, so two concurrent redeems
+// of one code can never both succeed. A code is used once or twice, so it
+// is Inline: the committer decides an Op for a code that has no actor
+// against its durable state, while the registry holds the code for it;
+// what arrives for the code meanwhile goes to an actor that starts once
+// that Op is answered, and retires as soon as nothing is queued for it.
 func init() {
 	RegisterEntity(EntityDef{
-		Kind: paypay.CodeEntity, Ops: []Kind{KindValidate, KindRedeem, KindRevokeCode},
+		Kind: paypay.CodeEntity, Ops: []Kind{KindValidate, KindRedeem, KindRevokeCode}, Inline: true,
 		ID:     func(op *Op) string { return op.Card },
 		Load:   loadCard,
 		Handle: handleCode,
@@ -60,7 +62,7 @@ func revokeCode(e *Entity, card *paypay.Card, op *Op, now int64) {
 		op.finish(StatusAlreadyRedeemed, 0, false)
 	case card.RevokedMs != 0:
 		op.Status = StatusOK
-		e.sys.committer.in <- item{kind: itemBarrier, op: op} // answered once the revocation is durable
+		e.barrier(op) // answered once the revocation is durable
 	default:
 		ev := &paypay.CodeRevoked{Stamp: engine.Stamp{TimeMs: now}, Partner: card.Partner, Code: e.ID()}
 		paypay.ApplyCard(card, ev)

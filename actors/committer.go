@@ -27,6 +27,7 @@ const (
 	itemBarrier                 // signal op once everything before it is durable
 	itemLoad                    // send an entity actor its durable state
 	itemFunc                    // run fn against the durable state (tests, verify)
+	itemDecide                  // decide op (an Inline kind's) against its entity's durable state
 	itemStop                    // finish the batch, snapshot, stop
 )
 
@@ -93,6 +94,7 @@ type committer struct {
 	batches  atomic.Uint64
 	applied  atomic.Uint64
 	refused  atomic.Uint64
+	redo     []item // decides that waited for a batch touching their entity (decide)
 
 	toWrite chan *batch // committer -> writer
 	written chan *batch // writer -> committer
@@ -154,6 +156,7 @@ func (c *committer) run() {
 	var flight *batch
 	stopping := false
 	for {
+		c.redecide(cur)
 		if flight == nil && len(cur.items) > 0 {
 			if cur.hasEvents() {
 				c.dispatch(cur)
@@ -161,6 +164,7 @@ func (c *committer) run() {
 			} else {
 				c.finish(cur) // loads, barriers, reads: everything before them is applied
 				cur.reset()
+				continue // it may have readied decides
 			}
 		}
 		if stopping && flight == nil && len(cur.items) == 0 {
@@ -221,11 +225,10 @@ func (c *committer) gather(b *batch, it item) bool {
 			c.answer(&it)
 		case it.fresh && c.taken(it.ev):
 			c.refuse(&it)
+		case it.kind == itemDecide:
+			c.decide(b, it)
 		default:
-			if it.kind == itemEvent {
-				c.track(it.ev, 1)
-			}
-			b.items = append(b.items, it)
+			c.add(b, it)
 		}
 		if len(b.items) >= c.maxBatch {
 			return false
@@ -235,6 +238,42 @@ func (c *committer) gather(b *batch, it item) bool {
 		default:
 			return false
 		}
+	}
+}
+
+// add appends it to b, counting an event in (track).
+func (c *committer) add(b *batch, it item) {
+	if it.kind == itemEvent {
+		c.track(it.ev, 1)
+	}
+	b.items = append(b.items, it)
+}
+
+// decide runs an Inline kind's Handle on op here, against its entity's
+// durable state, with what it emits added to b. The registry holds the
+// id for op (claim), so no actor decides on it meanwhile. When events
+// that change the entity are gathered or in flight, the durable state is
+// not yet the one to decide on: op waits in b and is decided again once
+// b is applied (answer, redecide), as an actor's load would wait.
+func (c *committer) decide(b *batch, it item) {
+	if c.busy[engine.Entity{Kind: it.entity.Kind}] != 0 || c.busy[it.entity] != 0 {
+		b.items = append(b.items, it)
+		return
+	}
+	def := entityDefs[it.entity.Kind]
+	e := Entity{sys: c.sys, id: it.entity.ID, entry: it.wallet, State: def.Load(c.state, it.entity.ID), reload: noReload, batch: b}
+	c.sys.handleOutside(def, &e, it.op)
+}
+
+// redecide decides, into b, the Ops whose batch was applied.
+func (c *committer) redecide(b *batch) {
+	if len(c.redo) == 0 {
+		return
+	}
+	redo := c.redo
+	c.redo = nil
+	for _, it := range redo {
+		c.decide(b, it)
 	}
 }
 
@@ -428,6 +467,8 @@ func (c *committer) answer(it *item) {
 		c.sys.out.post(it.pid, &loaded{state: entityDefs[it.entity.Kind].Load(c.state, it.entity.ID)})
 	case itemFunc:
 		it.fn(c.state)
+	case itemDecide: // it waited for this batch (decide)
+		c.redo = append(c.redo, *it)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package actors runs ledgerd's live state: one protoactor-go actor per
-// wallet (wallet/payshards/<user>) and per redeem code, a rate limiter per
-// API key, a partner directory, idempotency shards (mutex-guarded maps of the
-// references in flight), and the committer that makes every event durable
-// before anyone hears of it.
+// wallet (wallet/payshards/<user>), per redeem code while two requests use
+// it, a rate limiter per API key, a partner directory, idempotency shards
+// (mutex-guarded maps of the references in flight), and the committer that
+// makes every event durable before anyone hears of it.
 //
 // The write path of a deduct: limiter → idempotency shard → wallet → committer.
 // Each hop forwards the same *Op; nobody waits on a future. The wallet decides
@@ -18,6 +18,13 @@
 // the id meanwhile waits in that hold, and the actor starts (and loads)
 // only when something is sent to the entity. The committer refuses such an
 // event before the log when its entity has a state after all (Op.Taken).
+//
+// Codes (EntityDef.Inline) are decided the same way, by the committer on
+// its own goroutine, against the code's durable state: a code is used once
+// or twice, and an actor for it cost protoactor's spawn and stop and a load
+// through the queue per redeem. A decide that finds events for its code
+// gathered or in flight (an actor's, which retired before they were
+// durable) waits for their batch, as an actor's load does.
 //
 // Ownership: the committer's goroutine alone writes the engine.State after
 // start-up, and alone reads it except for one map: the idempotency shards

@@ -29,6 +29,13 @@ type EntityDef struct {
 	// them idle (wallets: read and written often); the others retire as
 	// soon as nothing is queued for them (codes: used once or twice).
 	Resident bool
+	// Inline kinds are decided by the committer, on its goroutine,
+	// against the durable state, while the registry holds the id for the
+	// Op (System.toOwner, committer.decide): no actor is spawned for an
+	// entity used once or twice (codes), and no load crosses the queue.
+	// Ops that arrive for the id meanwhile wait for an actor, as behind a
+	// Fresh Op. Handle must then be cheap: it runs between batches.
+	Inline bool
 	// Clone copies a working state for inspection (nil stays nil).
 	Clone func(state any) any
 }
@@ -53,8 +60,13 @@ type Entity struct {
 	// actor emitted. nil while the entity does not exist.
 	State  any
 	reload func(op *Op) bool
-	fresh  bool // a Fresh Op decided without an actor (System.toOwner)
+	fresh  bool   // a Fresh Op decided without an actor (System.toOwner)
+	batch  *batch // an Inline kind's Op decided by the committer into this batch (committer.decide)
 }
+
+// noReload is Reload where no actor holds the working state: Handle
+// decides on the state it was given.
+func noReload(*Op) bool { return false }
 
 // ID is the entity's id (the user id, the code).
 func (e *Entity) ID() string { return e.id }
@@ -67,8 +79,22 @@ func (e *Entity) NowMs() int64 { return e.sys.cfg.Now().UnixMilli() }
 // to State and set op's result fields.
 func (e *Entity) Emit(ev engine.Event, op *Op) {
 	e.entry.pending.Add(1)
-	e.sys.committer.in <- item{kind: itemEvent, ev: ev, op: op, wallet: e.entry, fresh: e.fresh}
+	e.queue(item{kind: itemEvent, ev: ev, op: op, wallet: e.entry, fresh: e.fresh})
 }
+
+// queue hands it to the committer: into the batch being gathered when
+// the committer itself decides (Inline), else through its queue.
+func (e *Entity) queue(it item) {
+	if e.batch != nil {
+		e.sys.committer.add(e.batch, it)
+		return
+	}
+	e.sys.committer.in <- it
+}
+
+// barrier answers op (its result fields already set) once everything
+// queued before it is durable.
+func (e *Entity) barrier(op *Op) { e.queue(item{kind: itemBarrier, op: op}) }
 
 // ReadDurable answers op (its result fields already set) once every event
 // this actor emitted is durable: at once when none is pending, else behind
@@ -78,7 +104,7 @@ func (e *Entity) ReadDurable(op *Op) {
 		op.reply()
 		return
 	}
-	e.sys.committer.in <- item{kind: itemBarrier, op: op}
+	e.barrier(op)
 }
 
 // Reload hands op back to Handle once the entity's durable state has been

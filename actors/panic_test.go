@@ -9,19 +9,22 @@ import (
 )
 
 // A kind whose Handle panics, decided outside any actor: Fresh on the
-// caller's goroutine.
+// caller's goroutine, Inline on the committer's.
 var (
-	panicFresh = engine.RegisterEntityKind("test-panic-fresh")
-	kindFresh  = NewKind("test-panic-fresh")
+	panicFresh  = engine.RegisterEntityKind("test-panic-fresh")
+	panicInline = engine.RegisterEntityKind("test-panic-inline")
+	kindFresh   = NewKind("test-panic-fresh")
+	kindInline  = NewKind("test-panic-inline")
 )
 
 func init() {
 	for _, k := range []struct {
-		kind engine.EntityKind
-		op   Kind
-	}{{panicFresh, kindFresh}} {
+		kind   engine.EntityKind
+		op     Kind
+		inline bool
+	}{{panicFresh, kindFresh, false}, {panicInline, kindInline, true}} {
 		RegisterEntity(EntityDef{
-			Kind: k.kind, Ops: []Kind{k.op},
+			Kind: k.kind, Ops: []Kind{k.op}, Inline: k.inline,
 			ID:     func(op *Op) string { return op.User },
 			Load:   func(*engine.State, string) any { return nil },
 			Handle: func(*Entity, *Op) { panic("broken invariant") },
@@ -34,7 +37,7 @@ func init() {
 // one inside an actor does (failStop), instead of killing the committer
 // or leaving the id held by an Op nobody answers.
 func TestHandleOutsideActorPanicFailsStop(t *testing.T) {
-	for _, k := range []Kind{kindFresh} {
+	for _, k := range []Kind{kindFresh, kindInline} {
 		fatal := make(chan error, 1)
 		s, err := Start(Config{DataDir: t.TempDir(), Log: newGatedLog(), Logger: quietLogger(),
 			Fatal: func(err error) { fatal <- err }})

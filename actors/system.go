@@ -352,11 +352,13 @@ func (s *System) route(op *Op) {
 // registry holds that id for it, it is decided here, on this goroutine,
 // against no state, as a new actor would decide it, without spawning one
 // that would load nothing and retire at once (6.5–7.5 µs of protoactor's
-// spawn and stop per create, and a load through the committer). Nothing
-// else decides on the id meanwhile: what is sent to it waits for the actor
+// spawn and stop per create, and a load through the committer). An Op of
+// an Inline kind (a code) is decided the same way by the committer,
+// against the entity's durable state (committer.decide). Nothing else
+// decides on the id meanwhile: what is sent to it waits for the actor
 // that starts once the Op is answered (claim.settle), and the committer
-// refuses the Op's event, before the log, if the entity has a state after
-// all (committer.taken). An id that already has an actor goes to it.
+// refuses a Fresh Op's event, before the log, if the entity has a state
+// after all (committer.taken). An id that already has an actor goes to it.
 func (s *System) toOwner(op *Op) bool {
 	def := s.owners[op.Kind]
 	if def == nil {
@@ -364,10 +366,14 @@ func (s *System) toOwner(op *Op) bool {
 		return false
 	}
 	reg, id := s.entities[def.Kind], def.ID(op)
-	if op.Fresh {
+	if op.Fresh || def.Inline {
 		if c := reg.claim(id); c != nil {
 			op.claim = c // before Handle: the committer may answer op at once
-			e := Entity{sys: s, id: id, entry: c.e, fresh: true, reload: func(*Op) bool { return false }}
+			if !op.Fresh {
+				s.committer.in <- item{kind: itemDecide, op: op, entity: engine.Entity{Kind: def.Kind, ID: id}, wallet: c.e}
+				return true
+			}
+			e := Entity{sys: s, id: id, entry: c.e, fresh: true, reload: noReload}
 			s.handleOutside(def, &e, op)
 			return true
 		}
@@ -380,9 +386,9 @@ func (s *System) toOwner(op *Op) bool {
 }
 
 // handleOutside runs a module's Handle where no actor's supervisor
-// watches it (a Fresh Op on its caller's goroutine): a panic is a broken
-// invariant there too, and fail-stops the process rather than leave the
-// id held by an Op nobody answers.
+// watches it (a Fresh Op on its caller's goroutine, an Inline one on the
+// committer's): a panic is a broken invariant there too, and fail-stops
+// the process rather than leave the id held, or the committer gone.
 func (s *System) handleOutside(def *EntityDef, e *Entity, op *Op) {
 	defer func() {
 		if r := recover(); r != nil {
