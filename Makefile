@@ -8,7 +8,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: chromium paychat-node run build test test-short bench bench-http bench-checkout bench-hot bench-paysmart bench-paychat bench-apis bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
+.PHONY: chromium paychat-node run build test test-short bench bench-inprocess bench-http bench-checkout bench-hot bench-paysmart bench-paychat bench-apis bench-compare bench-recovery bench-wallets crash-soak fuzz vet fmt clean
 
 ## run: the server on the embedded defaults (data dir ./data, port 8080), with a demo partner
 run: build
@@ -41,6 +41,10 @@ paychat-node:
 ## bench: in-process and WAL benchmarks (figures in README's performance section)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./engine/... ./wal/ ./actors/... ./api/...
+
+## bench-inprocess: every API's main write through ledgerd's whole handler, no sockets, no fsync (bench/inproc_test.go; ns/op over 2 cores is CPU per answer less the socket calls)
+bench-inprocess:
+	$(GO) test -run '^$$' -bench BenchmarkAPIsInProcess -benchtime 200000x -count 3 ./bench/
 
 ## bench-http: ledgerd vs the durable floor (run before and after it) and the bare-fasthttp ceiling over HTTP (ledgerbench; reports in bench/out/)
 bench-http: build
