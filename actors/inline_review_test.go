@@ -93,18 +93,17 @@ func checkNothingLeft(t *testing.T, s *System) {
 	}
 }
 
-// startGated starts a System on a gated in-memory log with the cards fixture.
-func startGated(t *testing.T, n int) (*System, *gatedLog, *cardsClock) {
-	t.Helper()
-	log := newGatedLog()
-	clock := newCardsClock()
-	s, err := Start(Config{DataDir: t.TempDir(), Log: log, Logger: quietLogger(), Now: clock.now,
-		Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cardsFixture(t, s, clock, n)
-	return s, log, clock
+// holdIssue issues code N1 (an event of the whole code kind) and returns
+// once its batch is held in the log; the channel gets IssueCodes' error.
+func holdIssue(s *System, log *gatedLog, clock *cardsClock) chan error {
+	log.holdNext()
+	issued := make(chan error, 1)
+	go func() {
+		_, err := s.IssueCodes("pa", []string{"N1"}, "gold", "new", clock.ms()+3600_000)
+		issued <- err
+	}()
+	<-log.entered
+	return issued
 }
 
 func notYet[T any](t *testing.T, what string, c chan T) {
@@ -141,13 +140,7 @@ func TestInlineDecidesParkedInEventlessBatch(t *testing.T) {
 	}
 	spawned := countSpawns(s.codes)
 
-	log.holdNext()
-	issued := make(chan error, 1)
-	go func() {
-		_, err := s.IssueCodes("pa", []string{"N1"}, "gold", "new", clock.ms()+3600_000)
-		issued <- err
-	}()
-	<-log.entered
+	issued := holdIssue(s, log, clock)
 	release := log.releaser()
 	defer release()
 
@@ -206,13 +199,7 @@ func TestInlineStopWithParkedDecide(t *testing.T) {
 		}
 	}()
 
-	log.holdNext()
-	issued := make(chan error, 1)
-	go func() {
-		_, err := s.IssueCodes("pa", []string{"N1"}, "gold", "new", clock.ms()+3600_000)
-		issued <- err
-	}()
-	<-log.entered
+	issued := holdIssue(s, log, clock)
 	release1 := log.releaser()
 	defer release1()
 

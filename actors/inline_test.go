@@ -35,6 +35,20 @@ func codeEntry(s *System, id string) (registered bool, held int) {
 	return true, len(e.held)
 }
 
+// startGated starts a System on a gated in-memory log with the cards fixture.
+func startGated(t *testing.T, n int) (*System, *gatedLog, *cardsClock) {
+	t.Helper()
+	log := newGatedLog()
+	clock := newCardsClock()
+	s, err := Start(Config{DataDir: t.TempDir(), Log: log, Logger: quietLogger(), Now: clock.now,
+		Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cardsFixture(t, s, clock, n)
+	return s, log, clock
+}
+
 // waitFor polls cond for up to 5 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -110,15 +124,8 @@ func TestCodeDecidedWithoutActor(t *testing.T) {
 // must wait for that event: the durable state alone would show the code
 // unredeemed and let it be redeemed twice.
 func TestCodeDecideWaitsForActorsEvent(t *testing.T) {
-	log := newGatedLog()
-	clock := newCardsClock()
-	s, err := Start(Config{DataDir: t.TempDir(), Log: log, Logger: quietLogger(), Now: clock.now,
-		Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, log, _ := startGated(t, 1)
 	defer s.Stop()
-	cardsFixture(t, s, clock, 1)
 	spawned := countSpawns(s.codes)
 
 	log.holdNext()

@@ -423,15 +423,8 @@ func TestLoadsSkipUnrelatedBatches(t *testing.T) {
 // redeem, or the code could be redeemed twice; an unrelated code's actor
 // starts at once.
 func TestCodeLoadWaitsForItsRedeem(t *testing.T) {
-	log := newGatedLog()
-	clock := newCardsClock()
-	s, err := Start(Config{DataDir: t.TempDir(), Log: log, Logger: quietLogger(), Now: clock.now,
-		Fatal: func(err error) { t.Errorf("fatal: %v", err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, log, _ := startGated(t, 2)
 	defer s.Stop()
-	cardsFixture(t, s, clock, 2)
 	waitQuiet(t, s)
 
 	log.holdNext()
