@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/url"
@@ -192,18 +191,4 @@ func generateKey() (string, actors.NewKey) {
 
 // randomString returns n characters of keyAlphabet from crypto/rand,
 // without modulo bias.
-func randomString(n int) string {
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		if _, err := rand.Read(buf[:]); err != nil {
-			panic("admin: crypto/rand failed: " + err.Error())
-		}
-		for _, b := range buf {
-			if int(b) < 256-256%len(keyAlphabet) && len(out) < n {
-				out = append(out, keyAlphabet[int(b)%len(keyAlphabet)])
-			}
-		}
-	}
-	return string(out)
-}
+func randomString(n int) string { return httpx.RandomString("", keyAlphabet, n) }

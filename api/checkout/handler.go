@@ -209,7 +209,7 @@ func (a *API) createPayment(ctx *fasthttp.RequestCtx) {
 // the payment object, bound to the Idempotency-Key key ("" none).
 func (a *API) create(auth ack.Auth, req createRequest, key string) ack.Result {
 	now := a.sys.Now().UnixMilli()
-	p := ck.Payment{Owner: auth.Owner(), ID: ck.PrefixPayment + randomID(24), Amount: req.Amount, Currency: req.Currency,
+	p := ck.Payment{Owner: auth.Owner(), ID: httpx.RandomString(ck.PrefixPayment, idAlphabet, 24), Amount: req.Amount, Currency: req.Currency,
 		ReturnURL: req.ReturnURL, CustomerEmail: req.CustomerEmail, CustomerName: req.CustomerName, Metadata: string(req.Metadata),
 		Token: newToken(), Status: ck.StatusPending, CreatedMs: now, ExpiresMs: now + a.cfg.Expiry.Milliseconds()}
 	answer := a.appendPayment(make([]byte, 0, 768), &p)

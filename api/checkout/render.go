@@ -96,7 +96,7 @@ func (a *API) notice(p *ck.Payment, typ string) ck.Notice {
 	b = append(b, `,"timestamp":"`...)
 	b = append(appendTime(b, a.sys.Now().UnixMilli()), `","data":`...)
 	b = a.appendPayment(b, p)
-	return ck.Notice{ID: ck.PrefixEvent + randomID(24), Type: typ, Body: append(b, '}')}
+	return ck.Notice{ID: httpx.RandomString(ck.PrefixEvent, idAlphabet, 24), Type: typ, Body: append(b, '}')}
 }
 
 // fingerprint is what a retry with the same Idempotency-Key must repeat.
@@ -113,21 +113,7 @@ func fingerprint(parts ...[]byte) string {
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // randomID is n characters of idAlphabet from crypto/rand, without bias.
-func randomID(n int) string {
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		if _, err := rand.Read(buf[:]); err != nil {
-			panic("checkout: crypto/rand failed: " + err.Error())
-		}
-		for _, c := range buf {
-			if int(c) < 256-256%len(idAlphabet) && len(out) < n {
-				out = append(out, idAlphabet[int(c)%len(idAlphabet)])
-			}
-		}
-	}
-	return string(out)
-}
+func randomID(n int) string { return httpx.RandomString("", idAlphabet, n) }
 
 // newToken is a checkout token: 32 random bytes, base64url (43 characters).
 func newToken() string {

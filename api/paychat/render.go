@@ -1,9 +1,9 @@
 package paychat
 
 import (
-	"crypto/rand"
 	"time"
 
+	"ledgerd/api/httpx"
 	pc "ledgerd/engine/paychat"
 )
 
@@ -49,28 +49,13 @@ const alphabet62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 
 // randomString is n characters of alphabet from crypto/rand (rejection
 // sampling: every character equally likely).
-func randomString(alphabet string, n int) string {
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	limit := 256 - 256%len(alphabet)
-	for len(out) < n {
-		if _, err := rand.Read(buf[:]); err != nil {
-			panic("paychat: crypto/rand: " + err.Error())
-		}
-		for _, b := range buf {
-			if int(b) < limit && len(out) < n {
-				out = append(out, alphabet[int(b)%len(alphabet)])
-			}
-		}
-	}
-	return string(out)
-}
+func randomString(alphabet string, n int) string { return httpx.RandomString("", alphabet, n) }
 
 // Id formats.
-func newPaymentID() string    { return pc.PrefixPayment + randomString(alphabet36, 16) }
+func newPaymentID() string    { return httpx.RandomString(pc.PrefixPayment, alphabet36, 16) }
 func newLinkID() string       { return randomString(alphabet36, pc.LinkIDLen) }
-func newWithdrawalID() string { return pc.PrefixWithdrawal + randomString(alphabet36, 16) }
-func newEventID() string      { return pc.PrefixEvent + randomString(alphabet36, 24) }
+func newWithdrawalID() string { return httpx.RandomString(pc.PrefixWithdrawal, alphabet36, 16) }
+func newEventID() string      { return httpx.RandomString(pc.PrefixEvent, alphabet36, 24) }
 func newPartnerSuffix() string {
 	return randomString(alphabet36, 12)
 }
@@ -82,7 +67,7 @@ const (
 	apiKeyRandom    = 40
 )
 
-func newAPIKey() string { return APIKeyPrefix + randomString(alphabet62, apiKeyRandom) }
+func newAPIKey() string { return httpx.RandomString(APIKeyPrefix, alphabet62, apiKeyRandom) }
 
 // metadataOrEmpty is a payment's metadata object, {} when it has none.
 func metadataOrEmpty(md []byte) []byte {

@@ -1,9 +1,7 @@
 package paysmart
 
 import (
-	"crypto/rand"
 	"fmt"
-	"strings"
 
 	"ledgerd/actors"
 	"ledgerd/api/httpx"
@@ -122,19 +120,4 @@ func kindOf(key []byte) keyKind {
 
 // randomString returns n characters of alphabet from crypto/rand, without
 // modulo bias.
-func randomString(n int) string {
-	var sb strings.Builder
-	sb.Grow(n)
-	var buf [64]byte
-	for sb.Len() < n {
-		if _, err := rand.Read(buf[:]); err != nil {
-			panic("paysmart: crypto/rand failed: " + err.Error())
-		}
-		for _, b := range buf {
-			if int(b) < 256-256%len(alphabet) && sb.Len() < n {
-				sb.WriteByte(alphabet[int(b)%len(alphabet)])
-			}
-		}
-	}
-	return sb.String()
-}
+func randomString(n int) string { return httpx.RandomString("", alphabet, n) }

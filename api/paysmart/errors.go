@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/valyala/fasthttp"
+
+	"ledgerd/api/httpx"
 )
 
 // Every refusal of the API is one error object, Stripe's:
@@ -150,7 +152,7 @@ const HeaderRequestID = "Request-Id"
 // RequestIDChars is the random part of a request id ("req_" + 24).
 const RequestIDChars = 24
 
-func newRequestID() string { return "req_" + randomString(RequestIDChars) }
+func newRequestID() string { return httpx.RandomString("req_", alphabet, RequestIDChars) }
 
 func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
 	reply(ctx, e.status, e.body())

@@ -355,4 +355,4 @@ func (a *API) renderUpdate(v any) (int64, []byte) {
 }
 
 // newID is prefix and 24 random characters.
-func newID(prefix string) string { return prefix + randomString(idRandomChars) }
+func newID(prefix string) string { return httpx.RandomString(prefix, alphabet, idRandomChars) }
