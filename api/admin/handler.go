@@ -30,7 +30,7 @@ const (
 	keyPrefix        = "pk_live_"
 	idPrefix         = "ptr_"
 	keyIDPrefix      = "key_"
-	keyAlphabet      = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	keyAlphabet      = httpx.Alphabet62
 )
 
 // API serves the admin routes.

@@ -110,7 +110,7 @@ func fingerprint(parts ...[]byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+const idAlphabet = httpx.Alphabet62
 
 // randomID is n characters of idAlphabet from crypto/rand, without bias.
 func randomID(n int) string { return httpx.RandomString("", idAlphabet, n) }

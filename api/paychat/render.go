@@ -44,7 +44,7 @@ func timestamp(ms int64) string {
 
 const timestampLayout = "2006-01-02T15:04:05.000Z"
 
-const alphabet36 = "abcdefghijklmnopqrstuvwxyz0123456789"
+const alphabet36 = httpx.Alphabet36
 const alphabet62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // randomString is n characters of alphabet from crypto/rand (rejection

@@ -33,7 +33,7 @@ const (
 	idRandomChars  = 24
 	accountPrefix  = "acct_"
 	keyIDPrefix    = "key_"
-	alphabet       = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	alphabet       = httpx.Alphabet62
 )
 
 // ErrAccountName: the name is empty, too long or not printable.
