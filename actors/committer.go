@@ -256,7 +256,7 @@ func (c *committer) add(b *batch, it item) {
 // not yet the one to decide on: op waits in b and is decided again once
 // b is applied (answer, redecide), as an actor's load would wait.
 func (c *committer) decide(b *batch, it item) {
-	if c.busy[engine.Entity{Kind: it.entity.Kind}] != 0 || c.busy[it.entity] != 0 {
+	if c.unapplied(it.entity) {
 		b.items = append(b.items, it)
 		return
 	}
@@ -401,7 +401,13 @@ func (c *committer) loadNow(it *item) bool {
 	if it.kind != itemLoad {
 		return false
 	}
-	return c.busy[engine.Entity{Kind: it.entity.Kind}] == 0 && c.busy[it.entity] == 0
+	return !c.unapplied(it.entity)
+}
+
+// unapplied reports whether events that change entity k, or its whole
+// kind, are gathered or in flight and not yet in the durable state.
+func (c *committer) unapplied(k engine.Entity) bool {
+	return c.busy[engine.Entity{Kind: k.Kind}] != 0 || c.busy[k] != 0
 }
 
 // taken reports whether a Fresh event's entity has a state: a durable
@@ -413,7 +419,7 @@ func (c *committer) taken(ev engine.Event) bool {
 	if !ok {
 		return false
 	}
-	if c.busy[engine.Entity{Kind: k.Kind}] != 0 || c.busy[k] != 0 {
+	if c.unapplied(k) {
 		return true
 	}
 	def := entityDefs[k.Kind]
