@@ -16,6 +16,7 @@ import (
 	"ledgerd/actors"
 	"ledgerd/actors/outbox"
 	"ledgerd/api"
+	"ledgerd/api/httpx"
 )
 
 // BenchmarkAPIsInProcess runs each scenario's requests through ledgerd's
@@ -56,7 +57,7 @@ func benchInProcess(b *testing.B, scenario string) {
 		b.Fatal(err)
 	}
 	h := api.NewHandler(sys, api.Config{AdminToken: token, PublicURL: "http://" + ln.Addr().String(), WebhookKey: key, WebhooksInsecure: true})
-	srv := &fasthttp.Server{Handler: h, Logger: slogPrinter{logger}}
+	srv := &fasthttp.Server{Handler: h, Logger: httpx.SlogLogger{Logger: logger}}
 	go srv.Serve(ln)
 	defer srv.Shutdown()
 	r := &running{}
@@ -103,7 +104,3 @@ func processCPU(b *testing.B) int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
-
-type slogPrinter struct{ l *slog.Logger }
-
-func (p slogPrinter) Printf(format string, args ...any) { p.l.Info(format, "args", args) }
